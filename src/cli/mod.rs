@@ -1,0 +1,5 @@
+//! The native command line's pieces: argument types, folder discovery,
+//! and the parallel driver.
+
+pub mod folder;
+pub mod run;

@@ -1,0 +1,538 @@
+//! Parsing and validating one safetensors header with u64 offsets.
+//!
+//! The rules are the `safetensors` crate's (length prefix, 100 MB cap, UTF-8
+//! JSON, sorted contiguous offsets, `end - start == numel × dtype size`, data
+//! covering the file exactly), with every size kept in u64 so shards of 4 GiB
+//! and more work on wasm32 too. Only the header is read, never the data.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{ByteSource, Dtype, Error};
+
+/// The largest header accepted, as in the `safetensors` crate.
+pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// One tensor as declared in a header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TensorInfo {
+    /// The tensor's name (untrusted text from the file).
+    pub name: String,
+    /// Element type.
+    pub dtype: Dtype,
+    /// Dimensions, outermost first.
+    pub shape: Vec<u64>,
+    /// Number of elements: the product of `shape` (1 for a scalar).
+    pub numel: u64,
+    /// Absolute byte offset of the first data byte in the file.
+    pub start: u64,
+    /// Absolute byte offset one past the last data byte.
+    pub end: u64,
+}
+
+impl TensorInfo {
+    /// Stored size in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.end - self.start
+    }
+}
+
+/// A parsed, validated safetensors header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Header {
+    /// The file's name, used in every message about it.
+    pub file: String,
+    /// Total file length in bytes.
+    pub file_len: u64,
+    /// Length of the JSON header (without the 8-byte prefix).
+    pub header_len: u64,
+    /// The `__metadata__` map, if any.
+    pub metadata: BTreeMap<String, String>,
+    /// Tensors in file (offset) order.
+    pub tensors: Vec<TensorInfo>,
+}
+
+impl Header {
+    /// Absolute offset of the data section.
+    pub fn data_start(&self) -> u64 {
+        8 + self.header_len
+    }
+}
+
+/// Reads and validates the header of `file` from `src`. Reads only the
+/// 8-byte prefix and the header itself.
+pub fn read_header(file: &str, src: &dyn ByteSource) -> Result<Header, Error> {
+    let len = src.len();
+    let read_err = |offset, detail| Error::Read {
+        file: file.to_string(),
+        offset,
+        detail,
+    };
+    if len < 8 {
+        return Err(Error::TooShort {
+            file: file.to_string(),
+            len,
+        });
+    }
+    let mut prefix = [0u8; 8];
+    src.read_at(0, &mut prefix).map_err(|e| read_err(0, e))?;
+    let declared = u64::from_le_bytes(prefix);
+    check_prefix(file, declared, len)?;
+    let mut buf = vec![0u8; declared as usize];
+    src.read_at(8, &mut buf).map_err(|e| read_err(8, e))?;
+    parse_header(file, &buf, len)
+}
+
+/// Checks the header length prefix against the cap and the file length.
+pub fn check_prefix(file: &str, declared: u64, file_len: u64) -> Result<(), Error> {
+    if declared > MAX_HEADER_BYTES {
+        return Err(Error::HeaderTooLarge {
+            file: file.to_string(),
+            declared,
+        });
+    }
+    if declared > file_len - 8 {
+        return Err(Error::HeaderPastEnd {
+            file: file.to_string(),
+            declared,
+            len: file_len,
+        });
+    }
+    Ok(())
+}
+
+/// Validates header JSON bytes (without the prefix) for a file of
+/// `file_len` bytes.
+pub fn parse_header(file: &str, bytes: &[u8], file_len: u64) -> Result<Header, Error> {
+    let f = || file.to_string();
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::HeaderNotUtf8 {
+        file: f(),
+        offset: e.valid_up_to() as u64,
+    })?;
+    let entries: Entries = serde_json::from_str(text).map_err(|e| Error::HeaderNotJson {
+        file: f(),
+        detail: e.to_string(),
+    })?;
+    let header_len = bytes.len() as u64;
+    let data_len = file_len - 8 - header_len;
+
+    let mut metadata = BTreeMap::new();
+    let mut raw = Vec::with_capacity(entries.0.len());
+    let mut seen = std::collections::HashSet::new();
+    for (name, value) in entries.0 {
+        if !seen.insert(name.clone()) {
+            return Err(Error::DuplicateTensor {
+                file: f(),
+                tensor: name,
+            });
+        }
+        if name == "__metadata__" {
+            metadata = parse_metadata(file, value)?;
+            continue;
+        }
+        raw.push(parse_entry(file, name, value)?);
+    }
+    raw.sort_by_key(|t| (t.offsets.0, t.offsets.1));
+
+    let mut tensors = Vec::with_capacity(raw.len());
+    let mut expected = 0u64;
+    for t in raw {
+        let (s, e) = t.offsets;
+        if e < s {
+            return Err(Error::InvalidOffsets {
+                file: f(),
+                tensor: t.name,
+                start: s,
+                end: e,
+            });
+        }
+        if s != expected {
+            return Err(Error::NonContiguous {
+                file: f(),
+                tensor: t.name,
+                expected,
+                start: s,
+            });
+        }
+        expected = e;
+        let numel = t
+            .shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| Error::ShapeOverflow {
+                file: f(),
+                tensor: t.name.clone(),
+            })?;
+        if let Some(bits) = t.dtype.bits() {
+            let total_bits = numel
+                .checked_mul(bits)
+                .ok_or_else(|| Error::ShapeOverflow {
+                    file: f(),
+                    tensor: t.name.clone(),
+                })?;
+            if total_bits % 8 != 0 {
+                return Err(Error::InvalidTensorEntry {
+                    file: f(),
+                    tensor: t.name,
+                    detail: format!("{numel} elements of {} do not fill whole bytes", t.dtype),
+                });
+            }
+            if e - s != total_bits / 8 {
+                return Err(Error::SizeMismatch {
+                    file: f(),
+                    tensor: t.name,
+                    dtype: t.dtype.name().to_string(),
+                    expected: total_bits / 8,
+                    actual: e - s,
+                });
+            }
+        }
+        let base = 8 + header_len;
+        tensors.push(TensorInfo {
+            name: t.name,
+            dtype: t.dtype,
+            shape: t.shape,
+            numel,
+            start: base + s,
+            end: base + e,
+        });
+    }
+    if expected > data_len {
+        return Err(Error::Truncated {
+            file: f(),
+            expected,
+            actual: data_len,
+        });
+    }
+    if expected < data_len {
+        return Err(Error::TrailingBytes {
+            file: f(),
+            expected,
+            actual: data_len,
+        });
+    }
+    Ok(Header {
+        file: f(),
+        file_len,
+        header_len,
+        metadata,
+        tensors,
+    })
+}
+
+struct RawEntry {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<u64>,
+    offsets: (u64, u64),
+}
+
+fn parse_metadata(file: &str, value: Value) -> Result<BTreeMap<String, String>, Error> {
+    let bad = |detail: &str| Error::InvalidTensorEntry {
+        file: file.to_string(),
+        tensor: "__metadata__".into(),
+        detail: detail.to_string(),
+    };
+    match value {
+        Value::Null => Ok(BTreeMap::new()),
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                _ => Err(bad(&format!("value of {k:?} is not a string"))),
+            })
+            .collect(),
+        _ => Err(bad("must be an object of strings")),
+    }
+}
+
+fn parse_entry(file: &str, name: String, value: Value) -> Result<RawEntry, Error> {
+    let bad = |name: &str, detail: &str| Error::InvalidTensorEntry {
+        file: file.to_string(),
+        tensor: name.to_string(),
+        detail: detail.to_string(),
+    };
+    let Value::Object(map) = value else {
+        return Err(bad(&name, "entry is not an object"));
+    };
+    let dtype = match map.get("dtype") {
+        Some(Value::String(s)) => Dtype::parse(s),
+        Some(_) => return Err(bad(&name, "dtype is not a string")),
+        None => return Err(bad(&name, "missing dtype")),
+    };
+    let uints = |key: &str| -> Result<Vec<u64>, Error> {
+        match map.get(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_u64().ok_or_else(|| {
+                        bad(&name, &format!("{key} holds {v}, not an unsigned integer"))
+                    })
+                })
+                .collect(),
+            Some(_) => Err(bad(&name, &format!("{key} is not an array"))),
+            None => Err(bad(&name, &format!("missing {key}"))),
+        }
+    };
+    let shape = uints("shape")?;
+    let offsets = uints("data_offsets")?;
+    let [s, e] = offsets[..] else {
+        return Err(bad(&name, "data_offsets must hold exactly two numbers"));
+    };
+    Ok(RawEntry {
+        name,
+        dtype,
+        shape,
+        offsets: (s, e),
+    })
+}
+
+/// Header JSON as a list of entries, so that a repeated key is seen rather
+/// than silently replaced.
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Value>()? {
+                    out.push((k, v));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file from a header string and `data_len` zero bytes of data.
+    fn file(header: &str, data_len: usize) -> Vec<u8> {
+        let mut v = (header.len() as u64).to_le_bytes().to_vec();
+        v.extend_from_slice(header.as_bytes());
+        v.extend(std::iter::repeat(0u8).take(data_len));
+        v
+    }
+
+    fn read(bytes: &[u8]) -> Result<Header, Error> {
+        read_header("t.safetensors", &bytes.to_vec())
+    }
+
+    #[test]
+    fn valid_header_with_metadata() {
+        let h = r#"{"__metadata__":{"format":"pt"},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"a":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,8]}}"#;
+        let hdr = read(&file(h, 16)).unwrap();
+        assert_eq!(hdr.metadata["format"], "pt");
+        assert_eq!(hdr.tensors[0].name, "a");
+        assert_eq!(hdr.tensors[0].start, 8 + h.len() as u64);
+        assert_eq!(hdr.tensors[1].numel, 2);
+    }
+
+    #[test]
+    fn empty_file() {
+        assert!(matches!(read(b""), Err(Error::TooShort { len: 0, .. })));
+    }
+
+    #[test]
+    fn shorter_than_prefix() {
+        assert!(matches!(
+            read(b"\x02\x00\x00"),
+            Err(Error::TooShort { len: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn header_length_past_end() {
+        let e = read(b"\x10\x00\x00\x00\x00\x00\x00\x00{}").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::HeaderPastEnd {
+                    declared: 16,
+                    len: 10,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn header_length_above_cap() {
+        let e = read(b"\x00\x00\x00\x00\x01\x00\x00\x00{}").unwrap_err();
+        assert!(matches!(e, Error::HeaderTooLarge { .. }), "{e}");
+        assert!(e.to_string().starts_with("t.safetensors: "));
+    }
+
+    #[test]
+    fn header_not_utf8() {
+        let e = read(b"\x04\x00\x00\x00\x00\x00\x00\x00{\xff\xfe}").unwrap_err();
+        assert!(matches!(e, Error::HeaderNotUtf8 { offset: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn header_not_json() {
+        let e = read(b"\x04\x00\x00\x00\x00\x00\x00\x00nope").unwrap_err();
+        assert!(matches!(e, Error::HeaderNotJson { .. }), "{e}");
+        let e = read(b"\x02\x00\x00\x00\x00\x00\x00\x00[]").unwrap_err();
+        assert!(matches!(e, Error::HeaderNotJson { .. }), "{e}");
+    }
+
+    #[test]
+    fn overlapping_offsets() {
+        let h = r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}"#;
+        let e = read(&file(h, 6)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::NonContiguous {
+                    expected: 4,
+                    start: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("\"b\""));
+    }
+
+    #[test]
+    fn gap_between_tensors() {
+        let h = r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[5,9]}}"#;
+        assert!(matches!(
+            read(&file(h, 9)),
+            Err(Error::NonContiguous {
+                expected: 4,
+                start: 5,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn end_before_start() {
+        let h = r#"{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[4],"data_offsets":[4,0]}}"#;
+        // Sorting by start puts b after a; its end precedes its start.
+        let e = read(&file(h, 4)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidOffsets { .. } | Error::NonContiguous { .. }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn out_of_bounds_offsets() {
+        let h = r#"{"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}"#;
+        assert!(matches!(
+            read(&file(h, 4)),
+            Err(Error::Truncated {
+                expected: 8,
+                actual: 4,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes() {
+        let h = r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#;
+        assert!(matches!(
+            read(&file(h, 5)),
+            Err(Error::TrailingBytes { .. })
+        ));
+    }
+
+    #[test]
+    fn size_does_not_match_shape() {
+        let h = r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#;
+        let e = read(&file(h, 12)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::SizeMismatch {
+                    expected: 16,
+                    actual: 12,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn shape_product_overflows() {
+        let h = r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,2],"data_offsets":[0,4]}}"#;
+        assert!(matches!(
+            read(&file(h, 4)),
+            Err(Error::ShapeOverflow { .. })
+        ));
+        let h = r#"{"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,4]}}"#;
+        assert!(matches!(
+            read(&file(h, 4)),
+            Err(Error::ShapeOverflow { .. })
+        ));
+    }
+
+    #[test]
+    fn misaligned_sub_byte_tensor() {
+        let h = r#"{"w":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}"#;
+        assert!(matches!(
+            read(&file(h, 2)),
+            Err(Error::InvalidTensorEntry { .. })
+        ));
+    }
+
+    #[test]
+    fn duplicate_tensor_name() {
+        let h = r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#;
+        assert!(matches!(
+            read(&file(h, 2)),
+            Err(Error::DuplicateTensor { .. })
+        ));
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields() {
+        for h in [
+            r#"{"a":{"shape":[1],"data_offsets":[0,1]}}"#,
+            r#"{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}}"#,
+            r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0]}}"#,
+            r#"{"a":7}"#,
+            r#"{"__metadata__":{"k":1}}"#,
+        ] {
+            assert!(
+                matches!(read(&file(h, 1)), Err(Error::InvalidTensorEntry { .. })),
+                "{h}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_dtype_is_not_an_error() {
+        let h = r#"{"a":{"dtype":"F3_NEW","shape":[3],"data_offsets":[0,5]}}"#;
+        let hdr = read(&file(h, 5)).unwrap();
+        assert_eq!(hdr.tensors[0].dtype, Dtype::Unknown("F3_NEW".into()));
+    }
+
+    #[test]
+    fn empty_header_object() {
+        let hdr = read(&file("{}", 0)).unwrap();
+        assert!(hdr.tensors.is_empty());
+    }
+}

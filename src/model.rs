@@ -1,0 +1,272 @@
+//! A model: its safetensors files (one, or shards with an index) and
+//! config, cross-checked. Built from named byte sources, never paths.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::header::{read_header, Header, TensorInfo};
+use crate::policy::Decision;
+use crate::{ByteSource, Error, Finding, Policy, Scheme, Severity, ShardIndex};
+
+/// A named file handed to [`Model::open`].
+#[derive(Clone)]
+pub struct NamedSource {
+    /// The file name (no folders), used in every message.
+    pub name: String,
+    /// Its bytes.
+    pub source: Arc<dyn ByteSource>,
+}
+
+impl NamedSource {
+    /// Wraps a source under a name.
+    pub fn new(name: impl Into<String>, source: Arc<dyn ByteSource>) -> Self {
+        NamedSource {
+            name: name.into(),
+            source,
+        }
+    }
+}
+
+/// One safetensors file of a model.
+#[derive(Clone)]
+pub struct Shard {
+    /// Its parsed header.
+    pub header: Header,
+    /// Its bytes.
+    pub source: Arc<dyn ByteSource>,
+}
+
+/// The essentials of `config.json`, for display.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ConfigSummary {
+    pub architecture: Option<String>,
+    pub model_type: Option<String>,
+    pub hidden_size: Option<u64>,
+    pub num_hidden_layers: Option<u64>,
+    pub num_attention_heads: Option<u64>,
+    pub intermediate_size: Option<u64>,
+    pub vocab_size: Option<u64>,
+    pub torch_dtype: Option<String>,
+}
+
+impl ConfigSummary {
+    fn from_json(v: &Value) -> Self {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let n = |k: &str| v.get(k).and_then(Value::as_u64);
+        ConfigSummary {
+            architecture: v
+                .get("architectures")
+                .and_then(|a| a.get(0))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            model_type: s("model_type"),
+            hidden_size: n("hidden_size").or_else(|| n("d_model")),
+            num_hidden_layers: n("num_hidden_layers").or_else(|| n("n_layer")),
+            num_attention_heads: n("num_attention_heads").or_else(|| n("n_head")),
+            intermediate_size: n("intermediate_size"),
+            vocab_size: n("vocab_size"),
+            torch_dtype: s("torch_dtype").or_else(|| s("dtype")),
+        }
+    }
+}
+
+/// A tensor's place in a model: shard number and position in its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorRef {
+    /// Index into [`Model::shards`].
+    pub shard: usize,
+    /// Index into that shard's `header.tensors`.
+    pub tensor: usize,
+}
+
+/// A readable model.
+#[derive(Clone)]
+pub struct Model {
+    /// Safetensors files in model order.
+    pub shards: Vec<Shard>,
+    /// The shard index, if one was given.
+    pub index: Option<ShardIndex>,
+    /// Parsed `config.json`, if given and valid.
+    pub config: Option<Value>,
+    /// Problems found while opening.
+    pub findings: Vec<Finding>,
+    /// Every tensor in model order: shards in order, then file order.
+    pub tensors: Vec<TensorRef>,
+}
+
+impl Model {
+    /// Opens a model from its safetensors files, an optional index
+    /// (`name`, bytes) and an optional `config.json` (bytes).
+    ///
+    /// With an index, the index defines the model: every shard it names
+    /// must be supplied, and supplied files it does not name are reported
+    /// and left out. Without one, every file is part of the model.
+    pub fn open(
+        files: Vec<NamedSource>,
+        index: Option<(&str, &[u8])>,
+        config: Option<&[u8]>,
+    ) -> Result<Model, Error> {
+        let mut findings = Vec::new();
+        let index = index
+            .map(|(name, bytes)| ShardIndex::parse(name, bytes))
+            .transpose()?;
+        let mut by_name: BTreeMap<String, NamedSource> = BTreeMap::new();
+        for f in files {
+            by_name.insert(f.name.clone(), f);
+        }
+        let chosen: Vec<NamedSource> = match &index {
+            Some(idx) => {
+                let wanted = idx.shards();
+                for name in by_name.keys() {
+                    if !wanted.contains(name) {
+                        findings.push(Finding::file(
+                            "shard_not_in_index",
+                            Severity::Warning,
+                            name,
+                            format!("{name} is not named by {}; it was not analysed", idx.file),
+                        ));
+                    }
+                }
+                let mut v = Vec::new();
+                for w in wanted {
+                    match by_name.get(&w) {
+                        Some(src) => v.push(src.clone()),
+                        None => {
+                            return Err(Error::MissingShard {
+                                file: idx.file.clone(),
+                                shard: w,
+                            })
+                        }
+                    }
+                }
+                v
+            }
+            None => by_name.into_values().collect(),
+        };
+        if chosen.is_empty() {
+            return Err(Error::NoSafetensors);
+        }
+
+        let mut shards = Vec::with_capacity(chosen.len());
+        for f in chosen {
+            let header = read_header(&f.name, f.source.as_ref())?;
+            shards.push(Shard {
+                header,
+                source: f.source,
+            });
+        }
+
+        let mut home: HashMap<&str, usize> = HashMap::new();
+        let mut tensors = Vec::new();
+        for (si, sh) in shards.iter().enumerate() {
+            for (ti, t) in sh.header.tensors.iter().enumerate() {
+                if let Some(&prev) = home.get(t.name.as_str()) {
+                    return Err(Error::TensorInTwoShards {
+                        tensor: t.name.clone(),
+                        first: shards[prev].header.file.clone(),
+                        second: sh.header.file.clone(),
+                    });
+                }
+                home.insert(&t.name, si);
+                tensors.push(TensorRef {
+                    shard: si,
+                    tensor: ti,
+                });
+            }
+        }
+        if let Some(idx) = &index {
+            for (tensor, shard) in &idx.weight_map {
+                match home.get(tensor.as_str()) {
+                    None => findings.push(Finding::tensor(
+                        "index_entry_missing",
+                        Severity::Error,
+                        shard,
+                        tensor,
+                        format!(
+                            "{} maps tensor {tensor:?} to {shard}, but no shard holds it",
+                            idx.file
+                        ),
+                    )),
+                    Some(&si) if shards[si].header.file != *shard => {
+                        findings.push(Finding::tensor(
+                            "index_mismatch",
+                            Severity::Error,
+                            &shards[si].header.file,
+                            tensor,
+                            format!(
+                                "{} maps tensor {tensor:?} to {shard}, but it is stored in {}",
+                                idx.file, shards[si].header.file
+                            ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for sh in &shards {
+                for t in &sh.header.tensors {
+                    if !idx.weight_map.contains_key(&t.name) {
+                        findings.push(Finding::tensor(
+                            "not_in_index",
+                            Severity::Error,
+                            &sh.header.file,
+                            &t.name,
+                            format!(
+                                "tensor {:?} is stored in {} but missing from {}",
+                                t.name, sh.header.file, idx.file
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+
+        let config = match config {
+            None => None,
+            Some(bytes) => match serde_json::from_slice::<Value>(bytes) {
+                Ok(v) if v.is_object() => Some(v),
+                Ok(_) | Err(_) => {
+                    findings.push(Finding::file(
+                        "bad_config",
+                        Severity::Warning,
+                        "config.json",
+                        "config.json is not a JSON object; it was ignored".into(),
+                    ));
+                    None
+                }
+            },
+        };
+        Ok(Model {
+            shards,
+            index,
+            config,
+            findings,
+            tensors,
+        })
+    }
+
+    /// The tensor at a model-order position.
+    pub fn tensor(&self, i: usize) -> Result<(&Shard, &TensorInfo), Error> {
+        let r = self
+            .tensors
+            .get(i)
+            .ok_or(Error::NoSuchTensor { index: i })?;
+        let sh = &self.shards[r.shard];
+        Ok((sh, &sh.header.tensors[r.tensor]))
+    }
+
+    /// The policy's decision for every tensor, in model order.
+    pub fn plan(&self, policy: &Policy, scheme: Scheme) -> Vec<Decision> {
+        let groups = scheme.group_size().is_some();
+        (0..self.tensors.len())
+            .map(|i| policy.decide(self.tensor(i).expect("in range").1, groups))
+            .collect()
+    }
+
+    /// The essentials of `config.json`.
+    pub fn config_summary(&self) -> Option<ConfigSummary> {
+        self.config.as_ref().map(ConfigSummary::from_json)
+    }
+}

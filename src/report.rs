@@ -1,0 +1,310 @@
+//! The report: one row per tensor and a summary. Its JSON form is a public
+//! contract documented in README.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analyze::TensorAnalysis;
+use crate::model::ConfigSummary;
+use crate::policy::Decision;
+use crate::{Finding, Model, Scheme, Severity, TensorInfo};
+
+/// Whether a tensor is quantized or kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Quantized under the report's scheme.
+    Quantize,
+    /// Stored as it is.
+    Keep,
+}
+
+/// One tensor's row. Metric fields are `null` for kept tensors and for
+/// tensors holding NaN or Inf; value statistics are `null` for tensors that
+/// are not decodable floats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerRow {
+    pub name: String,
+    pub file: String,
+    pub dtype: String,
+    pub shape: Vec<u64>,
+    pub params: u64,
+    pub action: Action,
+    pub reason: Option<String>,
+    pub scheme: Option<String>,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub mse: Option<f64>,
+    pub rmse: Option<f64>,
+    pub rel_error: Option<f64>,
+    pub max_abs_error: Option<f64>,
+    pub sqnr_db: Option<f64>,
+    pub cosine: Option<f64>,
+    pub zero_frac: Option<f64>,
+    pub clip_frac: Option<f64>,
+    pub outlier_ratio: Option<f64>,
+    pub err_p50: Option<f64>,
+    pub err_p99: Option<f64>,
+    pub nan_count: Option<u64>,
+    pub inf_count: Option<u64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+}
+
+impl LayerRow {
+    /// Builds a row from a tensor, the policy's decision and what streaming
+    /// it found.
+    pub fn new(
+        file: &str,
+        t: &TensorInfo,
+        decision: Decision,
+        scheme: Scheme,
+        a: &TensorAnalysis,
+    ) -> Self {
+        let (action, reason) = match decision {
+            Decision::Quantize => (Action::Quantize, None),
+            Decision::Keep(r) => (Action::Keep, Some(r.as_str().to_string())),
+        };
+        let scale_bytes = if t.dtype.decode_width().unwrap_or(4) <= 2 {
+            2
+        } else {
+            4
+        };
+        let bytes_after = match action {
+            Action::Quantize => scheme.quantized_bytes(&t.shape, scale_bytes),
+            Action::Keep => t.bytes(),
+        };
+        let v = a.values.as_ref();
+        let e = a.errors.as_ref();
+        let finite = |x: f32| x.is_finite().then_some(x as f64);
+        LayerRow {
+            name: t.name.clone(),
+            file: file.to_string(),
+            dtype: t.dtype.name().to_string(),
+            shape: t.shape.clone(),
+            params: t.numel,
+            action,
+            reason,
+            scheme: (action == Action::Quantize).then(|| scheme.label()),
+            bytes_before: t.bytes(),
+            bytes_after,
+            mse: e.map(|m| m.mse),
+            rmse: e.map(|m| m.rmse),
+            rel_error: e.map(|m| m.rel_error),
+            max_abs_error: e.map(|m| m.max_abs_error),
+            sqnr_db: e.and_then(|m| m.sqnr_db),
+            cosine: e.map(|m| m.cosine),
+            zero_frac: e.map(|m| m.zero_frac),
+            clip_frac: e.map(|m| m.clip_frac),
+            outlier_ratio: e.and_then(|m| m.outlier_ratio),
+            err_p50: e.map(|m| m.err_p50),
+            err_p99: e.map(|m| m.err_p99),
+            nan_count: v.map(|s| s.nan),
+            inf_count: v.map(|s| s.inf),
+            min: v.and_then(|s| finite(s.min)),
+            max: v.and_then(|s| finite(s.max)),
+            mean: v.and_then(|s| s.mean()),
+            std: v.and_then(|s| s.std()),
+        }
+    }
+
+    /// Findings this row implies: NaN/Inf, unknown dtypes, constant tensors.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let nan = self.nan_count.unwrap_or(0);
+        let inf = self.inf_count.unwrap_or(0);
+        if nan + inf > 0 {
+            out.push(Finding::tensor(
+                "nan_inf",
+                Severity::Error,
+                &self.file,
+                &self.name,
+                format!(
+                    "tensor {:?} holds {nan} NaN and {inf} infinite values",
+                    self.name
+                ),
+            ));
+        }
+        if self.reason.as_deref() == Some("unsupported-dtype") {
+            out.push(Finding::tensor(
+                "unsupported_dtype",
+                Severity::Warning,
+                &self.file,
+                &self.name,
+                format!("tensor {:?} has dtype {:?}, which is not a safetensors dtype; it was kept as stored", self.name, self.dtype),
+            ));
+        }
+        if self.params > 1 && nan + inf == 0 {
+            if let (Some(lo), Some(hi)) = (self.min, self.max) {
+                if lo == 0.0 && hi == 0.0 {
+                    out.push(Finding::tensor(
+                        "all_zero",
+                        Severity::Warning,
+                        &self.file,
+                        &self.name,
+                        format!("tensor {:?} is all zeros", self.name),
+                    ));
+                } else if lo == hi {
+                    out.push(Finding::tensor(
+                        "constant_tensor",
+                        Severity::Warning,
+                        &self.file,
+                        &self.name,
+                        format!(
+                            "tensor {:?} holds one value, {lo}, in all {} elements",
+                            self.name, self.params
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A layer named among the worst.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorstLayer {
+    pub name: String,
+    pub rel_error: f64,
+}
+
+/// One safetensors file of the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileSummary {
+    pub name: String,
+    pub bytes: u64,
+    pub header_bytes: u64,
+    pub tensors: u64,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Totals over the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub tensors: u64,
+    pub quantized_layers: u64,
+    pub kept_layers: u64,
+    pub kept_by_dtype: BTreeMap<String, u64>,
+    pub kept_by_reason: BTreeMap<String, u64>,
+    pub params: u64,
+    pub quantized_params: u64,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub compression_ratio: f64,
+    pub max_rel_error: Option<f64>,
+    pub worst_layers: Vec<WorstLayer>,
+    pub findings: Vec<Finding>,
+}
+
+/// The whole analysis of a model under one scheme and policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub quantlens_version: String,
+    pub scheme: String,
+    pub policy: String,
+    pub files: Vec<FileSummary>,
+    pub config: Option<ConfigSummary>,
+    pub summary: Summary,
+    pub layers: Vec<LayerRow>,
+}
+
+impl Report {
+    /// Assembles a report from a model and its rows (in model order).
+    pub fn build(model: &Model, scheme: Scheme, policy: &str, layers: Vec<LayerRow>) -> Report {
+        let mut findings = model.findings.clone();
+        for r in &layers {
+            findings.extend(r.findings());
+        }
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+        let files = model
+            .shards
+            .iter()
+            .map(|s| FileSummary {
+                name: s.header.file.clone(),
+                bytes: s.header.file_len,
+                header_bytes: s.header.header_len,
+                tensors: s.header.tensors.len() as u64,
+                metadata: s.header.metadata.clone(),
+            })
+            .collect();
+        Report {
+            quantlens_version: env!("CARGO_PKG_VERSION").to_string(),
+            scheme: scheme.label(),
+            policy: policy.to_string(),
+            files,
+            config: model.config_summary(),
+            summary: Summary::of(&layers, findings),
+            layers,
+        }
+    }
+
+    /// Whether any finding is error-level.
+    pub fn has_errors(&self) -> bool {
+        self.summary
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Error)
+    }
+}
+
+impl Summary {
+    /// Totals over `layers`, carrying `findings`.
+    pub fn of(layers: &[LayerRow], findings: Vec<Finding>) -> Summary {
+        let mut kept_by_dtype = BTreeMap::new();
+        let mut kept_by_reason = BTreeMap::new();
+        let (mut q, mut qp, mut params, mut before, mut after) = (0, 0, 0, 0, 0);
+        for r in layers {
+            params += r.params;
+            before += r.bytes_before;
+            after += r.bytes_after;
+            match r.action {
+                Action::Quantize => {
+                    q += 1;
+                    qp += r.params;
+                }
+                Action::Keep => {
+                    *kept_by_dtype.entry(r.dtype.clone()).or_insert(0) += 1;
+                    *kept_by_reason
+                        .entry(r.reason.clone().unwrap_or_default())
+                        .or_insert(0) += 1;
+                }
+            }
+        }
+        let mut rated: Vec<&LayerRow> = layers.iter().filter(|r| r.rel_error.is_some()).collect();
+        rated.sort_by(|a, b| {
+            b.rel_error
+                .partial_cmp(&a.rel_error)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Summary {
+            tensors: layers.len() as u64,
+            quantized_layers: q,
+            kept_layers: layers.len() as u64 - q,
+            kept_by_dtype,
+            kept_by_reason,
+            params,
+            quantized_params: qp,
+            bytes_before: before,
+            bytes_after: after,
+            compression_ratio: if after == 0 {
+                1.0
+            } else {
+                before as f64 / after as f64
+            },
+            max_rel_error: rated.first().and_then(|r| r.rel_error),
+            worst_layers: rated
+                .iter()
+                .take(5)
+                .map(|r| WorstLayer {
+                    name: r.name.clone(),
+                    rel_error: r.rel_error.unwrap_or(0.0),
+                })
+                .collect(),
+            findings,
+        }
+    }
+}
