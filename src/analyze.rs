@@ -12,6 +12,11 @@ use crate::{ByteSource, Error, TensorInfo};
 /// Largest number of elements decoded at once.
 pub const CHUNK_ELEMS: usize = 1 << 18;
 
+/// Tensors up to this many elements are decoded once and kept in memory
+/// for the passes that need them (64 MiB of f32 per thread); larger ones
+/// are read again for each pass.
+pub const WHOLE_ELEMS: u64 = 1 << 24;
+
 /// Reusable buffers for one analysing thread.
 #[derive(Default)]
 pub struct Scratch {
@@ -19,6 +24,38 @@ pub struct Scratch {
     w: Vec<f32>,
     d: Vec<f32>,
     e: Vec<f32>,
+    whole: Vec<f32>,
+    /// Which tensor `whole` holds: source address and start offset.
+    whole_of: Option<(usize, u64)>,
+}
+
+fn tensor_key(src: &dyn ByteSource, t: &TensorInfo) -> (usize, u64) {
+    (src as *const dyn ByteSource as *const u8 as usize, t.start)
+}
+
+/// Decodes a small tensor whole into the scratch so later passes over it
+/// read memory instead of the source.
+fn cache_whole(
+    src: &dyn ByteSource,
+    file: &str,
+    t: &TensorInfo,
+    s: &mut Scratch,
+) -> Result<(), Error> {
+    if t.numel > WHOLE_ELEMS || s.whole_of == Some(tensor_key(src, t)) {
+        return Ok(());
+    }
+    s.whole_of = None;
+    let width = t.dtype.decode_width().expect("cache of a non-float tensor");
+    let n = t.numel as usize;
+    s.whole.resize(n, 0.0);
+    for at in (0..n).step_by(CHUNK_ELEMS) {
+        let m = (n - at).min(CHUNK_ELEMS);
+        s.bytes.resize(m * width, 0);
+        read(src, file, t, t.start + (at * width) as u64, &mut s.bytes)?;
+        t.dtype.decode(&s.bytes, &mut s.whole[at..at + m]);
+    }
+    s.whole_of = Some(tensor_key(src, t));
+    Ok(())
 }
 
 /// What streaming one tensor produced.
@@ -45,14 +82,13 @@ fn read(
     })
 }
 
-/// Streams elements `[from, to)` of a float tensor in chunks of at most
+/// Streams elements `range` of a float tensor in chunks of at most
 /// `chunk` elements, calling `f(first_element_index, values)`.
 fn stream(
     src: &dyn ByteSource,
     file: &str,
     t: &TensorInfo,
-    from: u64,
-    to: u64,
+    range: std::ops::Range<u64>,
     chunk: usize,
     s: &mut Scratch,
     mut f: impl FnMut(u64, &[f32], &mut [f32], &mut [f32]),
@@ -61,16 +97,22 @@ fn stream(
         .dtype
         .decode_width()
         .expect("stream of a non-float tensor");
-    let mut at = from;
+    let cached = s.whole_of == Some(tensor_key(src, t));
+    let (mut at, to) = (range.start, range.end);
     while at < to {
         let n = (to - at).min(chunk as u64) as usize;
-        s.bytes.resize(n * width, 0);
-        s.w.resize(n, 0.0);
         s.d.resize(n, 0.0);
         s.e.resize(n, 0.0);
-        read(src, file, t, t.start + at * width as u64, &mut s.bytes)?;
-        t.dtype.decode(&s.bytes, &mut s.w);
-        f(at, &s.w, &mut s.d, &mut s.e);
+        if cached {
+            let i = at as usize;
+            f(at, &s.whole[i..i + n], &mut s.d, &mut s.e);
+        } else {
+            s.bytes.resize(n * width, 0);
+            s.w.resize(n, 0.0);
+            read(src, file, t, t.start + at * width as u64, &mut s.bytes)?;
+            t.dtype.decode(&s.bytes, &mut s.w);
+            f(at, &s.w, &mut s.d, &mut s.e);
+        }
         at += n as u64;
     }
     Ok(())
@@ -84,7 +126,7 @@ pub fn scan(
     s: &mut Scratch,
 ) -> Result<ValueStats, Error> {
     let mut v = ValueStats::default();
-    stream(src, file, t, 0, t.numel, CHUNK_ELEMS, s, |_, w, _, _| {
+    stream(src, file, t, 0..t.numel, CHUNK_ELEMS, s, |_, w, _, _| {
         v.push(w)
     })?;
     Ok(v)
@@ -107,12 +149,8 @@ pub fn quantize_pass(
     match scheme {
         Scheme::Int8Tensor => {
             let scale = scheme::int8_scale(values.max_abs());
-            stream(src, file, t, 0, t.numel, CHUNK_ELEMS, s, |_, w, d, e| {
-                for (o, &x) in d.iter_mut().zip(w) {
-                    let (q, c) = scheme::int8_quantize(x, scale);
-                    clipped += c as u64;
-                    *o = scheme::int8_dequantize(q, scale);
-                }
+            stream(src, file, t, 0..t.numel, CHUNK_ELEMS, s, |_, w, d, e| {
+                clipped += int8_block(w, d, scale);
                 sink(w, d, e);
             })?;
         }
@@ -121,18 +159,13 @@ pub fn quantize_pass(
             if cols <= CHUNK_ELEMS as u64 {
                 let rows_per_chunk = (CHUNK_ELEMS as u64 / cols).max(1);
                 let chunk = (rows_per_chunk * cols) as usize;
-                stream(src, file, t, 0, t.numel, chunk, s, |_, w, d, e| {
+                stream(src, file, t, 0..t.numel, chunk, s, |_, w, d, e| {
                     for (wr, dr) in w
                         .chunks_exact(cols as usize)
                         .zip(d.chunks_exact_mut(cols as usize))
                     {
                         let max_abs = wr.iter().fold(0f32, |m, x| m.max(x.abs()));
-                        let scale = scheme::int8_scale(max_abs);
-                        for (o, &x) in dr.iter_mut().zip(wr) {
-                            let (q, c) = scheme::int8_quantize(x, scale);
-                            clipped += c as u64;
-                            *o = scheme::int8_dequantize(q, scale);
-                        }
+                        clipped += int8_block(wr, dr, scheme::int8_scale(max_abs));
                     }
                     sink(w, d, e);
                 })?;
@@ -141,16 +174,12 @@ pub fn quantize_pass(
                 for r in 0..rows {
                     let (from, to) = (r * cols, (r + 1) * cols);
                     let mut max_abs = 0f32;
-                    stream(src, file, t, from, to, CHUNK_ELEMS, s, |_, w, _, _| {
+                    stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, _, _| {
                         max_abs = w.iter().fold(max_abs, |m, x| m.max(x.abs()));
                     })?;
                     let scale = scheme::int8_scale(max_abs);
-                    stream(src, file, t, from, to, CHUNK_ELEMS, s, |_, w, d, e| {
-                        for (o, &x) in d.iter_mut().zip(w) {
-                            let (q, c) = scheme::int8_quantize(x, scale);
-                            clipped += c as u64;
-                            *o = scheme::int8_dequantize(q, scale);
-                        }
+                    stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, d, e| {
+                        clipped += int8_block(w, d, scale);
                         sink(w, d, e);
                     })?;
                 }
@@ -160,13 +189,14 @@ pub fn quantize_pass(
             let g = group_size as usize;
             let n_bins = ((1u32 << bits) - 1) as f32;
             let chunk = CHUNK_ELEMS - CHUNK_ELEMS % g;
-            stream(src, file, t, 0, t.numel, chunk, s, |_, w, d, e| {
+            stream(src, file, t, 0..t.numel, chunk, s, |_, w, d, e| {
                 for (wg, dg) in w.chunks(g).zip(d.chunks_mut(g)) {
                     let (sc, b) = scheme::affine_params(wg, bits);
                     for (o, &x) in dg.iter_mut().zip(wg) {
-                        let (q, c) = scheme::affine_quantize(x, sc, b, n_bins);
+                        let (q, c) = scheme::affine_code(x, sc, b, n_bins);
                         clipped += c as u64;
-                        *o = scheme::affine_dequantize(q, sc, b);
+                        // MLX rounds s*q and then the sum: no fused multiply-add.
+                        *o = sc * q + b;
                     }
                 }
                 sink(w, d, e);
@@ -174,6 +204,19 @@ pub fn quantize_pass(
         }
     }
     Ok(clipped)
+}
+
+/// Quantizes `w` into dequantized `d` with one int8 scale; returns the
+/// number of clipped codes.
+#[inline]
+fn int8_block(w: &[f32], d: &mut [f32], scale: f32) -> u64 {
+    let mut clipped = 0u32;
+    for (o, &x) in d.iter_mut().zip(w) {
+        let (c, cl) = scheme::int8_code(x, scale);
+        clipped += cl as u32;
+        *o = c * scale;
+    }
+    clipped as u64
 }
 
 /// Analyses one tensor: value statistics if it is a decodable float, and
@@ -192,6 +235,9 @@ pub fn analyze_tensor(
             values: None,
             errors: None,
         });
+    }
+    if quantize {
+        cache_whole(src, file, t, s)?;
     }
     let values = scan(src, file, t, s)?;
     let errors = if quantize && values.nan == 0 && values.inf == 0 {
@@ -236,6 +282,7 @@ pub fn layer_histograms(
     if !t.dtype.is_decodable_float() || bins == 0 {
         return Ok(None);
     }
+    cache_whole(src, file, t, s)?;
     let values = scan(src, file, t, s)?;
     if values.finite() == 0 {
         return Ok(None);
@@ -252,7 +299,7 @@ pub fn layer_histograms(
         }
     };
     // Errors are binned in a second pass, once their range is known.
-    stream(src, file, t, 0, t.numel, CHUNK_ELEMS, s, |_, w, _, _| {
+    stream(src, file, t, 0..t.numel, CHUNK_ELEMS, s, |_, w, _, _| {
         for &x in w.iter().filter(|x| x.is_finite()) {
             wc[bin(x as f64, lo, hi)] += 1;
         }

@@ -219,7 +219,7 @@ impl Report {
         for r in &layers {
             findings.extend(r.findings());
         }
-        findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let files = model
             .shards
             .iter()

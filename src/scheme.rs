@@ -91,13 +91,33 @@ pub fn int8_scale(max_abs: f32) -> f32 {
     }
 }
 
+/// Rounds half to even, exactly like `f32::round_ties_even`, for
+/// |x| < 2^22, without a libm call (so loops vectorise): adding 1.5·2^23
+/// moves x where the f32 spacing is 1, and IEEE addition rounds to even.
+/// Callers clamp x into a small range first.
+#[inline(always)]
+pub fn round_half_even_small(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (x + MAGIC) - MAGIC
+}
+
+/// The int8 code of `w` as an f32, and whether it was clipped:
+/// `clamp(round_half_even(w / scale), -127, 127)`. Pre-clamping to ±128
+/// changes neither the code nor the clip flag.
+#[inline(always)]
+pub fn int8_code(w: f32, scale: f32) -> (f32, bool) {
+    let x = (w / scale).clamp(-128.0, 128.0);
+    let r = round_half_even_small(x);
+    let c = r.clamp(-INT8_MAX, INT8_MAX);
+    (c, c != r)
+}
+
 /// Quantizes one value: `clamp(round_half_even(w / scale), -127, 127)`.
 /// Returns the code and whether it was clipped.
 #[inline(always)]
 pub fn int8_quantize(w: f32, scale: f32) -> (i8, bool) {
-    let r = (w / scale).round_ties_even();
-    let c = r.clamp(-INT8_MAX, INT8_MAX);
-    (c as i8, c != r)
+    let (c, clipped) = int8_code(w, scale);
+    (c as i8, clipped)
 }
 
 /// Dequantizes one int8 code: `q * scale`.
@@ -143,9 +163,17 @@ pub fn affine_params_from_range(w_min: f32, w_max: f32, n_bins: f32) -> (f32, f3
 /// code and whether it was clipped.
 #[inline(always)]
 pub fn affine_quantize(w: f32, scale: f32, bias: f32, n_bins: f32) -> (u32, bool) {
-    let r = ((w - bias) / scale).round_ties_even();
+    let (c, clipped) = affine_code(w, scale, bias, n_bins);
+    (c as u32, clipped)
+}
+
+/// [`affine_quantize`]'s code as an f32.
+#[inline(always)]
+pub fn affine_code(w: f32, scale: f32, bias: f32, n_bins: f32) -> (f32, bool) {
+    let x = ((w - bias) / scale).clamp(-1.0, n_bins + 1.0);
+    let r = round_half_even_small(x);
     let c = r.clamp(0.0, n_bins);
-    (c as u32, c != r)
+    (c, c != r)
 }
 
 /// Dequantizes one affine code: `scale * q + bias`.
@@ -170,6 +198,21 @@ mod tests {
     }
 
     #[test]
+    fn fast_rounding_ties() {
+        for (x, r) in [
+            (0.5f32, 0.0f32),
+            (1.5, 2.0),
+            (2.5, 2.0),
+            (-0.5, -0.0),
+            (-1.5, -2.0),
+            (126.5, 126.0),
+            (127.5, 128.0),
+        ] {
+            assert_eq!(round_half_even_small(x), r, "{x}");
+        }
+    }
+
+    #[test]
     fn affine_edge_is_exact() {
         let g = [0.0f32, 0.1, -0.7, 0.3];
         let (s, b) = affine_params(&g, 4);
@@ -190,6 +233,19 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn fast_rounding_equals_round_ties_even(x in -4_194_303.0f32..4_194_303.0) {
+            // Equal as values: a negative tie to zero gives +0 here, -0 there.
+            prop_assert_eq!(round_half_even_small(x), x.round_ties_even());
+        }
+
+        #[test]
+        fn int8_code_equals_the_plain_formula(w in any::<f32>().prop_filter("finite", |w| w.is_finite()), s in 1e-6f32..10.0) {
+            let r = (w / s).round_ties_even();
+            let c = r.clamp(-127.0, 127.0);
+            prop_assert_eq!(int8_code(w, s), (c, c != r));
+        }
+
         #[test]
         fn int8_error_is_at_most_half_a_step(ws in prop::collection::vec(-1e3f32..1e3, 1..200)) {
             let max_abs = ws.iter().fold(0f32, |m, w| m.max(w.abs()));

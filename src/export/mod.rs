@@ -53,7 +53,7 @@ pub fn printable(s: &str) -> String {
 pub(crate) fn num(x: Option<f64>) -> String {
     match x {
         None => "-".into(),
-        Some(v) if v == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(v) if v.abs() >= 1e-3 && v.abs() < 1e5 => format!("{v:.4}"),
         Some(v) => format!("{v:.3e}"),
     }
