@@ -1,0 +1,103 @@
+// Shared helpers for the browser end-to-end tests (not a test file itself).
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const miniLM = path.resolve(repoRoot, '../shared/models/all-MiniLM-L6-v2');
+export const artifacts = path.join(repoRoot, 'test-artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  '--enable-precise-memory-info',
+];
+
+/** Starts scripts/serve.mjs on a free port; returns {url, close}. */
+export async function startServer() {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts/serve.mjs'), '--port', '0'], {
+    cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('server did not start')), 10000);
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url, close: () => child.kill('SIGTERM') };
+}
+
+export async function launch() {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+}
+
+/**
+ * Opens the page. Records every request that leaves the page's origin in
+ * `page.foreign` and page errors in `page.errors`.
+ */
+export async function openPage(browser, url, { colorScheme = 'light', viewport = { width: 1440, height: 1000 } } = {}) {
+  const context = await browser.newContext({ colorScheme, viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  const origin = new URL(url).origin;
+  page.foreign = [];
+  page.errors = [];
+  page.on('request', (req) => {
+    const u = req.url();
+    if (u.startsWith('blob:') || u.startsWith('data:')) return;
+    if (new URL(u).origin !== origin) page.foreign.push(u);
+  });
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(`console: ${m.text()}`);
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => window.__quantlens !== undefined);
+  return page;
+}
+
+/** Waits until the status leaves `running`; returns the final state. */
+export async function waitSettled(page, timeout = 120000) {
+  await page.waitForFunction(() => {
+    const s = document.querySelector('[data-testid=status]').dataset.state;
+    return s === 'done' || s === 'error' || s === 'idle';
+  }, null, { timeout, polling: 50 });
+  return page.getAttribute('[data-testid=status]', 'data-state');
+}
+
+/** Sets the files of an input and waits for the run it starts to settle. */
+export async function analyse(page, testid, files, timeout) {
+  await page.setInputFiles(`[data-testid=${testid}]`, files);
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'running'
+    || document.querySelector('[data-testid=status]').dataset.state === 'error', null, { polling: 20 }).catch(() => {});
+  return waitSettled(page, timeout);
+}
+
+export function tmpDir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `quantlens-e2e-${prefix}-`));
+}
+
+export function genModels(args) {
+  execFileSync('python3', [path.join(repoRoot, 'scripts/gen_models.py'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** The native CLI's report for DIR (builds the binary when it is missing). */
+export function cliReport(dir) {
+  const bin = path.join(repoRoot, 'target/release/quantlens');
+  if (!fs.existsSync(bin)) execFileSync('cargo', ['build', '--release'], { cwd: repoRoot, stdio: 'inherit' });
+  return JSON.parse(execFileSync(bin, ['inspect', dir, '--json'], { maxBuffer: 256 << 20 }).toString());
+}
+
+export async function text(page, testid) {
+  return (await page.textContent(`[data-testid=${testid}]`)).trim();
+}

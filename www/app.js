@@ -1,0 +1,985 @@
+// quantlens browser inspector: the page thread only draws. Module workers
+// (www/worker.js) own the wasm instances and do every read and computation.
+// All file-derived text enters the DOM through textContent, never as HTML.
+
+const $ = (id) => document.getElementById(id);
+const SVG = 'http://www.w3.org/2000/svg';
+
+const SCHEMES = {
+  'int8-tensor': { scheme: 'int8-tensor', label: 'int8 per tensor' },
+  'int8-channel': { scheme: 'int8-channel', label: 'int8 per channel' },
+  affine8: { scheme: 'affine', bits: 8, groupSize: 64, label: 'affine 8-bit g64' },
+  affine4: { scheme: 'affine', bits: 4, groupSize: 64, label: 'affine 4-bit g64' },
+};
+const MAX_JSON_BYTES = 64 << 20;
+const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+const IN_FLIGHT = 2; // requests queued per worker, so no worker idles between tensors
+
+// ---------------------------------------------------------------- state
+const state = {
+  input: null, // {files:[{name, blob}], index, config, ignored, label, t0}
+  runId: 0,
+  primary: null, // {key, options, rows, report, overview, workBytes}
+  compare: null,
+  selected: -1,
+  sort: { key: 'index', dir: 1 },
+  stats: { maxWasmBytes: 0 },
+};
+// Exposed for the end-to-end tests and for curious users (read-only use).
+window.__quantlens = { state, lastRun: null };
+
+// ---------------------------------------------------------------- worker pool
+let wasmModule = null;
+async function compileWasm() {
+  if (!wasmModule) {
+    const resp = await fetch('pkg/quantlens_bg.wasm');
+    if (!resp.ok) throw new Error(`could not load the wasm module (HTTP ${resp.status}); run scripts/build-web`);
+    wasmModule = await WebAssembly.compileStreaming(resp);
+  }
+  return wasmModule;
+}
+
+class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.cancelled = true;
+  }
+}
+
+class Pool {
+  constructor(size) {
+    this.size = size;
+    this.seq = 0;
+    this.dead = false;
+    this.workers = Array.from({ length: size }, () => {
+      const w = { worker: new Worker('worker.js', { type: 'module' }), pending: new Map() };
+      w.worker.onmessage = (ev) => {
+        const msg = ev.data;
+        const p = w.pending.get(msg.seq);
+        if (!p) return;
+        w.pending.delete(msg.seq);
+        if (msg.type === 'error') p.reject(new Error(msg.message));
+        else p.resolve(msg);
+      };
+      w.worker.onerror = (ev) => {
+        ev.preventDefault?.();
+        const err = new Error(`worker failed: ${ev.message || 'unknown error (out of memory?)'}`);
+        for (const p of w.pending.values()) p.reject(err);
+        w.pending.clear();
+      };
+      return w;
+    });
+    this.ready = compileWasm().then((module) =>
+      Promise.all(this.workers.map((_, i) => this.call(i, { type: 'init', module }))));
+  }
+  call(i, msg) {
+    if (this.dead) return Promise.reject(new Cancelled());
+    const w = this.workers[i];
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      w.pending.set(seq, { resolve, reject });
+      w.worker.postMessage({ ...msg, seq });
+    });
+  }
+  terminate() {
+    this.dead = true;
+    for (const w of this.workers) {
+      w.worker.terminate();
+      for (const p of w.pending.values()) p.reject(new Cancelled());
+      w.pending.clear();
+    }
+  }
+}
+
+let pool = new Pool(POOL_SIZE);
+pool.ready.catch((e) => showError(e.message));
+
+// ---------------------------------------------------------------- formatting
+const nf = new Intl.NumberFormat('en-US');
+function fmtBytes(b) {
+  if (b == null) return '–';
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let x = b;
+  while (x >= 1000 && i < u.length - 1) {
+    x /= 1000;
+    i++;
+  }
+  return `${x.toFixed(i === 0 ? 0 : x < 10 ? 2 : 1)} ${u[i]}`;
+}
+function fmtParams(n) {
+  if (n == null) return '–';
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
+  return String(n);
+}
+function fmtPct(x) {
+  if (x == null) return '–';
+  const p = x * 100;
+  return `${p >= 10 ? p.toFixed(1) : p >= 1 ? p.toFixed(2) : p.toPrecision(2)} %`;
+}
+function fmtSci(x) {
+  if (x == null) return '–';
+  if (x === 0) return '0';
+  return Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(4) : x.toExponential(2);
+}
+function fmtFixed(d) {
+  return (x) => (x == null ? '–' : x.toFixed(d));
+}
+function relClass(r) {
+  if (r.rel_error == null) return r.action === 'keep' ? 'kept' : 'pending';
+  return r.rel_error < 0.01 ? 'good' : r.rel_error < 0.05 ? 'warn' : 'bad';
+}
+
+const COLS = [
+  { key: 'index', label: '#', num: true, get: (r, i) => i, fmt: (x) => String(x) },
+  { key: 'name', label: 'Tensor', cls: 'mono name' },
+  { key: 'dtype', label: 'dtype' },
+  { key: 'shape', label: 'Shape', get: (r) => r.shape, fmt: (s) => (s && s.length ? s.join(' × ') : 'scalar'), sortBy: (r) => r.params },
+  { key: 'params', label: 'Params', num: true, fmt: fmtParams },
+  { key: 'action', label: 'Action' },
+  { key: 'reason', label: 'Reason', fmt: (x) => x ?? '' },
+  { key: 'rel_error', label: 'Rel. error', num: true, fmt: fmtPct, cls: 'strong' },
+  { key: 'cmp_rel_error', label: 'Rel. error (B)', num: true, fmt: fmtPct, cls: 'col-cmp', get: (r, i) => state.compare?.rows?.[i]?.rel_error ?? null },
+  { key: 'mse', label: 'MSE', num: true, fmt: fmtSci },
+  { key: 'max_abs_error', label: 'Max |err|', num: true, fmt: fmtSci },
+  { key: 'sqnr_db', label: 'SQNR dB', num: true, fmt: fmtFixed(1) },
+  { key: 'cosine', label: 'Cosine', num: true, fmt: fmtFixed(6) },
+  { key: 'clip_frac', label: 'Clip', num: true, fmt: fmtPct },
+  { key: 'outlier_ratio', label: 'Outlier ratio', num: true, fmt: fmtFixed(1) },
+  { key: 'err_p99', label: 'err p99', num: true, fmt: fmtSci },
+  { key: 'zero_frac', label: 'Zeros', num: true, fmt: fmtPct },
+  { key: 'min', label: 'Min', num: true, fmt: fmtSci },
+  { key: 'max', label: 'Max', num: true, fmt: fmtSci },
+  { key: 'std', label: 'Std', num: true, fmt: fmtSci },
+  { key: 'nan_count', label: 'NaN/Inf', num: true, get: (r) => (r.nan_count == null ? null : r.nan_count + (r.inf_count ?? 0)), fmt: (x) => (x == null ? '–' : String(x)) },
+];
+const colValue = (c, r, i) => (c.get ? c.get(r, i) : r[c.key]);
+
+// ---------------------------------------------------------------- DOM helpers
+function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'dataset') Object.assign(e.dataset, v);
+    else e.setAttribute(k, v);
+  }
+  if (text != null) e.textContent = String(text);
+  return e;
+}
+function svgEl(tag, attrs = {}, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text != null) e.textContent = String(text);
+  return e;
+}
+function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+
+function setStatus(stateName, text) {
+  const s = $('status');
+  s.dataset.state = stateName;
+  s.textContent = text;
+  $('cancel').disabled = stateName !== 'running';
+  document.body.dataset.state = stateName;
+}
+function showError(text) {
+  const e = $('error');
+  e.hidden = false;
+  e.textContent = text;
+}
+function clearError() {
+  const e = $('error');
+  e.hidden = true;
+  e.textContent = '';
+}
+
+// ---------------------------------------------------------------- input
+function splitPath(p) {
+  const parts = p.split('/').filter(Boolean);
+  return { dir: parts.slice(0, -1).join('/'), base: parts[parts.length - 1] ?? p };
+}
+
+// entries: [{file, path}] -> analysis input, or throws a readable Error.
+async function classify(entries) {
+  const st = [];
+  const indexes = [];
+  const configs = [];
+  const ignored = [];
+  for (const e of entries) {
+    const { dir, base } = splitPath(e.path || e.file.name);
+    const lower = base.toLowerCase();
+    const item = { ...e, dir, base, depth: dir ? dir.split('/').length : 0 };
+    if (lower.endsWith('.safetensors')) st.push(item);
+    else if (lower.endsWith('.safetensors.index.json')) indexes.push(item);
+    else if (lower === 'config.json') configs.push(item);
+    else ignored.push({ path: e.path || e.file.name, why: 'not a model file' });
+  }
+  if (st.length === 0) {
+    const n = entries.length;
+    throw new Error(n === 0
+      ? 'No files were given. Choose a model folder or .safetensors files.'
+      : `No .safetensors file found among the ${n} file${n === 1 ? '' : 's'} given. quantlens reads safetensors models (a folder with model.safetensors or model-0000k-of-0000N.safetensors shards).`);
+  }
+  // The model folder is the shallowest folder holding safetensors files.
+  const minDepth = Math.min(...st.map((s) => s.depth));
+  const modelDir = st.filter((s) => s.depth === minDepth).map((s) => s.dir).sort()[0];
+  const files = [];
+  const seen = new Set();
+  for (const s of st.sort((a, b) => a.base.localeCompare(b.base))) {
+    if (s.dir !== modelDir) ignored.push({ path: s.path || s.base, why: 'outside the model folder' });
+    else if (seen.has(s.base)) ignored.push({ path: s.path || s.base, why: 'duplicate name' });
+    else {
+      seen.add(s.base);
+      files.push({ name: s.base, blob: s.file });
+    }
+  }
+  const pick = (list) => {
+    const same = list.filter((x) => x.dir === modelDir);
+    const chosen = same[0] ?? list.sort((a, b) => a.depth - b.depth)[0] ?? null;
+    for (const x of list) if (x !== chosen) ignored.push({ path: x.path || x.base, why: 'another copy is used' });
+    return chosen;
+  };
+  const readText = async (x) => {
+    if (x.file.size > MAX_JSON_BYTES) throw new Error(`${x.base} is ${fmtBytes(x.file.size)}; JSON side files over ${fmtBytes(MAX_JSON_BYTES)} are not read`);
+    return x.file.text();
+  };
+  const idx = pick(indexes);
+  const cfg = pick(configs);
+  return {
+    files,
+    index: idx ? { name: idx.base, text: await readText(idx) } : null,
+    config: cfg ? await readText(cfg) : null,
+    configName: cfg ? cfg.path || cfg.base : null,
+    indexName: idx ? idx.path || idx.base : null,
+    ignored,
+  };
+}
+
+async function walkEntry(entry, prefix, out) {
+  if (entry.isFile) {
+    const file = await new Promise((res, rej) => entry.file(res, rej));
+    out.push({ file, path: prefix + entry.name });
+  } else if (entry.isDirectory) {
+    const reader = entry.createReader();
+    for (;;) {
+      const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
+      if (batch.length === 0) break;
+      for (const child of batch) await walkEntry(child, `${prefix}${entry.name}/`, out);
+    }
+  }
+}
+
+async function entriesFromDrop(dt) {
+  const out = [];
+  const items = [...(dt.items ?? [])];
+  const roots = items.map((it) => (it.kind === 'file' && it.webkitGetAsEntry ? it.webkitGetAsEntry() : null));
+  if (roots.some(Boolean)) {
+    for (const r of roots) if (r) await walkEntry(r, '', out);
+  } else {
+    for (const f of dt.files ?? []) out.push({ file: f, path: f.name });
+  }
+  return out;
+}
+
+async function acceptEntries(entries, label) {
+  const t0 = performance.now();
+  clearError();
+  try {
+    const input = await classify(entries);
+    input.label = label;
+    input.t0 = t0;
+    await startInput(input);
+  } catch (e) {
+    if (e.cancelled) return;
+    failRun(e);
+  }
+}
+
+// ---------------------------------------------------------------- runs
+function optionsFor(value) {
+  const s = SCHEMES[value] ?? SCHEMES['int8-tensor'];
+  return { scheme: s.scheme, bits: s.bits ?? 8, groupSize: s.groupSize ?? 64, policy: 'default', include: [], exclude: [] };
+}
+
+function resetPool() {
+  pool.terminate();
+  pool = new Pool(POOL_SIZE);
+  pool.ready.catch((e) => showError(e.message));
+}
+
+function failRun(e) {
+  if (e.cancelled) return;
+  setStatus('error', 'Could not analyse this input.');
+  showError(e.message || String(e));
+  $('progress').value = 0;
+  setExportsEnabled(false);
+}
+
+async function startInput(input) {
+  state.input = input;
+  state.primary = null;
+  state.compare = null;
+  state.selected = -1;
+  renderFiles(input);
+  await runPrimary();
+}
+
+// Opens the model on every worker, streams every tensor, builds the report.
+async function analyse(key, options, onOverview, onRow) {
+  const input = state.input;
+  const myRun = state.runId;
+  const p = pool;
+  await p.ready;
+  const opened = await Promise.all(p.workers.map((_, i) =>
+    p.call(i, { type: 'open', key, files: input.files, index: input.index, config: input.config, options, overview: i === 0 })));
+  const { report: planned, workBytes } = opened[0].overview;
+  const n = opened[0].count;
+  onOverview(planned, workBytes);
+  const rows = planned.layers.slice();
+  const done = new Array(n).fill(false);
+  // Largest first, so the pool finishes together.
+  const queue = [...Array(n).keys()].sort((a, b) => workBytes[b] - workBytes[a] || a - b);
+  let failed = null;
+  const loop = async (wi) => {
+    while (queue.length && !failed && state.runId === myRun) {
+      const i = queue.shift();
+      let msg;
+      try {
+        msg = await p.call(wi, { type: 'analyze', key, index: i });
+      } catch (e) {
+        failed = failed ?? e;
+        throw e;
+      }
+      if (state.runId !== myRun) throw new Cancelled();
+      rows[i] = msg.row;
+      done[i] = true;
+      if (msg.mem > state.stats.maxWasmBytes) state.stats.maxWasmBytes = msg.mem;
+      onRow(i, msg.row, workBytes[i]);
+    }
+  };
+  const loops = [];
+  for (let k = 0; k < IN_FLIGHT; k++) for (let wi = 0; wi < p.size; wi++) loops.push(loop(wi));
+  await Promise.all(loops);
+  if (state.runId !== myRun) throw new Cancelled();
+  const { report } = await p.call(0, { type: 'report', key, rows });
+  return { key, options, rows, report, planned, workBytes };
+}
+
+function progressUpdater(total, n, t0, what) {
+  let bytes = 0;
+  let count = 0;
+  let scheduled = false;
+  const draw = () => {
+    scheduled = false;
+    const secs = Math.max((performance.now() - t0) / 1000, 1e-3);
+    $('progress').max = Math.max(total, 1);
+    $('progress').value = bytes;
+    $('progress-text').textContent =
+      `${fmtBytes(bytes)} of ${fmtBytes(total)} · ${fmtBytes(bytes / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`;
+    setStatus('running', `${what}: ${nf.format(count)} of ${nf.format(n)} tensors…`);
+  };
+  return {
+    add(b) {
+      bytes += b;
+      count += 1;
+      if (!scheduled) {
+        scheduled = true;
+        requestAnimationFrame(draw);
+      }
+    },
+    draw,
+    get bytes() {
+      return bytes;
+    },
+  };
+}
+
+async function runPrimary() {
+  const runId = ++state.runId;
+  const schemeValue = $('scheme').value;
+  const options = optionsFor(schemeValue);
+  const t0 = state.input.t0 ?? performance.now();
+  state.input.t0 = null;
+  const tStart = performance.now();
+  setStatus('running', 'Opening the model…');
+  setExportsEnabled(false);
+  clearError();
+  let prog = null;
+  try {
+    const result = await analyse('a', options, (planned, workBytes) => {
+      state.primary = { planned, rows: planned.layers.slice(), workBytes, options, scheme: schemeValue };
+      const total = workBytes.reduce((a, b) => a + b, 0);
+      prog = progressUpdater(total, planned.layers.length, tStart, `Analysing (${SCHEMES[schemeValue].label})`);
+      prog.draw();
+      renderOverview(planned);
+      buildTable(planned.layers);
+      drawRelPlot();
+    }, (i, row, bytes) => {
+      state.primary.rows[i] = row;
+      updateRow(i);
+      prog.add(bytes);
+      scheduleRelPlot();
+    });
+    if (runId !== state.runId) return;
+    Object.assign(state.primary, result);
+    const ms = performance.now() - t0;
+    const secs = (performance.now() - tStart) / 1000;
+    const total = prog.bytes;
+    window.__quantlens.lastRun = {
+      ms,
+      analyseMs: secs * 1000,
+      bytes: total,
+      tensors: result.rows.length,
+      bytesPerSec: total / Math.max(secs, 1e-6),
+      workers: pool.size,
+      maxWasmBytes: state.stats.maxWasmBytes,
+    };
+    renderOverview(result.report);
+    refreshAllRows();
+    drawRelPlot();
+    $('progress').value = $('progress').max;
+    $('progress-text').textContent =
+      `${fmtBytes(total)} read in ${secs.toFixed(2)} s · ${fmtBytes(total / Math.max(secs, 1e-6))}/s · ${pool.size} worker${pool.size === 1 ? '' : 's'}`;
+    setExportsEnabled(true);
+    const $status = $('status');
+    $status.dataset.ms = String(Math.round(ms));
+    if ($('compare').value) await runCompare();
+    if (runId !== state.runId) return;
+    setStatus('done', `Done: ${nf.format(result.rows.length)} tensors in ${(ms / 1000).toFixed(2)} s${state.compare ? ` (compared with ${SCHEMES[state.compare.scheme].label})` : ''}.`);
+    if (state.selected < 0) {
+      const worst = result.report.summary.worst_layers?.[0]?.name;
+      const wi = worst ? result.rows.findIndex((r) => r.name === worst) : -1;
+      if (wi >= 0) selectLayer(wi, false);
+    } else selectLayer(state.selected, false);
+  } catch (e) {
+    if (e.cancelled || runId !== state.runId) return;
+    failRun(e);
+  }
+}
+
+async function runCompare() {
+  const value = $('compare').value;
+  if (!value || !state.primary?.report) {
+    state.compare = null;
+    refreshCompare();
+    return;
+  }
+  const runId = state.runId;
+  const options = optionsFor(value);
+  const tStart = performance.now();
+  let prog = null;
+  state.compare = { scheme: value, rows: [] };
+  refreshCompare();
+  const result = await analyse('b', options, (planned, workBytes) => {
+    prog = progressUpdater(workBytes.reduce((a, b) => a + b, 0), planned.layers.length, tStart, `Comparing with ${SCHEMES[value].label}`);
+    prog.draw();
+  }, (i, row, bytes) => {
+    state.compare.rows[i] = row;
+    updateRow(i);
+    prog.add(bytes);
+    scheduleRelPlot();
+  });
+  if (runId !== state.runId) throw new Cancelled();
+  state.compare = { scheme: value, rows: result.rows, report: result.report };
+  refreshCompare();
+}
+
+function refreshCompare() {
+  $('layers').classList.toggle('no-compare', !state.compare);
+  const th = document.querySelector('th[data-key="cmp_rel_error"] button');
+  if (th) th.textContent = state.compare ? `Rel. error (${SCHEMES[state.compare.scheme].label})` : 'Rel. error (B)';
+  const tha = document.querySelector('th[data-key="rel_error"] button');
+  if (tha && state.primary) tha.textContent = state.compare ? `Rel. error (${SCHEMES[state.primary.scheme].label})` : 'Rel. error';
+  refreshAllRows();
+  drawRelPlot();
+}
+
+function cancelRun() {
+  if ($('status').dataset.state !== 'running') return;
+  state.runId++;
+  resetPool();
+  state.primary = state.primary?.report ? state.primary : null;
+  state.compare = null;
+  setExportsEnabled(Boolean(state.primary?.report));
+  $('progress').value = 0;
+  $('progress-text').textContent = 'Cancelled. Choose a model to analyse again.';
+  setStatus('idle', 'Cancelled. Ready for another model.');
+}
+
+// ---------------------------------------------------------------- rendering
+function renderFiles(input) {
+  $('files-section').hidden = false;
+  const ul = $('files');
+  clear(ul);
+  for (const f of input.files) {
+    const li = el('li');
+    li.append(el('span', { class: 'mono' }, f.name), el('span', { class: 'muted' }, fmtBytes(f.blob.size)));
+    ul.append(li);
+  }
+  for (const [label, name] of [['index', input.indexName], ['config', input.configName]]) {
+    if (!name) continue;
+    const li = el('li');
+    li.append(el('span', { class: 'mono' }, name), el('span', { class: 'muted' }, label));
+    ul.append(li);
+  }
+  const ign = $('ignored');
+  clear(ign);
+  for (const x of input.ignored) {
+    const li = el('li');
+    li.append(el('span', { class: 'mono' }, x.path), el('span', {}, x.why));
+    ign.append(li);
+  }
+  $('ignored-box').hidden = input.ignored.length === 0;
+  $('ignored-summary').textContent = `${input.ignored.length} ignored file${input.ignored.length === 1 ? '' : 's'}`;
+}
+
+function renderOverview(report) {
+  const s = report.summary;
+  for (const id of ['summary-section', 'plots-section', 'table-section', 'meta-section']) $(id).hidden = false;
+  $('count-tensors').textContent = String(s.tensors);
+  $('count-quantized').textContent = String(s.quantized_layers);
+  $('count-kept').textContent = String(s.kept_layers);
+  $('kept-by-dtype').textContent = Object.entries(s.kept_by_dtype ?? {}).map(([k, v]) => `${v} ${k}`).join(' · ');
+  $('params').textContent = fmtParams(s.params);
+  $('size').textContent = `${fmtBytes(s.bytes_before)} → ${fmtBytes(s.bytes_after)}`;
+  $('ratio').textContent = s.compression_ratio ? `${s.compression_ratio.toFixed(2)}× smaller` : '';
+  $('max-rel').textContent = s.max_rel_error == null ? '–' : fmtPct(s.max_rel_error);
+  $('worst-name').textContent = s.worst_layers?.[0]?.name ?? '';
+  $('max-rel').className = `value ${s.max_rel_error == null ? '' : relClass({ rel_error: s.max_rel_error })}`;
+  // Findings, most severe first.
+  const box = $('findings');
+  clear(box);
+  const rank = { error: 0, warning: 1, info: 2 };
+  const fs = [...(s.findings ?? [])].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
+  box.hidden = fs.length === 0;
+  if (fs.length) {
+    box.append(el('h2', {}, `Findings (${fs.length})`));
+    const ul = el('ul');
+    for (const f of fs.slice(0, 200)) {
+      const li = el('li', { class: `finding ${f.severity}` });
+      li.append(el('span', { class: 'sev' }, f.severity), el('span', {}, f.message));
+      if (f.file) li.append(el('span', { class: 'muted mono small' }, f.file));
+      ul.append(li);
+    }
+    if (fs.length > 200) ul.append(el('li', { class: 'muted' }, `… and ${fs.length - 200} more (see the JSON export)`));
+    box.append(ul);
+  }
+  // config essentials and __metadata__
+  const cfg = $('config');
+  clear(cfg);
+  const c = report.config;
+  if (c) {
+    for (const [k, v] of Object.entries(c)) {
+      if (v == null) continue;
+      cfg.append(el('dt', {}, k.replaceAll('_', ' ')), el('dd', { class: 'mono' }, typeof v === 'object' ? JSON.stringify(v) : v));
+    }
+  }
+  if (!cfg.firstChild) cfg.append(el('dd', { class: 'muted' }, 'no config.json given'));
+  const meta = $('metadata');
+  clear(meta);
+  for (const f of report.files ?? []) {
+    const wrap = el('div', { class: 'meta-file' });
+    wrap.append(el('h4', { class: 'mono' }, `${f.name} · ${nf.format(f.tensors)} tensors · ${fmtBytes(f.bytes)}`));
+    const dl = el('dl', { class: 'kv' });
+    const entries = Object.entries(f.metadata ?? {});
+    for (const [k, v] of entries) dl.append(el('dt', { class: 'mono' }, k), el('dd', { class: 'mono' }, typeof v === 'string' ? v : JSON.stringify(v)));
+    if (!entries.length) dl.append(el('dd', { class: 'muted' }, 'no __metadata__'));
+    wrap.append(dl);
+    meta.append(wrap);
+  }
+}
+
+// ---- table
+let rowEls = [];
+function buildTable(layers) {
+  const head = $('layers-head');
+  clear(head);
+  for (const c of COLS) {
+    const th = el('th', { scope: 'col', class: `${c.num ? 'num ' : ''}${c.cls ?? ''}`, dataset: { key: c.key } });
+    const b = el('button', { type: 'button', class: 'sort' }, c.label);
+    b.addEventListener('click', () => sortBy(c.key));
+    th.append(b);
+    head.append(th);
+  }
+  const body = $('layers-body');
+  clear(body);
+  rowEls = layers.map((r, i) => {
+    const tr = el('tr', { tabindex: '0', dataset: { testid: 'layer-row', name: r.name, index: String(i) } });
+    tr.setAttribute('data-testid', 'layer-row');
+    for (const c of COLS) tr.append(el('td', { class: `${c.num ? 'num ' : ''}${c.cls ?? ''}` }));
+    body.append(tr);
+    return tr;
+  });
+  for (let i = 0; i < layers.length; i++) updateRow(i);
+  state.sort = { key: 'index', dir: 1 };
+  markSort();
+  applyFilter();
+}
+
+function updateRow(i) {
+  const tr = rowEls[i];
+  const r = state.primary?.rows?.[i];
+  if (!tr || !r) return;
+  const tds = tr.children;
+  COLS.forEach((c, k) => {
+    const v = colValue(c, r, i);
+    tds[k].textContent = c.fmt ? c.fmt(v) : v == null ? '–' : String(v);
+  });
+  tr.className = relClass(r) + (i === state.selected ? ' selected' : '');
+  const cmp = state.compare?.rows?.[i];
+  if (cmp?.rel_error != null) tds[COLS.findIndex((c) => c.key === 'cmp_rel_error')].className = `num col-cmp ${relClass(cmp)}`;
+  tr.title = r.name;
+}
+function refreshAllRows() {
+  for (let i = 0; i < rowEls.length; i++) updateRow(i);
+  if (state.sort.key !== 'index') applySort();
+}
+
+function sortBy(key) {
+  state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: COLS.find((c) => c.key === key)?.num ? -1 : 1 };
+  if (key === 'index' && state.sort.dir === -1 && state.sort.key === key) { /* allow reverse */ }
+  applySort();
+}
+function applySort() {
+  const c = COLS.find((x) => x.key === state.sort.key);
+  const rows = state.primary?.rows ?? [];
+  const val = (i) => (c.sortBy ? c.sortBy(rows[i]) : colValue(c, rows[i], i));
+  const order = rows.map((_, i) => i).sort((a, b) => {
+    const va = val(a);
+    const vb = val(b);
+    if (va == null && vb == null) return a - b;
+    if (va == null) return 1; // missing values last in both directions
+    if (vb == null) return -1;
+    const d = typeof va === 'number' ? va - vb : String(va).localeCompare(String(vb));
+    return d * state.sort.dir || a - b;
+  });
+  const body = $('layers-body');
+  const frag = document.createDocumentFragment();
+  for (const i of order) frag.append(rowEls[i]);
+  body.append(frag);
+  markSort();
+}
+function markSort() {
+  for (const th of $('layers-head').children) {
+    const on = th.dataset.key === state.sort.key;
+    th.setAttribute('aria-sort', on ? (state.sort.dir > 0 ? 'ascending' : 'descending') : 'none');
+  }
+}
+
+function applyFilter() {
+  const q = $('filter').value.trim().toLowerCase();
+  let shown = 0;
+  rowEls.forEach((tr, i) => {
+    const name = state.primary?.rows?.[i]?.name ?? '';
+    const hide = q !== '' && !name.toLowerCase().includes(q);
+    tr.hidden = hide;
+    if (!hide) shown++;
+  });
+  $('shown').textContent = q ? `${shown} of ${rowEls.length} shown` : `${rowEls.length} tensors`;
+}
+
+// ---- relative error plot
+let relPlotScheduled = false;
+function scheduleRelPlot() {
+  if (relPlotScheduled) return;
+  relPlotScheduled = true;
+  setTimeout(() => {
+    relPlotScheduled = false;
+    drawRelPlot();
+  }, 150);
+}
+
+function niceMax(x) {
+  if (!(x > 0)) return 0.01;
+  const e = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * e >= x) return m * e;
+  return 10 * e;
+}
+
+function drawRelPlot() {
+  const host = $('plot-rel');
+  clear(host);
+  const rows = state.primary?.rows ?? [];
+  const cmpRows = state.compare?.rows ?? [];
+  const legend = $('legend');
+  clear(legend);
+  if (!rows.length) return;
+  const W = 900;
+  const H = 240;
+  const m = { l: 52, r: 12, t: 10, b: 26 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  let maxV = 0;
+  for (const r of rows) if (r?.rel_error > maxV) maxV = r.rel_error;
+  for (const r of cmpRows) if (r?.rel_error > maxV) maxV = r.rel_error;
+  const ymax = niceMax(maxV);
+  const n = rows.length;
+  const bw = pw / n;
+  const y = (v) => m.t + ph - (Math.min(v, ymax) / ymax) * ph;
+  const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': 'Relative error per layer in model order' });
+  // grid + y ticks
+  for (let k = 0; k <= 4; k++) {
+    const v = (ymax * k) / 4;
+    svg.append(svgEl('line', { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: 'grid' }));
+    svg.append(svgEl('text', { x: m.l - 6, y: y(v) + 4, class: 'tick', 'text-anchor': 'end' }, fmtPct(v).replace(' ', '')));
+  }
+  for (const [thr, cls] of [[0.01, 'thr-warn'], [0.05, 'thr-bad']]) {
+    if (thr < ymax) svg.append(svgEl('line', { x1: m.l, x2: W - m.r, y1: y(thr), y2: y(thr), class: cls }));
+  }
+  const cmp = state.compare ? cmpRows : null;
+  const barW = cmp ? bw / 2 : bw;
+  for (let i = 0; i < n; i++) {
+    const r = rows[i];
+    const x = m.l + i * bw;
+    const g = svgEl('g', { class: `bar${i === state.selected ? ' selected' : ''}`, 'data-index': i });
+    // a full-height hit target so thin bars are easy to click
+    g.append(svgEl('rect', { x, y: m.t, width: Math.max(bw, 1), height: ph, class: 'hit' }));
+    if (r?.rel_error != null) {
+      g.append(svgEl('rect', { x: x + (bw > 3 ? 0.5 : 0), y: y(r.rel_error), width: Math.max(barW - (bw > 3 ? 1 : 0), 0.6), height: Math.max(m.t + ph - y(r.rel_error), 0.5), class: `v ${relClass(r)}` }));
+    }
+    const c = cmp?.[i];
+    if (c?.rel_error != null) {
+      g.append(svgEl('rect', { x: x + barW, y: y(c.rel_error), width: Math.max(barW - (bw > 3 ? 1 : 0), 0.6), height: Math.max(m.t + ph - y(c.rel_error), 0.5), class: 'v cmp' }));
+    }
+    const tip = `${r?.name ?? ''}\n${r?.action === 'keep' ? `kept (${r.reason})` : `rel. error ${fmtPct(r?.rel_error)}`}${c?.rel_error != null ? ` · ${SCHEMES[state.compare.scheme].label}: ${fmtPct(c.rel_error)}` : ''}`;
+    g.append(svgEl('title', {}, tip));
+    g.addEventListener('click', () => selectLayer(i, true));
+    svg.append(g);
+  }
+  svg.append(svgEl('line', { x1: m.l, x2: W - m.r, y1: m.t + ph, y2: m.t + ph, class: 'axis' }));
+  svg.append(svgEl('text', { x: m.l, y: H - 6, class: 'tick' }, 'first tensor'));
+  svg.append(svgEl('text', { x: W - m.r, y: H - 6, class: 'tick', 'text-anchor': 'end' }, `tensor ${n}`));
+  host.append(svg);
+  const item = (cls, text) => {
+    const s = el('span', { class: 'item' });
+    s.append(el('span', { class: `swatch ${cls}` }), document.createTextNode(text));
+    return s;
+  };
+  legend.append(item('good', state.primary ? SCHEMES[state.primary.scheme].label : ''));
+  if (state.compare) legend.append(item('cmp', SCHEMES[state.compare.scheme].label));
+  legend.append(item('thr-warn-sw', '1 %'), item('thr-bad-sw', '5 %'));
+}
+
+// ---- layer detail + histograms
+let histSeq = 0;
+async function selectLayer(i, scroll) {
+  const rows = state.primary?.rows;
+  if (!rows?.[i]) return;
+  const prev = state.selected;
+  state.selected = i;
+  if (prev >= 0) updateRow(prev);
+  updateRow(i);
+  for (const g of $('plot-rel').querySelectorAll('g.bar.selected')) g.classList.remove('selected');
+  $('plot-rel').querySelector(`g.bar[data-index="${i}"]`)?.classList.add('selected');
+  if (scroll) rowEls[i]?.scrollIntoView({ block: 'nearest' });
+  const r = rows[i];
+  $('detail-name').textContent = r.name;
+  const cmp = state.compare?.rows?.[i];
+  $('detail-facts').textContent = [
+    `${r.dtype} ${r.shape?.join(' × ') || 'scalar'}`,
+    r.action === 'keep' ? `kept (${r.reason})` : `quantized · rel. error ${fmtPct(r.rel_error)} · SQNR ${fmtFixed(1)(r.sqnr_db)} dB · cosine ${fmtFixed(6)(r.cosine)}`,
+    cmp?.rel_error != null ? `${SCHEMES[state.compare.scheme].label}: ${fmtPct(cmp.rel_error)}` : null,
+  ].filter(Boolean).join(' · ');
+  const my = ++histSeq;
+  const hw = $('hist-w');
+  const he = $('hist-e');
+  clear(hw);
+  clear(he);
+  hw.append(el('p', { class: 'muted small' }, 'computing…'));
+  try {
+    const { hist } = await pool.call(0, { type: 'histograms', key: 'a', index: i, bins: 64 });
+    if (my !== histSeq) return;
+    clear(hw);
+    clear(he);
+    if (!hist) {
+      hw.append(el('p', { class: 'muted small' }, 'No histogram for this tensor (not a float tensor, or no finite values).'));
+      return;
+    }
+    drawHist(hw, hist.weight_counts, hist.weight_min, hist.weight_max, 'w');
+    if (hist.error_max > 0 && r.action !== 'keep') drawHist(he, hist.error_counts, -hist.error_max, hist.error_max, 'e');
+    else he.append(el('p', { class: 'muted small' }, r.action === 'keep' ? `Kept in ${r.dtype}: no quantization error.` : 'No quantization error.'));
+  } catch (e) {
+    if (e.cancelled || my !== histSeq) return;
+    clear(hw);
+    hw.append(el('p', { class: 'muted small' }, `Histogram failed: ${e.message}`));
+  }
+}
+
+function drawHist(host, counts, lo, hi, cls) {
+  const W = 420;
+  const H = 150;
+  const m = { l: 8, r: 8, t: 8, b: 22 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const max = Math.max(...counts, 1);
+  const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart hist', role: 'img', 'aria-label': `histogram from ${lo} to ${hi}` });
+  const bw = pw / counts.length;
+  counts.forEach((c, k) => {
+    // square-root scale keeps the tails visible next to the peak
+    const h = c > 0 ? Math.max(Math.sqrt(c / max) * ph, 1) : 0;
+    const rect = svgEl('rect', { x: m.l + k * bw + 0.5, y: m.t + ph - h, width: Math.max(bw - 1, 0.5), height: h, class: `hbar ${cls}` });
+    const a = lo + ((hi - lo) * k) / counts.length;
+    const b = lo + ((hi - lo) * (k + 1)) / counts.length;
+    rect.append(svgEl('title', {}, `[${fmtSci(a)}, ${fmtSci(b)}): ${nf.format(c)}`));
+    svg.append(rect);
+  });
+  svg.append(svgEl('line', { x1: m.l, x2: W - m.r, y1: m.t + ph, y2: m.t + ph, class: 'axis' }));
+  svg.append(svgEl('text', { x: m.l, y: H - 6, class: 'tick' }, fmtSci(lo)));
+  svg.append(svgEl('text', { x: W - m.r, y: H - 6, class: 'tick', 'text-anchor': 'end' }, fmtSci(hi)));
+  if (lo < 0 && hi > 0) {
+    const x0 = m.l + ((0 - lo) / (hi - lo)) * pw;
+    svg.append(svgEl('line', { x1: x0, x2: x0, y1: m.t, y2: m.t + ph, class: 'zero' }));
+    if (x0 - m.l > 60 && W - m.r - x0 > 60) svg.append(svgEl('text', { x: x0, y: H - 6, class: 'tick', 'text-anchor': 'middle' }, '0'));
+  }
+  host.append(svg);
+  host.append(el('p', { class: 'muted small' }, `${nf.format(counts.reduce((a, b) => a + b, 0))} values · counts on a square-root scale`));
+}
+
+// ---------------------------------------------------------------- exports
+function setExportsEnabled(on) {
+  for (const id of ['export-json', 'export-csv', 'export-md']) $(id).disabled = !on;
+}
+async function doExport(format, ext, mime) {
+  const report = state.primary?.report;
+  if (!report) return;
+  try {
+    const { text } = await pool.call(0, { type: 'export', report, format });
+    const url = URL.createObjectURL(new Blob([text], { type: mime }));
+    const a = el('a', { href: url, download: `quantlens-report.${ext}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (e) {
+    if (!e.cancelled) showError(`Export failed: ${e.message}`);
+  }
+}
+
+// ---------------------------------------------------------------- wiring
+function busy() {
+  return $('status').dataset.state === 'running';
+}
+function beforeNewInput() {
+  if (busy()) cancelRun();
+}
+
+for (const id of ['pick-files', 'pick-dir']) {
+  $(id).addEventListener('change', (ev) => {
+    const input = ev.target;
+    const entries = [...input.files].map((f) => ({ file: f, path: f.webkitRelativePath || f.name }));
+    input.value = '';
+    if (!entries.length) return;
+    beforeNewInput();
+    acceptEntries(entries, id === 'pick-dir' ? 'folder' : 'files');
+  });
+}
+
+const drop = $('drop');
+for (const t of ['dragenter', 'dragover']) {
+  drop.addEventListener(t, (ev) => {
+    ev.preventDefault();
+    drop.classList.add('over');
+  });
+}
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', async (ev) => {
+  ev.preventDefault();
+  drop.classList.remove('over');
+  beforeNewInput();
+  const t0 = performance.now();
+  try {
+    const entries = await entriesFromDrop(ev.dataTransfer);
+    await acceptEntries(entries, 'drop');
+    if (state.input) state.input.t0 ??= t0;
+  } catch (e) {
+    failRun(e);
+  }
+});
+// Keep a stray drop outside the zone from navigating away from the page.
+window.addEventListener('dragover', (ev) => ev.preventDefault());
+window.addEventListener('drop', (ev) => ev.preventDefault());
+drop.addEventListener('keydown', (ev) => {
+  if ((ev.key === 'Enter' || ev.key === ' ') && ev.target === drop) {
+    ev.preventDefault();
+    $('pick-files').click();
+  }
+});
+
+$('sample').addEventListener('click', async () => {
+  beforeNewInput();
+  clearError();
+  const t0 = performance.now();
+  setStatus('running', 'Fetching the sample model (all-MiniLM-L6-v2, 91 MB)…');
+  const myRun = ++state.runId;
+  try {
+    const [m, c] = await Promise.all([fetch('sample/model.safetensors'), fetch('sample/config.json')]);
+    if (!m.ok) throw new Error(`The sample model is not available on this server (HTTP ${m.status}).`);
+    const blob = await m.blob();
+    const config = c.ok ? await c.text() : null;
+    if (myRun !== state.runId) return;
+    const entries = [{ file: new File([blob], 'model.safetensors'), path: 'all-MiniLM-L6-v2/model.safetensors' }];
+    if (config != null) entries.push({ file: new File([config], 'config.json'), path: 'all-MiniLM-L6-v2/config.json' });
+    await acceptEntries(entries, 'sample');
+    if (window.__quantlens.lastRun) window.__quantlens.lastRun.withFetchMs = performance.now() - t0;
+  } catch (e) {
+    if (myRun === state.runId) failRun(e);
+  }
+});
+
+$('cancel').addEventListener('click', cancelRun);
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' && busy()) cancelRun();
+});
+$('filter').addEventListener('input', applyFilter);
+$('layers-body').addEventListener('click', (ev) => {
+  const tr = ev.target.closest('tr');
+  if (tr) selectLayer(Number(tr.dataset.index), false);
+});
+$('layers-body').addEventListener('keydown', (ev) => {
+  const tr = ev.target.closest('tr');
+  if (!tr) return;
+  if (ev.key === 'Enter' || ev.key === ' ') {
+    ev.preventDefault();
+    selectLayer(Number(tr.dataset.index), false);
+  } else if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+    ev.preventDefault();
+    let next = ev.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
+    while (next && next.hidden) next = ev.key === 'ArrowDown' ? next.nextElementSibling : next.previousElementSibling;
+    next?.focus();
+  }
+});
+$('scheme').addEventListener('change', () => {
+  if (!state.input) return;
+  beforeNewInput();
+  state.compare = null;
+  runPrimary();
+});
+$('compare').addEventListener('change', async () => {
+  if (!state.primary?.report || busy()) {
+    if (!$('compare').value) {
+      state.compare = null;
+      refreshCompare();
+    }
+    return;
+  }
+  const runId = ++state.runId;
+  setStatus('running', 'Comparing…');
+  try {
+    await runCompare();
+    if (runId !== state.runId) return;
+    const n = state.primary.rows.length;
+    setStatus('done', state.compare ? `Done: ${nf.format(n)} tensors, compared with ${SCHEMES[state.compare.scheme].label}.` : `Done: ${nf.format(n)} tensors.`);
+    if (state.selected >= 0) selectLayer(state.selected, false);
+  } catch (e) {
+    if (e.cancelled || runId !== state.runId) return;
+    failRun(e);
+  }
+});
+$('export-json').addEventListener('click', () => doExport('json', 'json', 'application/json'));
+$('export-csv').addEventListener('click', () => doExport('csv', 'csv', 'text/csv'));
+$('export-md').addEventListener('click', () => doExport('markdown', 'md', 'text/markdown'));
+
+setStatus('idle', 'Ready. Choose a model to begin.');

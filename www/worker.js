@@ -1,0 +1,84 @@
+// One wasm instance per worker. All analysis happens in quantlens (Rust);
+// this file only moves messages. Files arrive as Blob/File handles and are
+// read by the wasm side in bounded slices with FileReaderSync.
+import init, { Inspector, exportReport } from './pkg/quantlens.js';
+
+let ready = null;
+const inspectors = new Map(); // key -> Inspector
+
+function message(e) {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+function memoryBytes() {
+  // wasm linear memory of this instance, for the page's memory readout.
+  try {
+    return ready && self.__wasmMemory ? self.__wasmMemory.buffer.byteLength : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function handle(msg) {
+  switch (msg.type) {
+    case 'init': {
+      ready = init({ module_or_path: msg.module }).then((exports) => {
+        self.__wasmMemory = exports.memory;
+      });
+      await ready;
+      return { type: 'ready' };
+    }
+    case 'open': {
+      await ready;
+      const old = inspectors.get(msg.key);
+      if (old) old.free();
+      inspectors.delete(msg.key);
+      const files = msg.files.map((f) => ({ name: f.name, blob: f.blob }));
+      const insp = new Inspector(files, msg.index ?? null, msg.config ?? null, msg.options);
+      inspectors.set(msg.key, insp);
+      const out = { type: 'opened', key: msg.key, count: insp.tensorCount() };
+      if (msg.overview) out.overview = insp.overview();
+      return out;
+    }
+    case 'analyze': {
+      const insp = inspectors.get(msg.key);
+      const t0 = performance.now();
+      const row = insp.analyzeTensor(msg.index);
+      return { type: 'row', key: msg.key, index: msg.index, row, ms: performance.now() - t0, mem: memoryBytes() };
+    }
+    case 'report': {
+      const insp = inspectors.get(msg.key);
+      return { type: 'report', key: msg.key, report: insp.report(msg.rows) };
+    }
+    case 'export': {
+      await ready;
+      return { type: 'export', text: exportReport(msg.report, msg.format), format: msg.format };
+    }
+    case 'histograms': {
+      const insp = inspectors.get(msg.key);
+      return { type: 'histograms', key: msg.key, index: msg.index, hist: insp.histograms(msg.index, msg.bins) };
+    }
+    case 'close': {
+      for (const insp of inspectors.values()) insp.free();
+      inspectors.clear();
+      return { type: 'closed' };
+    }
+    default:
+      throw new Error(`unknown message ${msg.type}`);
+  }
+}
+
+// Messages are handled strictly one at a time, in order.
+let chain = Promise.resolve();
+self.onmessage = (ev) => {
+  const msg = ev.data;
+  chain = chain.then(async () => {
+    try {
+      const out = await handle(msg);
+      self.postMessage({ ...out, seq: msg.seq });
+    } catch (e) {
+      self.postMessage({ type: 'error', seq: msg.seq, request: msg.type, index: msg.index, message: message(e) });
+    }
+  });
+};
