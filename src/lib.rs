@@ -25,16 +25,21 @@ pub mod analyze;
 pub mod dtype;
 pub mod error;
 pub mod export;
+pub mod fake;
 pub mod finding;
+pub mod formats;
 pub mod header;
 pub mod index;
 pub mod inspect;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod sanity;
 pub mod scheme;
+pub mod sha;
 pub mod source;
 pub mod stats;
+pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
@@ -52,3 +57,4 @@ pub use scheme::Scheme;
 pub use source::ByteSource;
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::FileSource;
+pub use verify::Verification;

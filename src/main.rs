@@ -24,6 +24,14 @@ struct Cli {
 enum Command {
     /// Analyse a model folder or file: every tensor, quantized or kept, with exact error metrics.
     Inspect(InspectArgs),
+    /// Check a converted model against its original: every tensor read back and measured, with structural findings.
+    Verify(VerifyArgs),
+    /// Print the SHA-256 of files (sha256sum format); a folder means the files in it.
+    Sha256 {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Read every tensor byte of a model and nothing else (the benchmark floor).
     #[command(hide = true)]
     ReadFloor { path: PathBuf },
@@ -81,6 +89,46 @@ struct InspectArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Expected SHA-256 of a file of the model, as FILE=HEX (repeatable; a SHA256SUMS file in the folder is read too).
+    #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
+    sha256: Vec<(String, String)>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The original model: a folder, a .safetensors file or an index.
+    original: PathBuf,
+    /// The converted model to check against it.
+    converted: PathBuf,
+    /// Print the JSON report (the documented contract).
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    json: bool,
+    /// Print one CSV line per tensor.
+    #[arg(long, conflicts_with = "markdown")]
+    csv: bool,
+    /// Print a Markdown report.
+    #[arg(long)]
+    markdown: bool,
+    /// Exit 1 if any layer's relative error exceeds this (a fraction like 0.05, or 5%).
+    #[arg(long, value_name = "REL", value_parser = parse_rel)]
+    fail_above: Option<f64>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Expected SHA-256 of a file of the converted model, as FILE=HEX (repeatable; SHA256SUMS files in either folder are read too).
+    #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
+    sha256: Vec<(String, String)>,
+}
+
+fn parse_sha(s: &str) -> Result<(String, String), String> {
+    quantlens::sha::parse_expectation(s).map_err(|e| e.to_string())
+}
+
+struct FinishArgs {
+    json: bool,
+    csv: bool,
+    markdown: bool,
+    fail_above: Option<f64>,
 }
 
 fn parse_rel(s: &str) -> Result<f64, String> {
@@ -111,6 +159,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(a) => inspect(a),
+        Command::Verify(a) => verify(a),
+        Command::Sha256 { paths } => sha256_cmd(&paths),
         Command::ReadFloor { path } => {
             let model = cli::folder::open(&path)?;
             let total = cli::run::read_floor(&model)?;
@@ -124,7 +174,64 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let (scheme, policy) = a.scheme.resolve()?;
     let model = cli::folder::open(&a.path)?;
     let inspection = Inspection::new(model, scheme, &policy);
-    let report = cli::run::run(&inspection, a.quiet)?;
+    let mut report = cli::run::run(&inspection, a.quiet)?;
+    let mut extra = cli::verify::fake_findings(&inspection.model)?;
+    extra.extend(cli::sums::check_dir(
+        &cli::folder::model_dir(&a.path),
+        &a.sha256,
+    )?);
+    cli::verify::add_findings(&mut report, extra);
+    finish(report, a.json, a.csv, a.markdown, a.fail_above)
+}
+
+fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let original = cli::folder::open(&a.original)?;
+    let converted = cli::folder::open(&a.converted)?;
+    let v = quantlens::Verification::new(original, converted);
+    let mut report = cli::verify::run(&v, a.quiet)?;
+    let mut extra = cli::sums::check_dir(&cli::folder::model_dir(&a.converted), &a.sha256)?;
+    extra.extend(cli::sums::check_dir(
+        &cli::folder::model_dir(&a.original),
+        &[],
+    )?);
+    cli::verify::add_findings(&mut report, extra);
+    finish(report, a.json, a.csv, a.markdown, a.fail_above)
+}
+
+fn sha256_cmd(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            v.sort();
+            files.extend(v);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    for (p, d) in files.iter().zip(cli::sums::digests(&files)?) {
+        println!("{d}  {}", export::printable(&p.display().to_string()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a report and decides the exit code.
+fn finish(
+    report: quantlens::Report,
+    json: bool,
+    csv: bool,
+    markdown: bool,
+    fail_above: Option<f64>,
+) -> anyhow::Result<ExitCode> {
+    let a = FinishArgs {
+        json,
+        csv,
+        markdown,
+        fail_above,
+    };
     let format = if a.json {
         "json"
     } else if a.csv {

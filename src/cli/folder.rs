@@ -7,6 +7,18 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use quantlens::{FileSource, Model, NamedSource, MAX_HEADER_BYTES};
 
+/// The folder a model path lives in (the path itself for a folder).
+pub fn model_dir(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
 /// What was found at a model path.
 pub struct ModelFiles {
     pub safetensors: Vec<PathBuf>,
@@ -110,7 +122,7 @@ pub fn open(path: &Path) -> Result<Model> {
         })
         .transpose()?;
     let config = files.config.as_deref().map(read_small).transpose()?;
-    let model = Model::open(
+    let model = quantlens::sanity::open_tolerant(
         sources,
         index.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
         config.as_deref(),

@@ -3,3 +3,5 @@
 
 pub mod folder;
 pub mod run;
+pub mod sums;
+pub mod verify;

@@ -1,0 +1,437 @@
+//! `verify ORIGINAL CONVERTED`: match tensors by name, read the converted
+//! ones back as f32 whatever their format, and measure them against the
+//! original with the same metrics and row schema as `inspect`.
+
+use std::collections::HashMap;
+
+use crate::formats::{recognise, Dequantizer, Layout, Logical, Recognised};
+use crate::stats::{ErrorStats, ValueStats};
+use crate::{analyze::CHUNK_ELEMS, Error};
+use crate::{fake, Action, Finding, LayerRow, Model, Report, Scheme, Severity};
+
+/// One tensor name present in both models.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    /// Index into the original's logical tensors.
+    pub original: usize,
+    /// Index into the converted model's logical tensors.
+    pub converted: usize,
+    /// Whether values can be compared (same shape, both decodable).
+    pub comparable: bool,
+}
+
+/// A planned verification.
+pub struct Verification {
+    /// The reference model.
+    pub original: Model,
+    /// The model checked against it.
+    pub converted: Model,
+    /// How the original stores its tensors.
+    pub orig: Recognised,
+    /// How the converted model stores its tensors.
+    pub conv: Recognised,
+    /// Matched tensors, in the original's order.
+    pub pairs: Vec<Pair>,
+    /// Structural findings found while matching.
+    pub findings: Vec<Finding>,
+}
+
+/// Reusable buffers for one verifying thread.
+#[derive(Default)]
+pub struct VerifyScratch {
+    w: Vec<f32>,
+    d: Vec<f32>,
+    e: Vec<f32>,
+}
+
+/// One verified row and the findings it raised.
+pub type VerifiedRow = (LayerRow, Vec<Finding>);
+
+impl Verification {
+    /// Matches the tensors of two opened models.
+    pub fn new(original: Model, converted: Model) -> Self {
+        let orig = recognise(&original, &|_| None);
+        let shapes: HashMap<String, Vec<u64>> = orig
+            .tensors
+            .iter()
+            .map(|l| (l.name.clone(), l.shape.clone()))
+            .collect();
+        let conv = recognise(&converted, &|n| shapes.get(n).cloned());
+        let mut findings = orig.findings.clone();
+        findings.extend(conv.findings.iter().cloned());
+        let conv_by_name: HashMap<&str, usize> = conv
+            .tensors
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.name.as_str(), i))
+            .collect();
+        let orig_names: HashMap<&str, usize> = orig
+            .tensors
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.name.as_str(), i))
+            .collect();
+        let conv_file = |l: &Logical| {
+            converted
+                .tensor(l.main)
+                .expect("in range")
+                .0
+                .header
+                .file
+                .clone()
+        };
+        let orig_file = |l: &Logical| {
+            original
+                .tensor(l.main)
+                .expect("in range")
+                .0
+                .header
+                .file
+                .clone()
+        };
+        let mut pairs = Vec::new();
+        for (oi, o) in orig.tensors.iter().enumerate() {
+            let Some(&ci) = conv_by_name.get(o.name.as_str()) else {
+                findings.push(Finding::tensor(
+                    "missing_tensor",
+                    Severity::Error,
+                    &orig_file(o),
+                    &o.name,
+                    format!(
+                        "tensor {:?} of the original is not in the converted model",
+                        o.name
+                    ),
+                ));
+                continue;
+            };
+            let c = &conv.tensors[ci];
+            let decodable = |l: &Logical| l.layout != Layout::Raw;
+            let mut comparable = true;
+            if decodable(o) != decodable(c) {
+                comparable = false;
+                let (od, cd) = (dtype_of(&original, o), dtype_of(&converted, c));
+                findings.push(Finding::tensor(
+                    "unlike_comparison",
+                    Severity::Error,
+                    &conv_file(c),
+                    &c.name,
+                    format!(
+                        "tensor {:?} is {od} ({}) in the original but {cd} ({}) in the converted model; they are not the same kind of data, so no error is computed",
+                        o.name,
+                        o.layout.label(),
+                        c.layout.label()
+                    ),
+                ));
+            } else if o.shape != c.shape {
+                comparable = false;
+                findings.push(Finding::tensor(
+                    "shape_mismatch",
+                    Severity::Error,
+                    &conv_file(c),
+                    &c.name,
+                    format!(
+                        "tensor {:?} has shape {:?} in the original but {:?} in the converted model; no error is computed",
+                        o.name, o.shape, c.shape
+                    ),
+                ));
+            } else if !decodable(o) {
+                comparable = false;
+            }
+            pairs.push(Pair {
+                original: oi,
+                converted: ci,
+                comparable,
+            });
+        }
+        for c in &conv.tensors {
+            if !orig_names.contains_key(c.name.as_str()) {
+                findings.push(Finding::tensor(
+                    "extra_tensor",
+                    Severity::Warning,
+                    &conv_file(c),
+                    &c.name,
+                    format!(
+                        "tensor {:?} of the converted model is not in the original",
+                        c.name
+                    ),
+                ));
+            }
+        }
+        Verification {
+            original,
+            converted,
+            orig,
+            conv,
+            pairs,
+            findings,
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether no tensor matched.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Bytes row `i` reads (for progress).
+    pub fn work_bytes(&self, i: usize) -> u64 {
+        let p = &self.pairs[i];
+        if !p.comparable {
+            return 0;
+        }
+        self.orig.tensors[p.original].stored_bytes + self.conv.tensors[p.converted].stored_bytes
+    }
+
+    /// Streams pair `i` and returns its row and findings.
+    pub fn row(&self, i: usize, s: &mut VerifyScratch) -> Result<VerifiedRow, Error> {
+        let p = &self.pairs[i];
+        let o = &self.orig.tensors[p.original];
+        let c = &self.conv.tensors[p.converted];
+        let (csh, ct) = self.converted.tensor(c.main)?;
+        let cfile = csh.header.file.as_str();
+        let ofile = self.original.tensor(o.main)?.0.header.file.clone();
+        let mut findings = Vec::new();
+        let scheme = scheme_label(&self.converted, c);
+        let mut row = LayerRow {
+            name: o.name.clone(),
+            file: cfile.to_string(),
+            dtype: ct.dtype.name().to_string(),
+            shape: c.shape.clone(),
+            params: c.numel(),
+            action: if c.layout.is_quantized() {
+                Action::Quantize
+            } else {
+                Action::Keep
+            },
+            reason: (!c.layout.is_quantized()).then(|| c.layout.label()),
+            scheme: scheme.clone(),
+            bytes_before: o.stored_bytes,
+            bytes_after: c.stored_bytes,
+            mse: None,
+            rmse: None,
+            rel_error: None,
+            max_abs_error: None,
+            sqnr_db: None,
+            cosine: None,
+            zero_frac: None,
+            clip_frac: None,
+            outlier_ratio: None,
+            err_p50: None,
+            err_p99: None,
+            nan_count: None,
+            inf_count: None,
+            min: None,
+            max: None,
+            mean: None,
+            std: None,
+        };
+        if c.layout == Layout::Float {
+            if let Some(g) = fake::detect(csh.source.as_ref(), cfile, ct)? {
+                findings.push(fake::finding(cfile, ct, &g));
+            }
+        }
+        if !p.comparable {
+            return Ok((row, findings));
+        }
+        let mut od = Dequantizer::new(&self.original, o)?;
+        let mut cd = Dequantizer::new(&self.converted, c)?;
+        let (mut ov, mut cv) = (ValueStats::default(), ValueStats::default());
+        let mut err = ErrorStats::default();
+        let step = cd.rows_per_block(CHUNK_ELEMS);
+        let rows = c.rows();
+        let mut r = 0;
+        while r < rows {
+            let r1 = (r + step).min(rows);
+            od.rows(r, r1, &mut s.w)?;
+            cd.rows(r, r1, &mut s.d)?;
+            ov.push(&s.w);
+            cv.push(&s.d);
+            if ov.nan + ov.inf + cv.nan + cv.inf == 0 {
+                s.e.resize(s.w.len(), 0.0);
+                err.push(&s.w, &s.d, &mut s.e);
+            }
+            r = r1;
+        }
+        let finite = |x: f32| x.is_finite().then_some(x as f64);
+        row.nan_count = Some(cv.nan);
+        row.inf_count = Some(cv.inf);
+        row.min = finite(cv.min);
+        row.max = finite(cv.max);
+        row.mean = cv.mean();
+        row.std = cv.std();
+        if ov.nan + ov.inf > 0 {
+            findings.push(Finding::tensor(
+                "nan_inf",
+                Severity::Error,
+                &ofile,
+                &o.name,
+                format!(
+                    "tensor {:?} of the original holds {} NaN and {} infinite values; no error is computed",
+                    o.name, ov.nan, ov.inf
+                ),
+            ));
+        } else if cv.nan + cv.inf == 0 {
+            let m = err.metrics(&ov);
+            row.mse = Some(m.mse);
+            row.rmse = Some(m.rmse);
+            row.rel_error = Some(m.rel_error);
+            row.max_abs_error = Some(m.max_abs_error);
+            row.sqnr_db = m.sqnr_db;
+            row.cosine = Some(m.cosine);
+            row.zero_frac = Some(m.zero_frac);
+            row.outlier_ratio = m.outlier_ratio;
+            row.err_p50 = Some(m.err_p50);
+            row.err_p99 = Some(m.err_p99);
+        }
+        let notes = &cd.notes;
+        if notes.bad_scales > 0 {
+            findings.push(Finding::tensor(
+                "bad_scale",
+                Severity::Error,
+                cfile,
+                &c.name,
+                format!(
+                    "tensor {:?} has {} scale(s) that are zero, negative, NaN or infinite (e.g. {})",
+                    c.name,
+                    notes.bad_scales,
+                    notes.first_bad_scale.unwrap_or(f32::NAN)
+                ),
+            ));
+        }
+        if notes.int8_min_codes > 0 {
+            findings.push(Finding::tensor(
+                "int8_out_of_range",
+                Severity::Warning,
+                cfile,
+                &c.name,
+                format!(
+                    "tensor {:?} uses the code -128 {} times; a symmetric int8 scheme only produces -127..=127",
+                    c.name, notes.int8_min_codes
+                ),
+            ));
+        }
+        Ok((row, findings))
+    }
+
+    /// Assembles the report from rows in pair order.
+    pub fn report(&self, rows: Vec<VerifiedRow>) -> Report {
+        let mut extra = self.findings.clone();
+        extra.extend(self.original.findings.iter().cloned());
+        let mut layers = Vec::with_capacity(rows.len());
+        for (r, f) in rows {
+            layers.push(r);
+            extra.extend(f);
+        }
+        let quantized = self
+            .conv
+            .tensors
+            .iter()
+            .filter(|l| l.layout.is_quantized())
+            .count();
+        let fakes = extra
+            .iter()
+            .filter(|f| f.code == "fake_quantization")
+            .count();
+        let claims = self.converted.config.as_ref().is_some_and(|c| {
+            c.get("quantization").is_some() || c.get("quantization_config").is_some()
+        }) || self
+            .converted
+            .shards
+            .iter()
+            .any(|s| s.header.metadata.contains_key("quantization"));
+        let before: u64 = self.original.shards.iter().map(|s| s.header.file_len).sum();
+        let after: u64 = self
+            .converted
+            .shards
+            .iter()
+            .map(|s| s.header.file_len)
+            .sum();
+        if quantized == 0 && (fakes > 0 || claims) {
+            let file = self.converted.shards[0].header.file.clone();
+            extra.push(Finding::file(
+                "no_compression",
+                Severity::Error,
+                &file,
+                format!(
+                    "the converted model looks quantized ({}) but stores every tensor as floats: {} bytes against the original's {} (ratio {:.3})",
+                    if fakes > 0 {
+                        format!("{fakes} fake-quantized tensors")
+                    } else {
+                        "its metadata says so".to_string()
+                    },
+                    after,
+                    before,
+                    before as f64 / after.max(1) as f64
+                ),
+            ));
+        }
+        let mut report = Report::build(&self.converted, Scheme::Int8Tensor, "verify", layers);
+        report.scheme = self.format_label();
+        report.summary.findings.extend(extra);
+        report
+            .summary
+            .findings
+            .sort_by_key(|f| std::cmp::Reverse(f.severity));
+        report.summary.bytes_before = before;
+        report.summary.bytes_after = after;
+        report.summary.compression_ratio = if after == 0 {
+            1.0
+        } else {
+            before as f64 / after as f64
+        };
+        report
+    }
+
+    /// Verifies every pair on this thread.
+    pub fn run(&self) -> Result<Report, Error> {
+        let mut s = VerifyScratch::default();
+        let rows = (0..self.len())
+            .map(|i| self.row(i, &mut s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.report(rows))
+    }
+
+    /// The converted model's formats, e.g. `verify: int8` or
+    /// `verify: mlx-affine-4bit-g64, float`.
+    pub fn format_label(&self) -> String {
+        let mut labels: Vec<String> = Vec::new();
+        for l in &self.conv.tensors {
+            let s = l.layout.label();
+            if !labels.contains(&s) {
+                labels.push(s);
+            }
+        }
+        format!("verify: {}", labels.join(", "))
+    }
+}
+
+fn dtype_of(m: &Model, l: &Logical) -> String {
+    m.tensor(l.main)
+        .map(|(_, t)| t.dtype.name().to_string())
+        .unwrap_or_default()
+}
+
+/// The scheme label of a converted tensor, as `inspect` names schemes.
+fn scheme_label(m: &Model, c: &Logical) -> Option<String> {
+    match &c.layout {
+        Layout::Int8 { scale } => Some(if m.tensor(*scale).is_ok_and(|(_, t)| t.numel > 1) {
+            "int8-channel".into()
+        } else {
+            "int8-tensor".into()
+        }),
+        Layout::Mlx {
+            bits, group_size, ..
+        } => Some(
+            Scheme::Affine {
+                bits: *bits,
+                group_size: *group_size as u32,
+            }
+            .label(),
+        ),
+        _ => None,
+    }
+}
