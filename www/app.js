@@ -372,8 +372,11 @@ function progressUpdater(total, n, t0, what) {
   let bytes = 0;
   let count = 0;
   let scheduled = false;
+  let stopped = false;
+  const runAt = state.runId;
   const draw = () => {
     scheduled = false;
+    if (stopped || runAt !== state.runId) return;
     const secs = Math.max((performance.now() - t0) / 1000, 1e-3);
     $('progress').max = Math.max(total, 1);
     $('progress').value = bytes;
@@ -391,6 +394,9 @@ function progressUpdater(total, n, t0, what) {
       }
     },
     draw,
+    stop() {
+      stopped = true;
+    },
     get bytes() {
       return bytes;
     },
@@ -423,6 +429,7 @@ async function runPrimary() {
       prog.add(bytes);
       scheduleRelPlot();
     });
+    prog?.stop();
     if (runId !== state.runId) return;
     Object.assign(state.primary, result);
     const ms = performance.now() - t0;
@@ -455,6 +462,7 @@ async function runPrimary() {
       if (wi >= 0) selectLayer(wi, false);
     } else selectLayer(state.selected, false);
   } catch (e) {
+    prog?.stop();
     if (e.cancelled || runId !== state.runId) return;
     failRun(e);
   }
@@ -482,6 +490,7 @@ async function runCompare() {
     prog.add(bytes);
     scheduleRelPlot();
   });
+  prog?.stop();
   if (runId !== state.runId) throw new Cancelled();
   state.compare = { scheme: value, rows: result.rows, report: result.report };
   refreshCompare();

@@ -101,3 +101,44 @@ export function cliReport(dir) {
 export async function text(page, testid) {
   return (await page.textContent(`[data-testid=${testid}]`)).trim();
 }
+
+/** A safetensors file as a Buffer: tensors [{name, dtype, shape, data: TypedArray}]. */
+export function safetensors(tensors, metadata) {
+  const header = {};
+  if (metadata) header.__metadata__ = metadata;
+  let off = 0;
+  const parts = [];
+  for (const t of tensors) {
+    const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes.length] };
+    off += bytes.length;
+    parts.push(bytes);
+  }
+  let json = Buffer.from(JSON.stringify(header));
+  const pad = (8 - (json.length % 8)) % 8;
+  json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([len, json, ...parts]);
+}
+
+/** Deterministic pseudo-random f32 weights. */
+export function weights(n, seed = 1, scale = 0.02) {
+  const a = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    a[i] = ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return a;
+}
+
+/** A small valid model: two quantizable matrices, a bias and a norm. */
+export function goodModel() {
+  return safetensors([
+    { name: 'layer.0.dense.weight', dtype: 'F32', shape: [64, 64], data: weights(4096, 7) },
+    { name: 'layer.0.dense.bias', dtype: 'F32', shape: [64], data: weights(64, 8) },
+    { name: 'layer.0.LayerNorm.weight', dtype: 'F32', shape: [64], data: new Float32Array(64).fill(1) },
+    { name: 'layer.1.dense.weight', dtype: 'F32', shape: [64, 128], data: weights(8192, 9) },
+  ], { format: 'pt' });
+}
