@@ -6,6 +6,7 @@
 //! through a JS `read(offset, length) -> Uint8Array` callback for sources
 //! such as HTTP range requests.
 
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use js_sys::{Function, Reflect, Uint8Array};
@@ -29,11 +30,22 @@ fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
 }
 
 /// A browser Blob read synchronously, slice by slice.
+///
+/// Each `FileReaderSync` call costs a round trip to the browser's blob
+/// store, so reads inside the tensor being analysed (`hint`) fetch a window
+/// of up to [`WINDOW`] bytes at once, clamped to that tensor; the analysis's
+/// later passes over the same tensor are then served from memory. Reads
+/// outside the hint (headers) go straight to the blob.
 struct BlobSource {
     blob: Blob,
     reader: FileReaderSync,
     len: u64,
+    hint: Cell<(u64, u64)>,
+    window: RefCell<(u64, Vec<u8>)>,
 }
+
+/// Largest read-ahead window per worker and file.
+const WINDOW: u64 = 32 << 20;
 
 /// A JS object `{ size, read(offset, length) -> Uint8Array }`.
 struct CallbackSource {
@@ -48,18 +60,22 @@ unsafe impl Sync for BlobSource {}
 unsafe impl Send for CallbackSource {}
 unsafe impl Sync for CallbackSource {}
 
-impl ByteSource for BlobSource {
-    fn len(&self) -> u64 {
-        self.len
+impl BlobSource {
+    fn new(blob: Blob) -> Result<Self, JsError> {
+        let reader = FileReaderSync::new().map_err(|e| JsError::new(&format!("{e:?}")))?;
+        let len = blob.size() as u64;
+        Ok(BlobSource {
+            blob,
+            reader,
+            len,
+            hint: Cell::new((0, 0)),
+            window: RefCell::new((0, Vec::new())),
+        })
     }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+
+    /// Reads `[offset, offset + buf.len())` with one `FileReaderSync` call.
+    fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
         let end = offset + buf.len() as u64;
-        if end > self.len {
-            return Err(format!(
-                "range {offset}..{end} is past the end of the {}-byte file",
-                self.len
-            ));
-        }
         let slice = self
             .blob
             .slice_with_f64_and_f64(offset as f64, end as f64)
@@ -77,6 +93,41 @@ impl ByteSource for BlobSource {
             ));
         }
         arr.copy_to(buf);
+        Ok(())
+    }
+}
+
+impl ByteSource for BlobSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+        let end = offset + buf.len() as u64;
+        if end > self.len {
+            return Err(format!(
+                "range {offset}..{end} is past the end of the {}-byte file",
+                self.len
+            ));
+        }
+        let mut win = self.window.borrow_mut();
+        let (wstart, ref mut data) = *win;
+        if offset >= wstart && end <= wstart + data.len() as u64 {
+            let at = (offset - wstart) as usize;
+            buf.copy_from_slice(&data[at..at + buf.len()]);
+            return Ok(());
+        }
+        let (hs, he) = self.hint.get();
+        if offset < hs || end > he || buf.len() as u64 >= WINDOW {
+            return self.read_direct(offset, buf);
+        }
+        let wend = he.min(offset + WINDOW).max(end);
+        data.resize((wend - offset) as usize, 0);
+        if let Err(e) = self.read_direct(offset, data) {
+            data.clear();
+            return Err(e);
+        }
+        win.0 = offset;
+        buf.copy_from_slice(&win.1[..buf.len()]);
         Ok(())
     }
 }
@@ -109,23 +160,19 @@ impl ByteSource for CallbackSource {
     }
 }
 
-fn source_of(entry: &JsValue) -> Result<(String, Arc<dyn ByteSource>), JsError> {
+fn source_of(
+    entry: &JsValue,
+    blobs: &mut Vec<Arc<BlobSource>>,
+) -> Result<(String, Arc<dyn ByteSource>), JsError> {
     let get = |k: &str| Reflect::get(entry, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
     let name = get("name")
         .as_string()
         .ok_or_else(|| JsError::new("file entry without a name"))?;
     let blob = get("blob");
     if let Some(blob) = blob.dyn_ref::<Blob>() {
-        let reader = FileReaderSync::new().map_err(|e| JsError::new(&format!("{e:?}")))?;
-        let len = blob.size() as u64;
-        return Ok((
-            name,
-            Arc::new(BlobSource {
-                blob: blob.clone(),
-                reader,
-                len,
-            }),
-        ));
+        let src = Arc::new(BlobSource::new(blob.clone())?);
+        blobs.push(src.clone());
+        return Ok((name, src));
     }
     let read: Function = get("read")
         .dyn_into()
@@ -152,6 +199,7 @@ struct Options {
 pub struct Inspector {
     inspection: Inspection,
     scratch: Scratch,
+    blobs: Vec<Arc<BlobSource>>,
 }
 
 #[wasm_bindgen]
@@ -186,8 +234,9 @@ impl Inspector {
             Policy::new(kind, group as u64, &opts.include, &opts.exclude).map_err(js_err)?;
 
         let mut sources = Vec::new();
+        let mut blobs = Vec::new();
         for entry in files.iter() {
-            let (name, src) = source_of(&entry)?;
+            let (name, src) = source_of(&entry, &mut blobs)?;
             sources.push(NamedSource::new(name, src));
         }
         let index: Option<(String, String)> = if index.is_null() || index.is_undefined() {
@@ -212,6 +261,7 @@ impl Inspector {
         Ok(Inspector {
             inspection: Inspection::new(model, scheme, &policy),
             scratch: Scratch::default(),
+            blobs,
         })
     }
 
@@ -236,9 +286,23 @@ impl Inspector {
         self.inspection.len()
     }
 
+    /// Tells the blob sources which byte range the next reads belong to.
+    fn hint(&self, index: usize) {
+        let range = self
+            .inspection
+            .model
+            .tensor(index)
+            .map(|(_, t)| (t.start, t.end))
+            .unwrap_or((0, 0));
+        for b in &self.blobs {
+            b.hint.set(range);
+        }
+    }
+
     /// Streams tensor `index` (model order) and returns its row.
     #[wasm_bindgen(js_name = analyzeTensor)]
     pub fn analyze_tensor(&mut self, index: usize) -> Result<JsValue, JsError> {
+        self.hint(index);
         let row = self
             .inspection
             .row(index, &mut self.scratch)
@@ -254,6 +318,7 @@ impl Inspector {
 
     /// Weight and error histograms of tensor `index`, with `bins` bins.
     pub fn histograms(&mut self, index: usize, bins: usize) -> Result<JsValue, JsError> {
+        self.hint(index);
         let (shard, t) = self.inspection.model.tensor(index).map_err(js_err)?;
         let h = layer_histograms(
             shard.source.as_ref(),

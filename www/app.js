@@ -648,8 +648,7 @@ function refreshAllRows() {
 }
 
 function sortBy(key) {
-  state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: COLS.find((c) => c.key === key)?.num ? -1 : 1 };
-  if (key === 'index' && state.sort.dir === -1 && state.sort.key === key) { /* allow reverse */ }
+  state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: key !== 'index' && COLS.find((c) => c.key === key)?.num ? -1 : 1 };
   applySort();
 }
 function applySort() {
