@@ -22,6 +22,7 @@
 //! ```
 
 pub mod analyze;
+pub mod convert;
 pub mod dtype;
 pub mod error;
 pub mod export;

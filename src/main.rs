@@ -26,6 +26,11 @@ enum Command {
     Inspect(InspectArgs),
     /// Check a converted model against its original: every tensor read back and measured, with structural findings.
     Verify(VerifyArgs),
+    /// Convert a model to real int8 (the seeds' format) or MLX's quantized format, then verify the output.
+    Convert(ConvertArgs),
+    /// Write every tensor of a model dequantized to f32 (for external checks).
+    #[command(hide = true)]
+    Dequantize { model: PathBuf, out: PathBuf },
     /// Print the SHA-256 of files (sha256sum format); a folder means the files in it.
     Sha256 {
         /// Files or folders.
@@ -120,6 +125,35 @@ struct VerifyArgs {
     sha256: Vec<(String, String)>,
 }
 
+#[derive(Args)]
+struct ConvertArgs {
+    /// The model to convert: a folder, a .safetensors file or an index.
+    input: PathBuf,
+    /// The output folder (must not exist, or be empty; never inside the input).
+    output: PathBuf,
+    /// Output format: int8 (int8 weights + f32 `.__scale__`) or mlx (MLX affine: packed u32 + scales + biases).
+    #[arg(long)]
+    format: String,
+    /// int8: int8-tensor (default) or int8-channel; mlx: affine.
+    #[arg(long)]
+    scheme: Option<String>,
+    /// Bits per weight for --format mlx (2, 3, 4, 5, 6 or 8).
+    #[arg(long, default_value_t = 4)]
+    bits: u8,
+    /// Group size for --format mlx (32, 64 or 128).
+    #[arg(long, default_value_t = 64)]
+    group_size: u32,
+    /// Largest output shard in bytes (an index is written when there are several).
+    #[arg(long, default_value_t = cli::convert::SHARD_BYTES, hide = true)]
+    shard_size: u64,
+    /// Print the verification report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 fn parse_sha(s: &str) -> Result<(String, String), String> {
     quantlens::sha::parse_expectation(s).map_err(|e| e.to_string())
 }
@@ -160,6 +194,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
+        Command::Convert(a) => convert(a),
+        Command::Dequantize { model, out } => {
+            let n = cli::convert::dequantize_to(&cli::folder::open(&model)?, &out)?;
+            eprintln!("wrote {n} tensors to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sha256 { paths } => sha256_cmd(&paths),
         Command::ReadFloor { path } => {
             let model = cli::folder::open(&path)?;
@@ -196,6 +236,49 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     )?);
     cli::verify::add_findings(&mut report, extra);
     finish(report, a.json, a.csv, a.markdown, a.fail_above)
+}
+
+fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
+    let target =
+        quantlens::convert::Target::parse(&a.format, a.scheme.as_deref(), a.bits, a.group_size)?;
+    let model = cli::folder::open(&a.input)?;
+    let done = cli::convert::convert(&a.input, &model, &a.output, target, a.shard_size, a.quiet)?;
+    let r = &done.report;
+    let s = &r.summary;
+    if a.json {
+        print!("{}", export::by_name("json").expect("known").render(r));
+    } else {
+        for f in &done.files {
+            println!("wrote {}", export::printable(&f.display().to_string()));
+        }
+        let worst = s.worst_layers.first();
+        println!(
+            "{}: {} tensors, {} quantized; {} -> {} bytes ({:.3}x smaller); verified against the input{}",
+            target.label(),
+            s.tensors,
+            s.quantized_layers,
+            s.bytes_before,
+            s.bytes_after,
+            s.compression_ratio,
+            worst.map_or(String::new(), |w| format!(
+                ", worst relative error {:.4} % ({})",
+                w.rel_error * 100.0,
+                export::printable(&w.name)
+            ))
+        );
+    }
+    if r.has_errors() {
+        for f in s
+            .findings
+            .iter()
+            .filter(|f| f.severity == quantlens::Severity::Error)
+        {
+            eprintln!("quantlens: [{}] {}", f.code, export::printable(&f.message));
+        }
+        eprintln!("quantlens: the converted model did not verify");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sha256_cmd(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
@@ -262,6 +345,10 @@ fn finish(
             );
             failed = true;
         }
+    }
+    if let Some(f) = report.structural_finding() {
+        eprintln!("error: {}", export::printable(&f.message));
+        return Ok(ExitCode::from(2));
     }
     if report.has_errors() {
         eprintln!("quantlens: the report has error-level findings");

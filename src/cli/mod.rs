@@ -1,6 +1,7 @@
 //! The native command line's pieces: argument types, folder discovery,
 //! and the parallel driver.
 
+pub mod convert;
 pub mod folder;
 pub mod run;
 pub mod sums;
