@@ -242,6 +242,18 @@ impl Report {
         }
     }
 
+    /// Codes of findings that mean part of the model's structure could not
+    /// be read (the CLI exits 2 on them, as for an unreadable file).
+    pub const STRUCTURAL: &'static [&'static str] = &["truncated", "bad_header", "missing_shard"];
+
+    /// The first finding saying part of the model could not be read.
+    pub fn structural_finding(&self) -> Option<&Finding> {
+        self.summary
+            .findings
+            .iter()
+            .find(|f| Self::STRUCTURAL.contains(&f.code.as_str()))
+    }
+
     /// Whether any finding is error-level.
     pub fn has_errors(&self) -> bool {
         self.summary
