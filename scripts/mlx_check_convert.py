@@ -37,6 +37,11 @@ except ImportError:
     sys.exit("mlx is not installed: pip install mlx==0.32.4")
 
 
+def f32(x):
+    """An MLX array as a float32 numpy array (numpy has no bfloat16)."""
+    return np.array(x.astype(mx.float32))
+
+
 def ulp_distance(a, b):
     """|a - b| in ulps for float32 arrays (ordered-int trick); NaN -> huge."""
     ai = a.astype(np.float32).view(np.int32).astype(np.int64)
@@ -81,18 +86,20 @@ def main():
         gs = (over or {}).get("group_size", q["group_size"])
         bits = (over or {}).get("bits", q["bits"])
         w, s, b = weights[m + ".weight"], weights[m + ".scales"], weights[m + ".biases"]
-        dq = np.array(mx.dequantize(w, s, b, group_size=gs, bits=bits, mode="affine"))
-        mine = np.array(ours[m + ".weight"])
+        # Output in the scales' dtype (f32, f16 or bf16); compared as f32.
+        dq = f32(mx.dequantize(w, s, b, group_size=gs, bits=bits, mode="affine"))
+        mine = f32(ours[m + ".weight"])
         if dq.shape != mine.shape:
             print(f"{m}: shape {dq.shape} vs quantlens {mine.shape}")
             bad += 1
             continue
         d = ulp_distance(dq, mine)
         # mx.quantize of the original weight: same words, scales, biases?
-        w0 = mx.array(orig[m + ".weight"].as_f32())
+        # (in the original's dtype, as MLX would be given it)
+        w0 = mx.array(orig[m + ".weight"].as_f32()).astype(s.dtype)
         wq, s0, b0 = mx.quantize(w0, group_size=gs, bits=bits, mode="affine")
         same_q = bool(np.array_equal(np.array(wq), np.array(w)))
-        same_sb = bool(np.array_equal(np.array(s0), np.array(s)) and np.array_equal(np.array(b0), np.array(b)))
+        same_sb = bool(np.array_equal(f32(s0), f32(s)) and np.array_equal(f32(b0), f32(b)))
         w64 = orig[m + ".weight"].as_f32().astype(np.float64)
         err = w64 - dq.astype(np.float64)
         rel = float(np.sqrt((err ** 2).sum() / (w64 ** 2).sum()))

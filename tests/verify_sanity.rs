@@ -74,6 +74,8 @@ fn truncated_shard_is_named_and_the_others_are_analysed() {
     sharded(tmp.path());
     let (code, whole) = json(&["inspect", tmp.path().to_str().unwrap()]);
     assert_eq!(code, 0);
+    // Real weights in bf16 are never taken for fake-quantized ones.
+    assert!(finding(&whole, "fake_quantization").is_none());
     let all = whole["layers"].as_array().unwrap().len();
     let p = tmp.path().join(S2);
     let len = std::fs::metadata(&p).unwrap().len();
