@@ -18,6 +18,8 @@ fn minilm() -> PathBuf {
     root().join("../shared/models/all-MiniLM-L6-v2")
 }
 
+/// Runs quantlens with `--json`; the report is printed even when the exit
+/// code is 2 (part of the model's structure could not be read).
 fn json(args: &[&str]) -> (i32, Value) {
     let out = Command::cargo_bin("quantlens")
         .unwrap()
@@ -27,15 +29,13 @@ fn json(args: &[&str]) -> (i32, Value) {
         .output()
         .unwrap();
     let code = out.status.code().unwrap();
-    assert!(
-        code != 2,
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        code,
-        serde_json::from_slice(&out.stdout).expect("JSON report"),
-    )
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{args:?}: no JSON report: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, report)
 }
 
 fn finding<'a>(r: &'a Value, code: &str) -> Option<&'a Value> {
@@ -86,7 +86,10 @@ fn truncated_shard_is_named_and_the_others_are_analysed() {
         .set_len(len - 1000)
         .unwrap();
     let (code, r) = json(&["inspect", tmp.path().to_str().unwrap()]);
-    assert_eq!(code, 1);
+    assert_eq!(
+        code, 2,
+        "structural damage exits 2, after the report of the rest"
+    );
     let f = finding(&r, "truncated").expect("truncated finding");
     assert_eq!(f["file"], S2);
     let rows = r["layers"].as_array().unwrap();
@@ -100,7 +103,10 @@ fn missing_shard_is_named_and_the_others_are_analysed() {
     sharded(tmp.path());
     std::fs::remove_file(tmp.path().join(S2)).unwrap();
     let (code, r) = json(&["inspect", tmp.path().to_str().unwrap()]);
-    assert_eq!(code, 1);
+    assert_eq!(
+        code, 2,
+        "structural damage exits 2, after the report of the rest"
+    );
     let f = finding(&r, "missing_shard").expect("missing_shard finding");
     assert_eq!(f["file"], S2);
     assert!(!r["layers"].as_array().unwrap().is_empty());
