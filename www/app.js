@@ -13,7 +13,7 @@ const SCHEMES = {
 };
 const MAX_JSON_BYTES = 64 << 20;
 const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
-const IN_FLIGHT = 2; // requests queued per worker, so no worker idles between tensors
+const RECYCLE_BYTES = 384 << 20; // bytes a worker reads before it is replaced (see Pool.recycle)
 
 // ---------------------------------------------------------------- state
 const state = {
@@ -51,26 +51,29 @@ class Pool {
     this.size = size;
     this.seq = 0;
     this.dead = false;
-    this.workers = Array.from({ length: size }, () => {
-      const w = { worker: new Worker('worker.js', { type: 'module' }), pending: new Map() };
-      w.worker.onmessage = (ev) => {
-        const msg = ev.data;
-        const p = w.pending.get(msg.seq);
-        if (!p) return;
-        w.pending.delete(msg.seq);
-        if (msg.type === 'error') p.reject(new Error(msg.message));
-        else p.resolve(msg);
-      };
-      w.worker.onerror = (ev) => {
-        ev.preventDefault?.();
-        const err = new Error(`worker failed: ${ev.message || 'unknown error (out of memory?)'}`);
-        for (const p of w.pending.values()) p.reject(err);
-        w.pending.clear();
-      };
-      return w;
-    });
+    this.opens = new Map(); // key -> the 'open' message, replayed on a recycled worker
+    this.workers = [];
+    for (let i = 0; i < size; i++) this.workers.push(this.spawn());
     this.ready = compileWasm().then((module) =>
       Promise.all(this.workers.map((_, i) => this.call(i, { type: 'init', module }))));
+  }
+  spawn() {
+    const w = { worker: new Worker('worker.js', { type: 'module' }), pending: new Map() };
+    w.worker.onmessage = (ev) => {
+      const msg = ev.data;
+      const p = w.pending.get(msg.seq);
+      if (!p) return;
+      w.pending.delete(msg.seq);
+      if (msg.type === 'error') p.reject(new Error(msg.message));
+      else p.resolve(msg);
+    };
+    w.worker.onerror = (ev) => {
+      ev.preventDefault?.();
+      const err = new Error(`worker failed: ${ev.message || 'unknown error (out of memory?)'}`);
+      for (const p of w.pending.values()) p.reject(err);
+      w.pending.clear();
+    };
+    return w;
   }
   call(i, msg) {
     if (this.dead) return Promise.reject(new Cancelled());
@@ -80,6 +83,21 @@ class Pool {
       w.pending.set(seq, { resolve, reject });
       w.worker.postMessage({ ...msg, seq });
     });
+  }
+  async open(i, msg) {
+    this.opens.set(msg.key, { ...msg, overview: false });
+    return this.call(i, msg);
+  }
+  // FileReaderSync hands every slice over as a fresh ArrayBuffer, and a busy
+  // worker's garbage collector lets those pile up (gigabytes on a big
+  // model). A fresh worker, re-opened on the same files, returns it all.
+  async recycle(i) {
+    const old = this.workers[i];
+    old.worker.terminate();
+    for (const p of old.pending.values()) p.reject(new Cancelled());
+    this.workers[i] = this.spawn();
+    await this.call(i, { type: 'init', module: await compileWasm() });
+    for (const msg of this.opens.values()) await this.call(i, msg);
   }
   terminate() {
     this.dead = true;
@@ -334,7 +352,7 @@ async function analyse(key, options, onOverview, onRow) {
   const p = pool;
   await p.ready;
   const opened = await Promise.all(p.workers.map((_, i) =>
-    p.call(i, { type: 'open', key, files: input.files, index: input.index, config: input.config, options, overview: i === 0 })));
+    p.open(i, { type: 'open', key, files: input.files, index: input.index, config: input.config, options, overview: i === 0 })));
   const { report: planned, workBytes } = opened[0].overview;
   const n = opened[0].count;
   onOverview(planned, workBytes);
@@ -343,12 +361,27 @@ async function analyse(key, options, onOverview, onRow) {
   // Largest first, so the pool finishes together.
   const queue = [...Array(n).keys()].sort((a, b) => workBytes[b] - workBytes[a] || a - b);
   let failed = null;
+  // Each worker keeps two requests queued so it never idles between tensors,
+  // and is replaced once it has read RECYCLE_BYTES (see Pool.recycle).
   const loop = async (wi) => {
-    while (queue.length && !failed && state.runId === myRun) {
-      const i = queue.shift();
+    let read = 0;
+    const inflight = [];
+    const live = () => !failed && state.runId === myRun;
+    const fill = () => {
+      while (inflight.length < 2 && queue.length && live() && read <= RECYCLE_BYTES) {
+        const i = queue.shift();
+        read += workBytes[i];
+        const promise = p.call(wi, { type: 'analyze', key, index: i });
+        promise.catch(() => {});
+        inflight.push({ i, promise });
+      }
+    };
+    fill();
+    while (inflight.length) {
+      const { i, promise } = inflight.shift();
       let msg;
       try {
-        msg = await p.call(wi, { type: 'analyze', key, index: i });
+        msg = await promise;
       } catch (e) {
         failed = failed ?? e;
         throw e;
@@ -358,11 +391,16 @@ async function analyse(key, options, onOverview, onRow) {
       done[i] = true;
       if (msg.mem > state.stats.maxWasmBytes) state.stats.maxWasmBytes = msg.mem;
       onRow(i, msg.row, workBytes[i]);
+      fill();
+      if (!inflight.length && read > RECYCLE_BYTES && queue.length && live()) {
+        await p.recycle(wi);
+        read = 0;
+        state.stats.recycled = (state.stats.recycled ?? 0) + 1;
+        fill();
+      }
     }
   };
-  const loops = [];
-  for (let k = 0; k < IN_FLIGHT; k++) for (let wi = 0; wi < p.size; wi++) loops.push(loop(wi));
-  await Promise.all(loops);
+  await Promise.all(p.workers.map((_, wi) => loop(wi)));
   if (state.runId !== myRun) throw new Cancelled();
   const { report } = await p.call(0, { type: 'report', key, rows });
   return { key, options, rows, report, planned, workBytes };
@@ -443,6 +481,7 @@ async function runPrimary() {
       bytesPerSec: total / Math.max(secs, 1e-6),
       workers: pool.size,
       maxWasmBytes: state.stats.maxWasmBytes,
+      recycledWorkers: state.stats.recycled ?? 0,
     };
     renderOverview(result.report);
     refreshAllRows();
