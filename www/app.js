@@ -592,10 +592,13 @@ function renderOverview(report) {
   $('count-kept').textContent = String(s.kept_layers);
   $('kept-by-dtype').textContent = Object.entries(s.kept_by_dtype ?? {}).map(([k, v]) => `${v} ${k}`).join(' · ');
   $('params').textContent = fmtParams(s.params);
-  $('size').textContent = `${fmtBytes(s.bytes_before)} → ${fmtBytes(s.bytes_after)}`;
+  const [b0, b1] = [fmtBytes(s.bytes_before), fmtBytes(s.bytes_after)];
+  const [n0, u0] = b0.split(' ');
+  $('size').textContent = u0 === b1.split(' ')[1] ? `${n0} → ${b1}` : `${b0} → ${b1}`;
   $('ratio').textContent = s.compression_ratio ? `${s.compression_ratio.toFixed(2)}× smaller` : '';
   $('max-rel').textContent = s.max_rel_error == null ? '–' : fmtPct(s.max_rel_error);
   $('worst-name').textContent = s.worst_layers?.[0]?.name ?? '';
+  $('worst-name').title = s.worst_layers?.[0]?.name ?? '';
   $('max-rel').className = `value ${s.max_rel_error == null ? '' : relClass({ rel_error: s.max_rel_error })}`;
   // Findings, most severe first.
   const box = $('findings');
@@ -856,8 +859,8 @@ async function selectLayer(i, scroll) {
 }
 
 function drawHist(host, counts, lo, hi, cls) {
-  const W = 420;
-  const H = 150;
+  const W = 300;
+  const H = 130;
   const m = { l: 8, r: 8, t: 8, b: 22 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;

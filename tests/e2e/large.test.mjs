@@ -130,3 +130,17 @@ test(`a ${BIG_GB} GiB bf16 model in one shard (offsets past 4 GiB) streams under
   assert.deepEqual(page.foreign, []);
   await page.context().close();
 });
+
+const BENCH = process.env.QUANTLENS_BENCH_MODEL ?? '/tmp/quantlens-bench-cache/bert-large-f32';
+test('throughput on the 1.34 GB synthetic bert-large (printed, not asserted)', { skip: !fs.existsSync(BENCH) && `${BENCH} not present (scripts/bench creates it)` }, async () => {
+  const page = await openPage(browser, server.url);
+  const bytes = fs.readdirSync(BENCH).filter((f) => f.endsWith('.safetensors')).reduce((a, f) => a + fs.statSync(path.join(BENCH, f)).size, 0);
+  const st = await analyse(page, 'pick-dir', BENCH, 10 * 60000);
+  assert.equal(st, 'done', await text(page, 'error'));
+  const run = await page.evaluate(() => window.__quantlens.lastRun);
+  const line = `bert-large-f32: ${(bytes / 1e9).toFixed(2)} GB, ${run.tensors} tensors in ${(run.ms / 1000).toFixed(2)} s = `
+    + `${(bytes / (run.ms / 1000) / 1e6).toFixed(0)} MB/s of model file (${run.workers} workers, ${run.recycledWorkers} worker recycles)`;
+  console.log(`  ${line}`);
+  fs.writeFileSync(path.join(artifacts, 'bench-bert-large.txt'), `${line}\n`);
+  await page.context().close();
+});
