@@ -294,3 +294,29 @@ fn per_row_scales_and_mlx_without_config_are_recognised() {
     );
     assert!(m.rel_error.unwrap() < 0.1);
 }
+
+#[test]
+fn zeroed_shard_header_is_named_and_verify_checks_digests() {
+    let tmp = tempfile::tempdir().unwrap();
+    sharded(tmp.path());
+    // verify a healthy copy against itself, with a wrong expected digest.
+    let d = tmp.path().to_str().unwrap();
+    let wrong = format!("{S2}={}", "f".repeat(64));
+    let (code, r) = json(&["verify", d, d, "--sha256", &wrong]);
+    assert_eq!(code, 1);
+    assert_eq!(finding(&r, "sha256_mismatch").unwrap()["file"], S2);
+    assert!(r["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["rel_error"] == 0.0 || l["rel_error"].is_null()));
+    // Zero the first 4 KiB of a shard: the header is garbage.
+    let p = tmp.path().join(S2);
+    let mut bytes = std::fs::read(&p).unwrap();
+    bytes[..4096].fill(0);
+    std::fs::write(&p, &bytes).unwrap();
+    let (code, r) = json(&["inspect", d]);
+    assert_eq!(code, 2);
+    assert_eq!(finding(&r, "bad_header").unwrap()["file"], S2);
+    assert!(!r["layers"].as_array().unwrap().is_empty());
+}
