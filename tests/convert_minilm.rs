@@ -315,3 +315,36 @@ json.dump(cfg, open(out + '/config.json', 'w'))
         v["summary"]["compression_ratio"]
     );
 }
+
+#[test]
+fn int8_channel_output_matches_inspect_per_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ch");
+    let (code, r) = convert(&out, &["--format", "int8", "--scheme", "int8-channel"]);
+    assert_eq!(code, 0);
+    let (_, ins) = run_json(&[
+        "inspect".as_ref(),
+        minilm().as_os_str(),
+        "--scheme".as_ref(),
+        "int8-channel".as_ref(),
+    ]);
+    let mut n = 0;
+    for (a, b) in ins["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(r["layers"].as_array().unwrap())
+    {
+        assert_eq!(a["name"], b["name"]);
+        if a["action"] == "quantize" {
+            assert_eq!(b["scheme"], "int8-channel");
+            let (x, y) = (
+                a["rel_error"].as_f64().unwrap(),
+                b["rel_error"].as_f64().unwrap(),
+            );
+            assert!((x - y).abs() <= 1e-12 * x, "{}: {x} vs {y}", a["name"]);
+            n += 1;
+        }
+    }
+    assert_eq!(n, 37);
+}
