@@ -10,7 +10,7 @@ use crate::stats::{ErrorMetrics, ErrorStats, ValueStats};
 use crate::{ByteSource, Error, TensorInfo};
 
 /// Largest number of elements decoded at once.
-pub const CHUNK_ELEMS: usize = 1 << 18;
+pub const CHUNK_ELEMS: usize = 1 << 15;
 
 /// Tensors up to this many elements are decoded once and kept in memory
 /// for the passes that need them (64 MiB of f32 per thread); larger ones
@@ -45,14 +45,20 @@ fn cache_whole(
         return Ok(());
     }
     s.whole_of = None;
-    let width = t.dtype.decode_width().expect("cache of a non-float tensor");
     let n = t.numel as usize;
     s.whole.resize(n, 0.0);
-    for at in (0..n).step_by(CHUNK_ELEMS) {
-        let m = (n - at).min(CHUNK_ELEMS);
-        s.bytes.resize(m * width, 0);
-        read(src, file, t, t.start + (at * width) as u64, &mut s.bytes)?;
-        t.dtype.decode(&s.bytes, &mut s.whole[at..at + m]);
+    // Large reads: one source call per megabyte-sized block, not per chunk.
+    let block = CHUNK_ELEMS * 8;
+    for at in (0..n).step_by(block) {
+        let m = (n - at).min(block);
+        read_decoded(
+            src,
+            file,
+            t,
+            at as u64,
+            &mut s.bytes,
+            &mut s.whole[at..at + m],
+        )?;
     }
     s.whole_of = Some(tensor_key(src, t));
     Ok(())
@@ -65,6 +71,35 @@ pub struct TensorAnalysis {
     pub values: Option<ValueStats>,
     /// Error metrics (quantized, finite tensors only).
     pub errors: Option<ErrorMetrics>,
+}
+
+/// Reads `out.len()` elements of tensor `t` starting at element `at`,
+/// decoded to f32. Little-endian F32 is read straight into `out`.
+fn read_decoded(
+    src: &dyn ByteSource,
+    file: &str,
+    t: &TensorInfo,
+    at: u64,
+    bytes: &mut Vec<u8>,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    let width = t
+        .dtype
+        .decode_width()
+        .expect("decode of a non-float tensor");
+    let offset = t.start + at * width as u64;
+    #[cfg(target_endian = "little")]
+    if t.dtype == crate::Dtype::F32 {
+        // SAFETY: every bit pattern is a valid f32, u8 has no alignment
+        // requirement, and the byte view covers exactly `out`.
+        let raw =
+            unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
+        return read(src, file, t, offset, raw);
+    }
+    bytes.resize(out.len() * width, 0);
+    read(src, file, t, offset, bytes)?;
+    t.dtype.decode(bytes, out);
+    Ok(())
 }
 
 /// A read of raw tensor bytes, with errors naming the file and tensor.
@@ -93,10 +128,6 @@ fn stream(
     s: &mut Scratch,
     mut f: impl FnMut(u64, &[f32], &mut [f32], &mut [f32]),
 ) -> Result<(), Error> {
-    let width = t
-        .dtype
-        .decode_width()
-        .expect("stream of a non-float tensor");
     let cached = s.whole_of == Some(tensor_key(src, t));
     let (mut at, to) = (range.start, range.end);
     while at < to {
@@ -107,10 +138,8 @@ fn stream(
             let i = at as usize;
             f(at, &s.whole[i..i + n], &mut s.d, &mut s.e);
         } else {
-            s.bytes.resize(n * width, 0);
             s.w.resize(n, 0.0);
-            read(src, file, t, t.start + at * width as u64, &mut s.bytes)?;
-            t.dtype.decode(&s.bytes, &mut s.w);
+            read_decoded(src, file, t, at, &mut s.bytes, &mut s.w)?;
             f(at, &s.w, &mut s.d, &mut s.e);
         }
         at += n as u64;
