@@ -13,6 +13,7 @@ const SCHEMES = {
 };
 const MAX_JSON_BYTES = 64 << 20;
 const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+const BATCH_BYTES = 4 << 20; // small tensors per request, by bytes read
 const RECYCLE_BYTES = 384 << 20; // bytes a worker reads before it is replaced (see Pool.recycle)
 
 // ---------------------------------------------------------------- state
@@ -52,6 +53,7 @@ class Pool {
     this.seq = 0;
     this.dead = false;
     this.opens = new Map(); // key -> the 'open' message, replayed on a recycled worker
+    this.spares = new Map(); // worker index -> {w, ready}: its replacement, warming up
     this.workers = [];
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
     this.ready = compileWasm().then((module) =>
@@ -85,22 +87,51 @@ class Pool {
     });
   }
   async open(i, msg) {
+    if (i === 0) this.dropSpares();
     this.opens.set(msg.key, { ...msg, overview: false });
     return this.call(i, msg);
   }
   // FileReaderSync hands every slice over as a fresh ArrayBuffer, and a busy
   // worker's garbage collector lets those pile up (gigabytes on a big
   // model). A fresh worker, re-opened on the same files, returns it all.
+  // prepare(i) starts the replacement early so the swap costs nothing.
+  prepare(i) {
+    if (this.spares.has(i)) return;
+    const w = this.spawn();
+    const ready = (async () => {
+      const call = (msg) => new Promise((resolve, reject) => {
+        const seq = ++this.seq;
+        w.pending.set(seq, { resolve, reject });
+        w.worker.postMessage({ ...msg, seq });
+      });
+      await call({ type: 'init', module: await compileWasm() });
+      for (const msg of this.opens.values()) await call(msg);
+      return w;
+    })();
+    ready.catch(() => {});
+    this.spares.set(i, { w, ready });
+  }
   async recycle(i) {
+    this.prepare(i);
+    const spare = this.spares.get(i);
+    this.spares.delete(i);
+    await spare.ready;
+    if (this.dead) {
+      spare.w.worker.terminate();
+      throw new Cancelled();
+    }
     const old = this.workers[i];
     old.worker.terminate();
     for (const p of old.pending.values()) p.reject(new Cancelled());
-    this.workers[i] = this.spawn();
-    await this.call(i, { type: 'init', module: await compileWasm() });
-    for (const msg of this.opens.values()) await this.call(i, msg);
+    this.workers[i] = spare.w;
+  }
+  dropSpares() {
+    for (const { w } of this.spares.values()) w.worker.terminate();
+    this.spares.clear();
   }
   terminate() {
     this.dead = true;
+    this.dropSpares();
     for (const w of this.workers) {
       w.worker.terminate();
       for (const p of w.pending.values()) p.reject(new Cancelled());
@@ -361,24 +392,32 @@ async function analyse(key, options, onOverview, onRow) {
   // Largest first, so the pool finishes together.
   const queue = [...Array(n).keys()].sort((a, b) => workBytes[b] - workBytes[a] || a - b);
   let failed = null;
-  // Each worker keeps two requests queued so it never idles between tensors,
-  // and is replaced once it has read RECYCLE_BYTES (see Pool.recycle).
+  // Each worker keeps two requests queued so it never idles between tensors;
+  // small tensors go in batches of up to BATCH_BYTES so the tail of biases
+  // and norms does not wait on this thread. A worker is replaced once it has
+  // read RECYCLE_BYTES (see Pool.recycle).
   const loop = async (wi) => {
     let read = 0;
     const inflight = [];
     const live = () => !failed && state.runId === myRun;
     const fill = () => {
       while (inflight.length < 2 && queue.length && live() && read <= RECYCLE_BYTES) {
-        const i = queue.shift();
-        read += workBytes[i];
-        const promise = p.call(wi, { type: 'analyze', key, index: i });
+        const indices = [queue.shift()];
+        let batch = workBytes[indices[0]];
+        while (queue.length && indices.length < 256 && batch + workBytes[queue[0]] <= BATCH_BYTES) {
+          const i = queue.shift();
+          indices.push(i);
+          batch += workBytes[i];
+        }
+        read += batch;
+        const promise = p.call(wi, { type: 'analyze', key, indices });
         promise.catch(() => {});
-        inflight.push({ i, promise });
+        inflight.push(promise);
       }
     };
     fill();
     while (inflight.length) {
-      const { i, promise } = inflight.shift();
+      const promise = inflight.shift();
       let msg;
       try {
         msg = await promise;
@@ -387,11 +426,15 @@ async function analyse(key, options, onOverview, onRow) {
         throw e;
       }
       if (state.runId !== myRun) throw new Cancelled();
-      rows[i] = msg.row;
-      done[i] = true;
       if (msg.mem > state.stats.maxWasmBytes) state.stats.maxWasmBytes = msg.mem;
-      onRow(i, msg.row, workBytes[i]);
+      for (const { index, row, ms } of msg.rows) {
+        rows[index] = row;
+        done[index] = true;
+        state.stats.busyMs = (state.stats.busyMs ?? 0) + ms;
+        onRow(index, row, workBytes[index]);
+      }
       fill();
+      if (read > RECYCLE_BYTES / 2 && queue.length && live()) p.prepare(wi);
       if (!inflight.length && read > RECYCLE_BYTES && queue.length && live()) {
         await p.recycle(wi);
         read = 0;
@@ -482,7 +525,10 @@ async function runPrimary() {
       workers: pool.size,
       maxWasmBytes: state.stats.maxWasmBytes,
       recycledWorkers: state.stats.recycled ?? 0,
+      workerBusyMs: state.stats.busyMs ?? 0,
     };
+    state.stats.busyMs = 0;
+    state.stats.recycled = 0;
     renderOverview(result.report);
     refreshAllRows();
     drawRelPlot();
@@ -739,7 +785,7 @@ function scheduleRelPlot() {
   setTimeout(() => {
     relPlotScheduled = false;
     drawRelPlot();
-  }, 150);
+  }, 300);
 }
 
 function niceMax(x) {

@@ -42,10 +42,19 @@ async function handle(msg) {
       return out;
     }
     case 'analyze': {
+      // a batch of tensor indices; small tensors travel together
       const insp = inspectors.get(msg.key);
-      const t0 = performance.now();
-      const row = insp.analyzeTensor(msg.index);
-      return { type: 'row', key: msg.key, index: msg.index, row, ms: performance.now() - t0, mem: memoryBytes() };
+      const rows = [];
+      for (const index of msg.indices) {
+        const t0 = performance.now();
+        try {
+          rows.push({ index, row: insp.analyzeTensor(index), ms: performance.now() - t0 });
+        } catch (e) {
+          e.tensorIndex = index;
+          throw e;
+        }
+      }
+      return { type: 'rows', key: msg.key, rows, mem: memoryBytes() };
     }
     case 'report': {
       const insp = inspectors.get(msg.key);

@@ -139,7 +139,7 @@ test('throughput on the 1.34 GB synthetic bert-large (printed, not asserted)', {
   assert.equal(st, 'done', await text(page, 'error'));
   const run = await page.evaluate(() => window.__quantlens.lastRun);
   const line = `bert-large-f32: ${(bytes / 1e9).toFixed(2)} GB, ${run.tensors} tensors in ${(run.ms / 1000).toFixed(2)} s = `
-    + `${(bytes / (run.ms / 1000) / 1e6).toFixed(0)} MB/s of model file (${run.workers} workers, ${run.recycledWorkers} worker recycles)`;
+    + `${(bytes / (run.ms / 1000) / 1e6).toFixed(0)} MB/s of model file (${run.workers} workers, ${run.recycledWorkers} worker recycles, workers busy ${(run.workerBusyMs / 1000).toFixed(1)} s in analyzeTensor)`;
   console.log(`  ${line}`);
   fs.writeFileSync(path.join(artifacts, 'bench-bert-large.txt'), `${line}\n`);
   await page.context().close();
