@@ -854,7 +854,7 @@ function drawRelPlot() {
     s.append(el('span', { class: `swatch ${cls}` }), document.createTextNode(text));
     return s;
   };
-  legend.append(item('good', state.primary ? SCHEMES[state.primary.scheme].label : ''));
+  legend.append(item('primary', state.primary ? SCHEMES[state.primary.scheme].label : ''));
   if (state.compare) legend.append(item('cmp', SCHEMES[state.compare.scheme].label));
   legend.append(item('thr-warn-sw', '1 %'), item('thr-bad-sw', '5 %'));
 }
