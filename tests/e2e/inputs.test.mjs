@@ -122,6 +122,24 @@ test('HTML and script in tensor names and __metadata__ render as inert text', as
   assert.deepEqual(page.foreign, [], 'no request left the origin');
 });
 
+
+test('dropping files on the drop zone analyses them', async () => {
+  const b64 = goodModel().toString('base64');
+  await page.evaluate(async (data) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'dropped.safetensors'));
+    dt.items.add(new File(['hello'], 'notes.txt'));
+    const zone = document.querySelector('[data-testid=drop-zone]');
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, b64);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=layer-row][data-name="layer.1.dense.weight"]').length === 1
+    && document.querySelector('[data-testid=status]').dataset.state === 'done', null, { timeout: 30000 });
+  assert.match(await page.textContent('#files'), /dropped\.safetensors/);
+  assert.match(await page.textContent('#ignored-box'), /notes\.txt/);
+});
+
 test('the page made no request to another origin and logged no errors', () => {
   assert.deepEqual(page.foreign, []);
   assert.deepEqual(page.errors, []);
