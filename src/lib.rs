@@ -44,6 +44,8 @@ pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm_verify;
 
 pub use dtype::Dtype;
 pub use error::Error;

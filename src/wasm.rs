@@ -20,11 +20,11 @@ use crate::{
     Scheme,
 };
 
-fn js_err(e: impl std::fmt::Display) -> JsError {
+pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
-fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
+pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(js_err)
 }
@@ -36,7 +36,7 @@ fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
 /// of up to [`WINDOW`] bytes at once, clamped to that tensor; the analysis's
 /// later passes over the same tensor are then served from memory. Reads
 /// outside the hint (headers) go straight to the blob.
-struct BlobSource {
+pub(crate) struct BlobSource {
     blob: Blob,
     reader: FileReaderSync,
     len: u64,
@@ -61,7 +61,7 @@ unsafe impl Send for CallbackSource {}
 unsafe impl Sync for CallbackSource {}
 
 impl BlobSource {
-    fn new(blob: Blob) -> Result<Self, JsError> {
+    pub(crate) fn new(blob: Blob) -> Result<Self, JsError> {
         let reader = FileReaderSync::new().map_err(|e| JsError::new(&format!("{e:?}")))?;
         let len = blob.size() as u64;
         Ok(BlobSource {
@@ -160,7 +160,7 @@ impl ByteSource for CallbackSource {
     }
 }
 
-fn source_of(
+pub(crate) fn source_of(
     entry: &JsValue,
     blobs: &mut Vec<Arc<BlobSource>>,
 ) -> Result<(String, Arc<dyn ByteSource>), JsError> {

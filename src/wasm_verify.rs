@@ -1,0 +1,168 @@
+//! The WebAssembly boundary of the page's "Compare two folders" mode: one
+//! opaque [`Verifier`] handle over [`Verification`], and a streamed
+//! [`sha256_blob`]. Files arrive in the same entry format as
+//! [`crate::wasm::Inspector`]; no logic happens in JS.
+
+use std::sync::Arc;
+
+use js_sys::{Function, Reflect};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use web_sys::Blob;
+
+use crate::sanity::open_tolerant;
+use crate::verify::VerifyScratch;
+use crate::wasm::{js_err, source_of, to_js, BlobSource};
+use crate::{sha, Finding, LayerRow, Model, NamedSource, Verification};
+
+/// Opens one side of the comparison, tolerating damaged shards (they
+/// become findings, as in `inspect`).
+fn open_side(
+    files: &js_sys::Array,
+    index: &JsValue,
+    config: Option<String>,
+) -> Result<Model, JsError> {
+    let mut sources = Vec::new();
+    let mut blobs: Vec<Arc<BlobSource>> = Vec::new();
+    for entry in files.iter() {
+        let (name, src) = source_of(&entry, &mut blobs)?;
+        sources.push(NamedSource::new(name, src));
+    }
+    let index: Option<(String, String)> = if index.is_null() || index.is_undefined() {
+        None
+    } else {
+        let get = |k: &str| {
+            Reflect::get(index, &JsValue::from_str(k))
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        Some((
+            get("name").unwrap_or_else(|| "model.safetensors.index.json".into()),
+            get("text").unwrap_or_default(),
+        ))
+    };
+    open_tolerant(
+        sources,
+        index.as_ref().map(|(n, t)| (n.as_str(), t.as_bytes())),
+        config.as_deref().map(str::as_bytes),
+    )
+    .map_err(js_err)
+}
+
+/// One verified row as it travels through JS.
+#[derive(Deserialize)]
+struct RowIn {
+    row: LayerRow,
+    findings: Vec<Finding>,
+}
+
+/// Two opened models matched tensor by tensor.
+#[wasm_bindgen]
+pub struct Verifier {
+    verification: Verification,
+    scratch: VerifyScratch,
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    /// Opens both models. Each side: `files` `[{name, blob}]` (or
+    /// `[{name, size, read}]`), `index` `{name, text}` or null, `config`
+    /// the text of `config.json` or null.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        original_files: js_sys::Array,
+        original_index: JsValue,
+        original_config: Option<String>,
+        converted_files: js_sys::Array,
+        converted_index: JsValue,
+        converted_config: Option<String>,
+    ) -> Result<Verifier, JsError> {
+        console_error_panic_hook::set_once();
+        let original = open_side(&original_files, &original_index, original_config)
+            .map_err(|e| prefix("original", e))?;
+        let converted = open_side(&converted_files, &converted_index, converted_config)
+            .map_err(|e| prefix("converted", e))?;
+        Ok(Verifier {
+            verification: Verification::new(original, converted),
+            scratch: VerifyScratch::default(),
+        })
+    }
+
+    /// Before any tensor is read: the report with no rows (structural
+    /// findings, bytes before and after), the matched tensor names, and the
+    /// bytes each row reads (`workBytes`).
+    pub fn overview(&self) -> Result<JsValue, JsError> {
+        let v = &self.verification;
+        let names: Vec<&str> = v
+            .pairs
+            .iter()
+            .map(|p| v.orig.tensors[p.original].name.as_str())
+            .collect();
+        let work: Vec<u64> = (0..v.len()).map(|i| v.work_bytes(i)).collect();
+        to_js(&serde_json::json!({
+            "report": v.report(Vec::new()),
+            "names": names,
+            "workBytes": work,
+        }))
+    }
+
+    /// Number of matched tensors (rows).
+    #[wasm_bindgen(js_name = tensorCount)]
+    pub fn tensor_count(&self) -> usize {
+        self.verification.len()
+    }
+
+    /// Streams pair `i` and returns `{row, findings}`.
+    pub fn row(&mut self, i: usize) -> Result<JsValue, JsError> {
+        if i >= self.verification.len() {
+            return Err(JsError::new(&format!("row {i} is out of range")));
+        }
+        let (row, findings) = self
+            .verification
+            .row(i, &mut self.scratch)
+            .map_err(js_err)?;
+        to_js(&serde_json::json!({ "row": row, "findings": findings }))
+    }
+
+    /// Builds the report from `[{row, findings}]` in row order.
+    pub fn report(&self, rows: JsValue) -> Result<JsValue, JsError> {
+        let rows: Vec<RowIn> = serde_wasm_bindgen::from_value(rows).map_err(js_err)?;
+        let rows = rows.into_iter().map(|r| (r.row, r.findings)).collect();
+        to_js(&self.verification.report(rows))
+    }
+}
+
+fn prefix(side: &str, e: JsError) -> JsError {
+    let v: JsValue = e.into();
+    let msg = Reflect::get(&v, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| format!("{v:?}"));
+    JsError::new(&format!("{side} model: {msg}"))
+}
+
+/// The SHA-256 of a Blob as 64 lowercase hex digits, read in bounded
+/// slices (never the whole file at once). `progress`, if given, is called
+/// with the bytes hashed so far.
+#[wasm_bindgen(js_name = sha256Blob)]
+pub fn sha256_blob(blob: Blob, progress: Option<Function>) -> Result<String, JsError> {
+    console_error_panic_hook::set_once();
+    let src = BlobSource::new(blob)?;
+    let mut done = 0u64;
+    let digest = sha::sha256("blob", &src, |n| {
+        done += n;
+        if let Some(f) = &progress {
+            let _ = f.call1(&JsValue::NULL, &JsValue::from_f64(done as f64));
+        }
+    })
+    .map_err(js_err)?;
+    Ok(sha::hex(&digest))
+}
+
+/// Parses pasted `sha256sum` lines into `{digests: [[file, hex]], badLines}`
+/// (file names reduced to their last component, hex lowercase).
+#[wasm_bindgen(js_name = parseSha256Sums)]
+pub fn parse_sha256_sums(text: &str) -> Result<JsValue, JsError> {
+    let (digests, bad) = sha::parse_sums(text);
+    to_js(&serde_json::json!({ "digests": digests, "badLines": bad }))
+}
