@@ -73,12 +73,9 @@ impl SchemeArgs {
     }
 }
 
+/// How a report is printed and gated, shared by `inspect` and `verify`.
 #[derive(Args)]
-struct InspectArgs {
-    /// A model folder, a .safetensors file, or a model.safetensors.index.json.
-    path: PathBuf,
-    #[command(flatten)]
-    scheme: SchemeArgs,
+struct OutputArgs {
     /// Print the JSON report (the documented contract).
     #[arg(long, conflicts_with_all = ["csv", "markdown"])]
     json: bool,
@@ -94,6 +91,30 @@ struct InspectArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+}
+
+impl OutputArgs {
+    fn format(&self) -> &'static str {
+        if self.json {
+            "json"
+        } else if self.csv {
+            "csv"
+        } else if self.markdown {
+            "markdown"
+        } else {
+            "table"
+        }
+    }
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// A model folder, a .safetensors file, or a model.safetensors.index.json.
+    path: PathBuf,
+    #[command(flatten)]
+    scheme: SchemeArgs,
+    #[command(flatten)]
+    out: OutputArgs,
     /// Expected SHA-256 of a file of the model, as FILE=HEX (repeatable; a SHA256SUMS file in the folder is read too).
     #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
     sha256: Vec<(String, String)>,
@@ -105,21 +126,8 @@ struct VerifyArgs {
     original: PathBuf,
     /// The converted model to check against it.
     converted: PathBuf,
-    /// Print the JSON report (the documented contract).
-    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
-    json: bool,
-    /// Print one CSV line per tensor.
-    #[arg(long, conflicts_with = "markdown")]
-    csv: bool,
-    /// Print a Markdown report.
-    #[arg(long)]
-    markdown: bool,
-    /// Exit 1 if any layer's relative error exceeds this (a fraction like 0.05, or 5%).
-    #[arg(long, value_name = "REL", value_parser = parse_rel)]
-    fail_above: Option<f64>,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    out: OutputArgs,
     /// Expected SHA-256 of a file of the converted model, as FILE=HEX (repeatable; SHA256SUMS files in either folder are read too).
     #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
     sha256: Vec<(String, String)>,
@@ -156,13 +164,6 @@ struct ConvertArgs {
 
 fn parse_sha(s: &str) -> Result<(String, String), String> {
     quantlens::sha::parse_expectation(s).map_err(|e| e.to_string())
-}
-
-struct FinishArgs {
-    json: bool,
-    csv: bool,
-    markdown: bool,
-    fail_above: Option<f64>,
 }
 
 fn parse_rel(s: &str) -> Result<f64, String> {
@@ -214,28 +215,28 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let (scheme, policy) = a.scheme.resolve()?;
     let model = cli::folder::open(&a.path)?;
     let inspection = Inspection::new(model, scheme, &policy);
-    let mut report = cli::run::run(&inspection, a.quiet)?;
+    let mut report = cli::run::run(&inspection, a.out.quiet)?;
     let mut extra = cli::verify::fake_findings(&inspection.model)?;
     extra.extend(cli::sums::check_dir(
         &cli::folder::model_dir(&a.path),
         &a.sha256,
     )?);
     cli::verify::add_findings(&mut report, extra);
-    finish(report, a.json, a.csv, a.markdown, a.fail_above)
+    finish(report, &a.out)
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let original = cli::folder::open(&a.original)?;
     let converted = cli::folder::open(&a.converted)?;
     let v = quantlens::Verification::new(original, converted);
-    let mut report = cli::verify::run(&v, a.quiet)?;
+    let mut report = cli::verify::run(&v, a.out.quiet)?;
     let mut extra = cli::sums::check_dir(&cli::folder::model_dir(&a.converted), &a.sha256)?;
     extra.extend(cli::sums::check_dir(
         &cli::folder::model_dir(&a.original),
         &[],
     )?);
     cli::verify::add_findings(&mut report, extra);
-    finish(report, a.json, a.csv, a.markdown, a.fail_above)
+    finish(report, &a.out)
 }
 
 fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
@@ -302,28 +303,8 @@ fn sha256_cmd(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints a report and decides the exit code.
-fn finish(
-    report: quantlens::Report,
-    json: bool,
-    csv: bool,
-    markdown: bool,
-    fail_above: Option<f64>,
-) -> anyhow::Result<ExitCode> {
-    let a = FinishArgs {
-        json,
-        csv,
-        markdown,
-        fail_above,
-    };
-    let format = if a.json {
-        "json"
-    } else if a.csv {
-        "csv"
-    } else if a.markdown {
-        "markdown"
-    } else {
-        "table"
-    };
+fn finish(report: quantlens::Report, a: &OutputArgs) -> anyhow::Result<ExitCode> {
+    let format = a.format();
     let out = export::by_name(format)
         .expect("known format")
         .render(&report);

@@ -5,11 +5,9 @@
 //! the input before reporting success.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use quantlens::convert::{convert_tensor, mlx_config, out_bytes, plan, OutTensor, Target};
 use quantlens::{Model, Report};
 use rayon::prelude::*;
@@ -192,19 +190,7 @@ pub fn convert(
     let total_in: u64 = (0..model.tensors.len())
         .map(|i| model.tensor(i).expect("in range").1.bytes())
         .sum();
-    let bar = if !quiet && std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(total_in);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} converting [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = super::progress::bar("converting ", total_in, quiet);
     let mut metadata = HashMap::new();
     metadata.insert("format".to_string(), "pt".to_string());
     metadata.insert("quantization".to_string(), target.label());

@@ -1,9 +1,6 @@
 //! Streams every tensor of an inspection across threads, in a
 //! deterministic order, with an optional progress bar.
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressStyle};
 use quantlens::analyze::Scratch;
 use quantlens::{Error, Inspection, LayerRow, Report};
 use rayon::prelude::*;
@@ -14,19 +11,7 @@ pub fn run(inspection: &Inspection, quiet: bool) -> Result<Report, Error> {
     let total: u64 = (0..inspection.len())
         .map(|i| inspection.work_bytes(i))
         .sum();
-    let bar = if !quiet && std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(total);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = super::progress::bar("", total, quiet);
     // Largest first, so one big tensor does not start last and run alone.
     let mut order: Vec<usize> = (0..inspection.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(inspection.work_bytes(i)));

@@ -1,33 +1,14 @@
 //! Running a verification (and the fake-quantization scan of `inspect`)
 //! across threads, with a progress bar.
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressStyle};
 use quantlens::verify::{VerifiedRow, VerifyScratch};
 use quantlens::{fake, Error, Finding, Model, Report, Verification};
 use rayon::prelude::*;
 
-fn bar(total: u64, quiet: bool) -> ProgressBar {
-    if !quiet && std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(total);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    }
-}
-
 /// Verifies every pair on the rayon pool, largest first.
 pub fn run(v: &Verification, quiet: bool) -> Result<Report, Error> {
     let total: u64 = (0..v.len()).map(|i| v.work_bytes(i)).sum();
-    let bar = bar(total, quiet);
+    let bar = super::progress::bar("", total, quiet);
     let mut order: Vec<usize> = (0..v.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(v.work_bytes(i)));
     let mut rows: Vec<(usize, VerifiedRow)> = order
