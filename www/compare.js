@@ -275,13 +275,13 @@ function renderShaRows() {
     for (const f of s.all) {
       const hex = digests.get(`${side}/${f.name}`);
       const state = shaState(f.name, hex);
-      const check = hex == null ? 'not computed' : state === 'ok' ? 'matches' : state === 'mismatch' ? `expected ${expected.get(f.name)}` : 'no expected digest';
+      const check = hex == null ? 'not computed' : state === 'ok' ? 'matches' : state === 'mismatch' ? `MISMATCH: expected ${expected.get(f.name).slice(0, 16)}…` : 'no expected digest';
       body.append(el('tr', { 'data-testid': 'sha-row', 'data-side': side, 'data-file': f.name, 'data-state': state },
         el('td', {}, side),
         el('td', { class: 'mono' }, f.name),
         el('td', { class: 'num' }, fmtInt(f.blob.size)),
         el('td', { class: 'digest', 'data-testid': 'sha-digest' }, hex ?? '…'),
-        el('td', { class: 'check' }, check)));
+        el('td', { class: 'check', title: state === 'mismatch' ? `expected ${expected.get(f.name)}` : null }, check)));
     }
   }
 }

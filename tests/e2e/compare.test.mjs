@@ -106,6 +106,11 @@ test('original vs seeds V1 (fake): fake_quantization on 37 layers and no_compres
   // The per-row findings column names them too.
   const flagged = await page.$$eval('[data-testid=verify-row]', (rs) => rs.filter((r) => r.textContent.includes('fake_quantization')).length);
   assert.equal(flagged, 37);
+  // The exported JSON is the same report.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-json]')]);
+  const exported = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+  assert.equal(exported.layers.length, 104);
+  assert.equal(exported.summary.findings.filter((f) => f.code === 'fake_quantization').length, 37);
   console.log(`V1: ${rows.length} rows in ${ms} ms; ${fakes.length} fake_quantization, ratio ${report.summary.compression_ratio.toFixed(4)}`);
 });
 
@@ -132,4 +137,17 @@ test('SHA-256 in the worker: MiniLM model.safetensors is the Hub digest, ok when
   assert.deepEqual(page.foreign, []);
   assert.deepEqual(page.errors, []);
   await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: path.join(artifacts, 'compare-dark.png') });
+});
+
+test('a converted folder without safetensors is refused before comparing', async () => {
+  const dir = path.join(tmp, 'empty');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'notes.txt'), '<img src=x onerror=alert(1)>');
+  await page.setInputFiles('[data-testid=pick-converted]', dir);
+  await page.waitForFunction(() => !document.querySelector('[data-testid=error]').hidden);
+  assert.match(await page.textContent('[data-testid=error]'), /No \.safetensors file/);
+  assert.equal(await page.isDisabled('[data-testid=compare]'), true);
+  assert.equal(await page.$$eval('img', (i) => i.length), 0);
 });
