@@ -230,11 +230,10 @@ fn convert_refuses_to_write_into_or_over_its_input() {
     );
 }
 
-/// Needs pip `mlx` (0.32.4): real `mx.load` + `mx.dequantize` of our output
-/// against quantlens' own dequantized values. Run with
-/// `cargo test --release --test convert_minilm -- --ignored --nocapture`.
+/// Needs pip `mlx` (0.32.4, installed by `scripts/ensure-tools --python`):
+/// real `mx.load` + `mx.dequantize` of our output against quantlens' own
+/// dequantized values.
 #[test]
-#[ignore]
 fn mlx_output_loads_in_real_mlx_within_one_ulp() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("quantlens");
@@ -266,7 +265,6 @@ fn mlx_output_loads_in_real_mlx_within_one_ulp() {
 /// `mx.save_safetensors`, the hand-built reference) verifies against the
 /// original with the figures of `inspect --scheme affine --policy mlx`.
 #[test]
-#[ignore]
 fn model_quantized_by_real_mlx_verifies() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ref");
