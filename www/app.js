@@ -449,12 +449,15 @@ async function analyse(key, options, onOverview, onRow) {
   return { key, options, rows, report, planned, workBytes };
 }
 
-function progressUpdater(total, n, t0, what) {
+// Progress is counted in the analysis's work bytes (what the workers read,
+// passes included) and shown scaled to the model's own size.
+function progressUpdater(total, modelBytes, n, t0, what) {
   let bytes = 0;
   let count = 0;
   let scheduled = false;
   let stopped = false;
   const runAt = state.runId;
+  const scale = total > 0 ? modelBytes / total : 1;
   const draw = () => {
     scheduled = false;
     if (stopped || runAt !== state.runId) return;
@@ -462,7 +465,7 @@ function progressUpdater(total, n, t0, what) {
     $('progress').max = Math.max(total, 1);
     $('progress').value = bytes;
     $('progress-text').textContent =
-      `${fmtBytes(bytes)} of ${fmtBytes(total)} · ${fmtBytes(bytes / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`;
+      `${fmtBytes(bytes * scale)} of ${fmtBytes(modelBytes)} · ${fmtBytes((bytes * scale) / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`;
     setStatus('running', `${what}: ${nf.format(count)} of ${nf.format(n)} tensors…`);
   };
   return {
@@ -495,11 +498,13 @@ async function runPrimary() {
   setExportsEnabled(false);
   clearError();
   let prog = null;
+  let modelBytes = 0;
   try {
     const result = await analyse('a', options, (planned, workBytes) => {
       state.primary = { planned, rows: planned.layers.slice(), workBytes, options, scheme: schemeValue };
       const total = workBytes.reduce((a, b) => a + b, 0);
-      prog = progressUpdater(total, planned.layers.length, tStart, `Analysing (${SCHEMES[schemeValue].label})`);
+      modelBytes = planned.layers.reduce((a, r) => a + (r.bytes_before ?? 0), 0);
+      prog = progressUpdater(total, modelBytes, planned.layers.length, tStart, `Analysing (${SCHEMES[schemeValue].label})`);
       prog.draw();
       renderOverview(planned);
       buildTable(planned.layers);
@@ -520,6 +525,8 @@ async function runPrimary() {
       ms,
       analyseMs: secs * 1000,
       bytes: total,
+      modelBytes,
+      modelBytesPerSec: modelBytes / Math.max(secs, 1e-6),
       tensors: result.rows.length,
       bytesPerSec: total / Math.max(secs, 1e-6),
       workers: pool.size,
@@ -534,7 +541,7 @@ async function runPrimary() {
     drawRelPlot();
     $('progress').value = $('progress').max;
     $('progress-text').textContent =
-      `${fmtBytes(total)} read in ${secs.toFixed(2)} s · ${fmtBytes(total / Math.max(secs, 1e-6))}/s · ${pool.size} worker${pool.size === 1 ? '' : 's'}`;
+      `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(modelBytes / Math.max(secs, 1e-6))}/s · ${pool.size} worker${pool.size === 1 ? '' : 's'}`;
     setExportsEnabled(true);
     const $status = $('status');
     $status.dataset.ms = String(Math.round(ms));
@@ -567,7 +574,7 @@ async function runCompare() {
   state.compare = { scheme: value, rows: [] };
   refreshCompare();
   const result = await analyse('b', options, (planned, workBytes) => {
-    prog = progressUpdater(workBytes.reduce((a, b) => a + b, 0), planned.layers.length, tStart, `Comparing with ${SCHEMES[value].label}`);
+    prog = progressUpdater(workBytes.reduce((a, b) => a + b, 0), planned.layers.reduce((a, r) => a + (r.bytes_before ?? 0), 0), planned.layers.length, tStart, `Comparing with ${SCHEMES[value].label}`);
     prog.draw();
   }, (i, row, bytes) => {
     state.compare.rows[i] = row;

@@ -46,7 +46,7 @@ test('MiniLM folder via pick-dir: 104 rows, 37 quantized, 67 kept', async () => 
   assert.equal(await text(page, 'count-kept'), '67');
   const run = await page.evaluate(() => window.__quantlens.lastRun);
   console.log(`  MiniLM: input to all rows ${run.ms.toFixed(0)} ms in the page (${wall} ms as seen by the test), `
-    + `${(run.bytes / 1e6).toFixed(1)} MB read at ${(run.bytesPerSec / 1e6).toFixed(0)} MB/s by ${run.workers} workers`);
+    + `${(run.modelBytes / 1e6).toFixed(1)} MB of tensors at ${(run.modelBytesPerSec / 1e6).toFixed(0)} MB/s by ${run.workers} workers`);
   // the folder's other files are listed as ignored, config is recognised
   assert.match(await page.textContent('#ignored-summary'), /ignored/);
   assert.match(await text(page, 'config'), /BertModel/);
