@@ -194,6 +194,41 @@ struct Options {
     exclude: Vec<String>,
 }
 
+/// The sources and index text of one model, from JS entries
+/// (`[{name, blob}]` or `[{name, size, read}]`) and `{name, text}` or null.
+pub(crate) struct Inputs {
+    pub sources: Vec<NamedSource>,
+    pub blobs: Vec<Arc<BlobSource>>,
+    pub index: Option<(String, String)>,
+}
+
+pub(crate) fn read_inputs(files: &js_sys::Array, index: &JsValue) -> Result<Inputs, JsError> {
+    let mut sources = Vec::new();
+    let mut blobs = Vec::new();
+    for entry in files.iter() {
+        let (name, src) = source_of(&entry, &mut blobs)?;
+        sources.push(NamedSource::new(name, src));
+    }
+    let index = if index.is_null() || index.is_undefined() {
+        None
+    } else {
+        let get = |k: &str| {
+            Reflect::get(index, &JsValue::from_str(k))
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        Some((
+            get("name").unwrap_or_else(|| "model.safetensors.index.json".into()),
+            get("text").unwrap_or_default(),
+        ))
+    };
+    Ok(Inputs {
+        sources,
+        blobs,
+        index,
+    })
+}
+
 /// An opened model with a scheme and policy applied.
 #[wasm_bindgen]
 pub struct Inspector {
@@ -233,35 +268,20 @@ impl Inspector {
         let policy =
             Policy::new(kind, group as u64, &opts.include, &opts.exclude).map_err(js_err)?;
 
-        let mut sources = Vec::new();
-        let mut blobs = Vec::new();
-        for entry in files.iter() {
-            let (name, src) = source_of(&entry, &mut blobs)?;
-            sources.push(NamedSource::new(name, src));
-        }
-        let index: Option<(String, String)> = if index.is_null() || index.is_undefined() {
-            None
-        } else {
-            let get = |k: &str| {
-                Reflect::get(&index, &JsValue::from_str(k))
-                    .ok()
-                    .and_then(|v| v.as_string())
-            };
-            Some((
-                get("name").unwrap_or_else(|| "model.safetensors.index.json".into()),
-                get("text").unwrap_or_default(),
-            ))
-        };
+        let inputs = read_inputs(&files, &index)?;
         let model = Model::open(
-            sources,
-            index.as_ref().map(|(n, t)| (n.as_str(), t.as_bytes())),
+            inputs.sources,
+            inputs
+                .index
+                .as_ref()
+                .map(|(n, t)| (n.as_str(), t.as_bytes())),
             config.as_deref().map(str::as_bytes),
         )
         .map_err(js_err)?;
         Ok(Inspector {
             inspection: Inspection::new(model, scheme, &policy),
             scratch: Scratch::default(),
-            blobs,
+            blobs: inputs.blobs,
         })
     }
 

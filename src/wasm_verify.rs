@@ -3,8 +3,6 @@
 //! [`sha256_blob`]. Files arrive in the same entry format as
 //! [`crate::wasm::Inspector`]; no logic happens in JS.
 
-use std::sync::Arc;
-
 use js_sys::{Function, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -12,8 +10,8 @@ use web_sys::Blob;
 
 use crate::sanity::open_tolerant;
 use crate::verify::VerifyScratch;
-use crate::wasm::{js_err, source_of, to_js, BlobSource};
-use crate::{sha, Finding, LayerRow, Model, NamedSource, Verification};
+use crate::wasm::{js_err, read_inputs, to_js, BlobSource};
+use crate::{sha, Finding, LayerRow, Model, Verification};
 
 /// Opens one side of the comparison, tolerating damaged shards (they
 /// become findings, as in `inspect`).
@@ -22,28 +20,13 @@ fn open_side(
     index: &JsValue,
     config: Option<String>,
 ) -> Result<Model, JsError> {
-    let mut sources = Vec::new();
-    let mut blobs: Vec<Arc<BlobSource>> = Vec::new();
-    for entry in files.iter() {
-        let (name, src) = source_of(&entry, &mut blobs)?;
-        sources.push(NamedSource::new(name, src));
-    }
-    let index: Option<(String, String)> = if index.is_null() || index.is_undefined() {
-        None
-    } else {
-        let get = |k: &str| {
-            Reflect::get(index, &JsValue::from_str(k))
-                .ok()
-                .and_then(|v| v.as_string())
-        };
-        Some((
-            get("name").unwrap_or_else(|| "model.safetensors.index.json".into()),
-            get("text").unwrap_or_default(),
-        ))
-    };
+    let inputs = read_inputs(files, index)?;
     open_tolerant(
-        sources,
-        index.as_ref().map(|(n, t)| (n.as_str(), t.as_bytes())),
+        inputs.sources,
+        inputs
+            .index
+            .as_ref()
+            .map(|(n, t)| (n.as_str(), t.as_bytes())),
         config.as_deref().map(str::as_bytes),
     )
     .map_err(js_err)
