@@ -80,6 +80,16 @@ impl Logical {
         self.shape.iter().product()
     }
 
+    /// Model-order indices of every stored tensor it reads: the main one
+    /// and its companions (scales, biases).
+    pub fn parts(&self) -> Vec<usize> {
+        match self.layout {
+            Layout::Int8 { scale } => vec![self.main, scale],
+            Layout::Mlx { scales, biases, .. } => vec![self.main, scales, biases],
+            Layout::Float | Layout::Raw => vec![self.main],
+        }
+    }
+
     /// Length of the last axis (1 for a scalar).
     pub fn cols(&self) -> u64 {
         self.shape.last().copied().unwrap_or(1).max(1)

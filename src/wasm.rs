@@ -6,7 +6,7 @@
 //! through a JS `read(offset, length) -> Uint8Array` callback for sources
 //! such as HTTP range requests.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use js_sys::{Function, Reflect, Uint8Array};
@@ -29,52 +29,37 @@ pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
         .map_err(js_err)
 }
 
-/// A browser Blob read synchronously, slice by slice.
-///
-/// Each `FileReaderSync` call costs a round trip to the browser's blob
-/// store, so reads inside the tensor being analysed (`hint`) fetch a window
-/// of up to [`WINDOW`] bytes at once, clamped to that tensor; the analysis's
-/// later passes over the same tensor are then served from memory. Reads
-/// outside the hint (headers) go straight to the blob.
-pub(crate) struct BlobSource {
+/// Where a [`WindowedSource`] gets its bytes: one synchronous call per range.
+trait RawRead {
+    fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<(), String>;
+}
+
+/// A browser Blob, read with `FileReaderSync` (allowed in workers).
+struct BlobRead {
     blob: Blob,
     reader: FileReaderSync,
-    len: u64,
-    hint: Cell<(u64, u64)>,
-    window: RefCell<(u64, Vec<u8>)>,
 }
 
-/// Largest read-ahead window per worker and file.
-const WINDOW: u64 = 32 << 20;
-
-/// A JS object `{ size, read(offset, length) -> Uint8Array }`.
-struct CallbackSource {
+/// A JS callback `read(offset, length) -> Uint8Array`, e.g. HTTP range
+/// requests made by the worker.
+struct CallbackRead {
     read: Function,
-    len: u64,
 }
 
-// SAFETY: a wasm32 instance without shared memory runs on one thread; these
-// JS handles never cross threads.
-unsafe impl Send for BlobSource {}
-unsafe impl Sync for BlobSource {}
-unsafe impl Send for CallbackSource {}
-unsafe impl Sync for CallbackSource {}
-
-impl BlobSource {
-    pub(crate) fn new(blob: Blob) -> Result<Self, JsError> {
-        let reader = FileReaderSync::new().map_err(|e| JsError::new(&format!("{e:?}")))?;
-        let len = blob.size() as u64;
-        Ok(BlobSource {
-            blob,
-            reader,
-            len,
-            hint: Cell::new((0, 0)),
-            window: RefCell::new((0, Vec::new())),
-        })
+fn copy_exact(arr: &Uint8Array, buf: &mut [u8]) -> Result<(), String> {
+    if arr.length() as usize != buf.len() {
+        return Err(format!(
+            "read {} bytes, expected {}",
+            arr.length(),
+            buf.len()
+        ));
     }
+    arr.copy_to(buf);
+    Ok(())
+}
 
-    /// Reads `[offset, offset + buf.len())` with one `FileReaderSync` call.
-    fn read_direct(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+impl RawRead for BlobRead {
+    fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
         let end = offset + buf.len() as u64;
         let slice = self
             .blob
@@ -84,20 +69,101 @@ impl BlobSource {
             .reader
             .read_as_array_buffer(&slice)
             .map_err(|e| format!("{e:?}"))?;
-        let arr = Uint8Array::new(&ab);
-        if arr.length() as usize != buf.len() {
-            return Err(format!(
-                "read {} bytes, expected {}",
-                arr.length(),
-                buf.len()
-            ));
-        }
-        arr.copy_to(buf);
-        Ok(())
+        copy_exact(&Uint8Array::new(&ab), buf)
     }
 }
 
-impl ByteSource for BlobSource {
+impl RawRead for CallbackRead {
+    fn read_range(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+        let v = self
+            .read
+            .call2(
+                &JsValue::NULL,
+                &JsValue::from_f64(offset as f64),
+                &JsValue::from_f64(buf.len() as f64),
+            )
+            .map_err(|e| {
+                e.as_string()
+                    .or_else(|| {
+                        Reflect::get(&e, &JsValue::from_str("message"))
+                            .ok()
+                            .and_then(|m| m.as_string())
+                    })
+                    .unwrap_or_else(|| format!("{e:?}"))
+            })?;
+        let arr: Uint8Array = v
+            .dyn_into()
+            .map_err(|_| "read() did not return a Uint8Array".to_string())?;
+        copy_exact(&arr, buf)
+    }
+}
+
+/// A JS byte source read synchronously, range by range.
+///
+/// Each raw read costs a round trip (to the browser's blob store, or an
+/// HTTP range request), so reads inside the tensor being analysed (`hint`)
+/// fetch a window of up to [`WINDOW`] bytes at once, clamped to that
+/// tensor; the analysis's later passes over the same tensor are then served
+/// from memory. Reads outside the hint (headers) go straight to the source.
+pub(crate) struct WindowedSource {
+    raw: Box<dyn RawRead>,
+    len: u64,
+    /// Byte ranges of the tensors being analysed, at most [`MAX_HINTS`];
+    /// `windows[i]` holds bytes of `hints[i]` (start offset, bytes).
+    hints: RefCell<Vec<(u64, u64)>>,
+    windows: RefCell<Vec<(u64, Vec<u8>)>>,
+}
+
+/// Tensors read together (a quantized weight with its scales and biases).
+const MAX_HINTS: usize = 4;
+
+/// Largest read-ahead window per worker and file.
+const WINDOW: u64 = 32 << 20;
+
+// SAFETY: a wasm32 instance without shared memory runs on one thread; these
+// JS handles never cross threads.
+unsafe impl Send for WindowedSource {}
+unsafe impl Sync for WindowedSource {}
+
+impl WindowedSource {
+    fn new(raw: Box<dyn RawRead>, len: u64) -> Self {
+        WindowedSource {
+            raw,
+            len,
+            hints: RefCell::new(Vec::new()),
+            windows: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn blob(blob: Blob) -> Result<Self, JsError> {
+        let reader = FileReaderSync::new().map_err(|e| JsError::new(&format!("{e:?}")))?;
+        let len = blob.size() as u64;
+        Ok(Self::new(Box::new(BlobRead { blob, reader }), len))
+    }
+
+    /// A JS file entry: `{name, blob}` or `{name, size, read}`.
+    pub(crate) fn from_entry(entry: &JsValue) -> Result<(String, Self), JsError> {
+        let get =
+            |k: &str| Reflect::get(entry, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+        let name = get("name")
+            .as_string()
+            .ok_or_else(|| JsError::new("file entry without a name"))?;
+        if let Some(blob) = get("blob").dyn_ref::<Blob>() {
+            return Ok((name, Self::blob(blob.clone())?));
+        }
+        let read: Function = get("read").dyn_into().map_err(|_| {
+            JsError::new(&format!(
+                "{name}: file entry needs a blob or a read function"
+            ))
+        })?;
+        let size = get("size").as_f64().filter(|s| s.is_finite() && *s >= 0.0);
+        let len =
+            size.ok_or_else(|| JsError::new(&format!("{name}: file entry without a size")))?;
+        Ok((name, Self::new(Box::new(CallbackRead { read }), len as u64)))
+    }
+}
+
+impl ByteSource for WindowedSource {
     fn len(&self) -> u64 {
         self.len
     }
@@ -109,78 +175,53 @@ impl ByteSource for BlobSource {
                 self.len
             ));
         }
-        let mut win = self.window.borrow_mut();
-        let (wstart, ref mut data) = *win;
-        if offset >= wstart && end <= wstart + data.len() as u64 {
-            let at = (offset - wstart) as usize;
-            buf.copy_from_slice(&data[at..at + buf.len()]);
-            return Ok(());
+        let mut windows = self.windows.borrow_mut();
+        for (wstart, data) in windows.iter() {
+            if offset >= *wstart && end <= wstart + data.len() as u64 {
+                let at = (offset - wstart) as usize;
+                buf.copy_from_slice(&data[at..at + buf.len()]);
+                return Ok(());
+            }
         }
-        let (hs, he) = self.hint.get();
-        if offset < hs || end > he || buf.len() as u64 >= WINDOW {
-            return self.read_direct(offset, buf);
+        let hints = self.hints.borrow();
+        let slot = hints.iter().position(|&(hs, he)| offset >= hs && end <= he);
+        let Some(slot) = slot.filter(|_| (buf.len() as u64) < WINDOW) else {
+            return self.raw.read_range(offset, buf);
+        };
+        if windows.len() <= slot {
+            windows.resize_with(slot + 1, || (0, Vec::new()));
         }
-        let wend = he.min(offset + WINDOW).max(end);
+        let wend = hints[slot].1.min(offset + WINDOW).max(end);
+        let (wstart, data) = &mut windows[slot];
         data.resize((wend - offset) as usize, 0);
-        if let Err(e) = self.read_direct(offset, data) {
+        if let Err(e) = self.raw.read_range(offset, data) {
             data.clear();
             return Err(e);
         }
-        win.0 = offset;
-        buf.copy_from_slice(&win.1[..buf.len()]);
+        *wstart = offset;
+        buf.copy_from_slice(&data[..buf.len()]);
         Ok(())
     }
 }
 
-impl ByteSource for CallbackSource {
-    fn len(&self) -> u64 {
-        self.len
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
-        let v = self
-            .read
-            .call2(
-                &JsValue::NULL,
-                &JsValue::from_f64(offset as f64),
-                &JsValue::from_f64(buf.len() as f64),
-            )
-            .map_err(|e| e.as_string().unwrap_or_else(|| format!("{e:?}")))?;
-        let arr: Uint8Array = v
-            .dyn_into()
-            .map_err(|_| "read() did not return a Uint8Array".to_string())?;
-        if arr.length() as usize != buf.len() {
-            return Err(format!(
-                "read {} bytes, expected {}",
-                arr.length(),
-                buf.len()
-            ));
+/// Points each source's read-ahead windows at the byte ranges of
+/// `tensors` (model-order indices into `model`) that it holds.
+pub(crate) fn hint_tensors(windowed: &[Arc<WindowedSource>], model: &Model, tensors: &[usize]) {
+    for w in windowed {
+        let mut hints = w.hints.borrow_mut();
+        hints.clear();
+        for &i in tensors {
+            let Ok((shard, t)) = model.tensor(i) else {
+                continue;
+            };
+            let same = std::ptr::addr_eq(Arc::as_ptr(&shard.source), Arc::as_ptr(w));
+            if same && hints.len() < MAX_HINTS {
+                hints.push((t.start, t.end));
+            }
         }
-        arr.copy_to(buf);
-        Ok(())
+        let keep = hints.len();
+        w.windows.borrow_mut().truncate(keep);
     }
-}
-
-pub(crate) fn source_of(
-    entry: &JsValue,
-    blobs: &mut Vec<Arc<BlobSource>>,
-) -> Result<(String, Arc<dyn ByteSource>), JsError> {
-    let get = |k: &str| Reflect::get(entry, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
-    let name = get("name")
-        .as_string()
-        .ok_or_else(|| JsError::new("file entry without a name"))?;
-    let blob = get("blob");
-    if let Some(blob) = blob.dyn_ref::<Blob>() {
-        let src = Arc::new(BlobSource::new(blob.clone())?);
-        blobs.push(src.clone());
-        return Ok((name, src));
-    }
-    let read: Function = get("read")
-        .dyn_into()
-        .map_err(|_| JsError::new("file entry needs a blob or a read function"))?;
-    let len = get("size")
-        .as_f64()
-        .ok_or_else(|| JsError::new("file entry without a size"))? as u64;
-    Ok((name, Arc::new(CallbackSource { read, len })))
 }
 
 #[derive(Deserialize, Default)]
@@ -198,15 +239,17 @@ struct Options {
 /// (`[{name, blob}]` or `[{name, size, read}]`) and `{name, text}` or null.
 pub(crate) struct Inputs {
     pub sources: Vec<NamedSource>,
-    pub blobs: Vec<Arc<BlobSource>>,
+    pub windowed: Vec<Arc<WindowedSource>>,
     pub index: Option<(String, String)>,
 }
 
 pub(crate) fn read_inputs(files: &js_sys::Array, index: &JsValue) -> Result<Inputs, JsError> {
     let mut sources = Vec::new();
-    let mut blobs = Vec::new();
+    let mut windowed = Vec::new();
     for entry in files.iter() {
-        let (name, src) = source_of(&entry, &mut blobs)?;
+        let (name, src) = WindowedSource::from_entry(&entry)?;
+        let src = Arc::new(src);
+        windowed.push(src.clone());
         sources.push(NamedSource::new(name, src));
     }
     let index = if index.is_null() || index.is_undefined() {
@@ -224,7 +267,7 @@ pub(crate) fn read_inputs(files: &js_sys::Array, index: &JsValue) -> Result<Inpu
     };
     Ok(Inputs {
         sources,
-        blobs,
+        windowed,
         index,
     })
 }
@@ -234,7 +277,7 @@ pub(crate) fn read_inputs(files: &js_sys::Array, index: &JsValue) -> Result<Inpu
 pub struct Inspector {
     inspection: Inspection,
     scratch: Scratch,
-    blobs: Vec<Arc<BlobSource>>,
+    windowed: Vec<Arc<WindowedSource>>,
 }
 
 #[wasm_bindgen]
@@ -281,7 +324,7 @@ impl Inspector {
         Ok(Inspector {
             inspection: Inspection::new(model, scheme, &policy),
             scratch: Scratch::default(),
-            blobs: inputs.blobs,
+            windowed: inputs.windowed,
         })
     }
 
@@ -306,17 +349,8 @@ impl Inspector {
         self.inspection.len()
     }
 
-    /// Tells the blob sources which byte range the next reads belong to.
     fn hint(&self, index: usize) {
-        let range = self
-            .inspection
-            .model
-            .tensor(index)
-            .map(|(_, t)| (t.start, t.end))
-            .unwrap_or((0, 0));
-        for b in &self.blobs {
-            b.hint.set(range);
-        }
+        hint_tensors(&self.windowed, &self.inspection.model, &[index]);
     }
 
     /// Streams tensor `index` (model order) and returns its row.

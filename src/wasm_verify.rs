@@ -1,7 +1,9 @@
 //! The WebAssembly boundary of the page's "Compare two folders" mode: one
-//! opaque [`Verifier`] handle over [`Verification`], and a streamed
-//! [`sha256_blob`]. Files arrive in the same entry format as
+//! opaque [`Verifier`] handle over [`Verification`], and streamed SHA-256
+//! ([`sha256_blob`], [`sha256_entry`]). Files arrive in the same entry format as
 //! [`crate::wasm::Inspector`]; no logic happens in JS.
+
+use std::sync::Arc;
 
 use js_sys::{Function, Reflect};
 use serde::Deserialize;
@@ -10,7 +12,7 @@ use web_sys::Blob;
 
 use crate::sanity::open_tolerant;
 use crate::verify::VerifyScratch;
-use crate::wasm::{js_err, read_inputs, to_js, BlobSource};
+use crate::wasm::{hint_tensors, js_err, read_inputs, to_js, WindowedSource};
 use crate::{sha, Finding, LayerRow, Model, Verification};
 
 /// Opens one side of the comparison, tolerating damaged shards (they
@@ -19,8 +21,9 @@ fn open_side(
     files: &js_sys::Array,
     index: &JsValue,
     config: Option<String>,
-) -> Result<Model, JsError> {
+) -> Result<(Model, Vec<Arc<WindowedSource>>), JsError> {
     let inputs = read_inputs(files, index)?;
+    let windowed = inputs.windowed;
     open_tolerant(
         inputs.sources,
         inputs
@@ -29,6 +32,7 @@ fn open_side(
             .map(|(n, t)| (n.as_str(), t.as_bytes())),
         config.as_deref().map(str::as_bytes),
     )
+    .map(|m| (m, windowed))
     .map_err(js_err)
 }
 
@@ -44,6 +48,7 @@ struct RowIn {
 pub struct Verifier {
     verification: Verification,
     scratch: VerifyScratch,
+    windowed: [Vec<Arc<WindowedSource>>; 2],
 }
 
 #[wasm_bindgen]
@@ -61,13 +66,14 @@ impl Verifier {
         converted_config: Option<String>,
     ) -> Result<Verifier, JsError> {
         console_error_panic_hook::set_once();
-        let original = open_side(&original_files, &original_index, original_config)
+        let (original, ow) = open_side(&original_files, &original_index, original_config)
             .map_err(|e| prefix("original", e))?;
-        let converted = open_side(&converted_files, &converted_index, converted_config)
+        let (converted, cw) = open_side(&converted_files, &converted_index, converted_config)
             .map_err(|e| prefix("converted", e))?;
         Ok(Verifier {
             verification: Verification::new(original, converted),
             scratch: VerifyScratch::default(),
+            windowed: [ow, cw],
         })
     }
 
@@ -100,6 +106,11 @@ impl Verifier {
         if i >= self.verification.len() {
             return Err(JsError::new(&format!("row {i} is out of range")));
         }
+        let v = &self.verification;
+        let p = &v.pairs[i];
+        let [ow, cw] = &self.windowed;
+        hint_tensors(ow, &v.original, &v.orig.tensors[p.original].parts());
+        hint_tensors(cw, &v.converted, &v.conv.tensors[p.converted].parts());
         let (row, findings) = self
             .verification
             .row(i, &mut self.scratch)
@@ -124,15 +135,13 @@ fn prefix(side: &str, e: JsError) -> JsError {
     JsError::new(&format!("{side} model: {msg}"))
 }
 
-/// The SHA-256 of a Blob as 64 lowercase hex digits, read in bounded
-/// slices (never the whole file at once). `progress`, if given, is called
-/// with the bytes hashed so far.
-#[wasm_bindgen(js_name = sha256Blob)]
-pub fn sha256_blob(blob: Blob, progress: Option<Function>) -> Result<String, JsError> {
-    console_error_panic_hook::set_once();
-    let src = BlobSource::new(blob)?;
+fn hash_hex(
+    name: &str,
+    src: &WindowedSource,
+    progress: Option<Function>,
+) -> Result<String, JsError> {
     let mut done = 0u64;
-    let digest = sha::sha256("blob", &src, |n| {
+    let digest = sha::sha256(name, src, |n| {
         done += n;
         if let Some(f) = &progress {
             let _ = f.call1(&JsValue::NULL, &JsValue::from_f64(done as f64));
@@ -140,6 +149,25 @@ pub fn sha256_blob(blob: Blob, progress: Option<Function>) -> Result<String, JsE
     })
     .map_err(js_err)?;
     Ok(sha::hex(&digest))
+}
+
+/// The SHA-256 of a Blob as 64 lowercase hex digits, read in bounded
+/// slices (never the whole file at once). `progress`, if given, is called
+/// with the bytes hashed so far.
+#[wasm_bindgen(js_name = sha256Blob)]
+pub fn sha256_blob(blob: Blob, progress: Option<Function>) -> Result<String, JsError> {
+    console_error_panic_hook::set_once();
+    hash_hex("blob", &WindowedSource::blob(blob)?, progress)
+}
+
+/// The SHA-256 of a file entry as the Inspector takes it (`{name, blob}`
+/// or `{name, size, read}`), as 64 lowercase hex digits, read in bounded
+/// pieces. `progress`, if given, is called with the bytes hashed so far.
+#[wasm_bindgen(js_name = sha256Entry)]
+pub fn sha256_entry(entry: JsValue, progress: Option<Function>) -> Result<String, JsError> {
+    console_error_panic_hook::set_once();
+    let (name, src) = WindowedSource::from_entry(&entry)?;
+    hash_hex(&name, &src, progress)
 }
 
 /// Parses pasted `sha256sum` lines into `{digests: [[file, hex]], badLines}`
