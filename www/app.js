@@ -1,6 +1,15 @@
 // quantlens browser inspector: the page thread only draws. Module workers
 // (www/worker.js) own the wasm instances and do every read and computation.
 // All file-derived text enters the DOM through textContent, never as HTML.
+// Models opened by link (#url=, #hf=; see remote.js): the page fetches the
+// headers, the workers read tensor data by Range requests.
+import { parseFragment, buildFragment, sourceOf, resolveSource, RemoteError, FULL_BODY_LIMIT } from './remote.js';
+
+// Compare by link (#url=A&against=B) is the compare page's job.
+{
+  const f = parseFragment(location.hash);
+  if (f.against || f.againstHf) location.replace(`compare.html${location.hash}`);
+}
 
 const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
@@ -25,9 +34,13 @@ const state = {
   selected: -1,
   sort: { key: 'index', dir: 1 },
   stats: { maxWasmBytes: 0 },
+  thr: { warn: 0.01, bad: 0.05 }, // rel. error thresholds of the row colours
+  link: null, // parsed fragment of the link being shown (remote.js parseFragment)
+  net: { fetched: 0, total: 0 }, // bytes fetched over the network for a link source
+  sha: null, // {expected, results} of the link's sha256= check
 };
 // Exposed for the end-to-end tests and for curious users (read-only use).
-window.__quantlens = { state, lastRun: null };
+window.__quantlens = { state, lastRun: null, headerView: null, link: () => currentLink() };
 
 // ---------------------------------------------------------------- worker pool
 let wasmModule = null;
@@ -47,6 +60,13 @@ class Cancelled extends Error {
   }
 }
 
+// Network bytes reported by the workers (link sources).
+function addFetched(n) {
+  if (!n) return;
+  state.net.fetched += n;
+  scheduleNetDraw();
+}
+
 class Pool {
   constructor(size) {
     this.size = size;
@@ -63,8 +83,13 @@ class Pool {
     const w = { worker: new Worker('worker.js', { type: 'module' }), pending: new Map() };
     w.worker.onmessage = (ev) => {
       const msg = ev.data;
+      if (msg.fetched && !this.dead) addFetched(msg.fetched);
       const p = w.pending.get(msg.seq);
       if (!p) return;
+      if (msg.type === 'progress') {
+        p.progress?.(msg);
+        return;
+      }
       w.pending.delete(msg.seq);
       if (msg.type === 'error') p.reject(new Error(msg.message));
       else p.resolve(msg);
@@ -77,12 +102,12 @@ class Pool {
     };
     return w;
   }
-  call(i, msg) {
+  call(i, msg, progress) {
     if (this.dead) return Promise.reject(new Cancelled());
     const w = this.workers[i];
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      w.pending.set(seq, { resolve, reject });
+      w.pending.set(seq, { resolve, reject, progress });
       w.worker.postMessage({ ...msg, seq });
     });
   }
@@ -178,7 +203,7 @@ function fmtFixed(d) {
 }
 function relClass(r) {
   if (r.rel_error == null) return r.action === 'keep' ? 'kept' : 'pending';
-  return r.rel_error < 0.01 ? 'good' : r.rel_error < 0.05 ? 'warn' : 'bad';
+  return r.rel_error < state.thr.warn ? 'good' : r.rel_error < state.thr.bad ? 'warn' : 'bad';
 }
 
 const COLS = [
@@ -336,6 +361,7 @@ async function entriesFromDrop(dt) {
 async function acceptEntries(entries, label) {
   const t0 = performance.now();
   clearError();
+  forgetLink();
   try {
     const input = await classify(entries);
     input.label = label;
@@ -350,7 +376,7 @@ async function acceptEntries(entries, label) {
 // ---------------------------------------------------------------- runs
 function optionsFor(value) {
   const s = SCHEMES[value] ?? SCHEMES['int8-tensor'];
-  return { scheme: s.scheme, bits: s.bits ?? 8, groupSize: s.groupSize ?? 64, policy: 'default', include: [], exclude: [] };
+  return { scheme: s.scheme, bits: s.bits ?? 8, groupSize: s.groupSize ?? 64, policy: $('policy').value || 'default', include: [], exclude: [] };
 }
 
 function resetPool() {
@@ -362,6 +388,7 @@ function resetPool() {
 function failRun(e) {
   if (e.cancelled) return;
   setStatus('error', 'Could not analyse this input.');
+  setPhase('');
   showError(e.message || String(e));
   $('progress').value = 0;
   setExportsEnabled(false);
@@ -372,12 +399,15 @@ async function startInput(input) {
   state.primary = null;
   state.compare = null;
   state.selected = -1;
+  resetShare();
   renderFiles(input);
   await runPrimary();
 }
 
 // Opens the model on every worker, streams every tensor, builds the report.
-async function analyse(key, options, onOverview, onRow) {
+// gate, when given, is awaited after the overview is drawn and before any
+// tensor is read (the header view of a link source).
+async function analyse(key, options, onOverview, onRow, gate) {
   const input = state.input;
   const myRun = state.runId;
   const p = pool;
@@ -387,6 +417,8 @@ async function analyse(key, options, onOverview, onRow) {
   const { report: planned, workBytes } = opened[0].overview;
   const n = opened[0].count;
   onOverview(planned, workBytes);
+  if (gate) await gate();
+  if (state.runId !== myRun) throw new Cancelled();
   const rows = planned.layers.slice();
   const done = new Array(n).fill(false);
   // Largest first, so the pool finishes together.
@@ -464,14 +496,19 @@ function progressUpdater(total, modelBytes, n, t0, what) {
     const secs = Math.max((performance.now() - t0) / 1000, 1e-3);
     $('progress').max = Math.max(total, 1);
     $('progress').value = bytes;
-    $('progress-text').textContent =
-      `${fmtBytes(bytes * scale)} of ${fmtBytes(modelBytes)} · ${fmtBytes((bytes * scale) / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`;
+    $('progress-text').textContent = state.input?.remote
+      ? `${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)} · ${fmtBytes((state.net.fetched - net0) / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`
+      : `${fmtBytes(bytes * scale)} of ${fmtBytes(modelBytes)} · ${fmtBytes((bytes * scale) / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`;
     setStatus('running', `${what}: ${nf.format(count)} of ${nf.format(n)} tensors…`);
   };
-  return {
+  let net0 = state.net.fetched;
+  const prog = {
     add(b) {
       bytes += b;
       count += 1;
+      prog.schedule();
+    },
+    schedule() {
       if (!scheduled) {
         scheduled = true;
         requestAnimationFrame(draw);
@@ -480,25 +517,81 @@ function progressUpdater(total, modelBytes, n, t0, what) {
     draw,
     stop() {
       stopped = true;
+      if (activeProg === prog) activeProg = null;
+    },
+    restart() {
+      t0 = performance.now();
+      net0 = state.net.fetched;
     },
     get bytes() {
       return bytes;
     },
   };
+  activeProg = prog;
+  return prog;
+}
+
+// Redraws the progress line when workers report network bytes.
+let activeProg = null;
+let netDrawScheduled = false;
+function scheduleNetDraw() {
+  if (activeProg) {
+    activeProg.schedule();
+    return;
+  }
+  if (netDrawScheduled) return;
+  netDrawScheduled = true;
+  requestAnimationFrame(() => {
+    netDrawScheduled = false;
+    if ($('status').dataset.phase === 'headers') {
+      $('progress-text').textContent = `${fmtBytes(state.net.fetched)} fetched (headers)`;
+    } else if (state.sha?.running) {
+      drawSha();
+    }
+  });
 }
 
 async function runPrimary() {
   const runId = ++state.runId;
+  const input = state.input;
   const schemeValue = $('scheme').value;
   const options = optionsFor(schemeValue);
-  const t0 = state.input.t0 ?? performance.now();
-  state.input.t0 = null;
-  const tStart = performance.now();
+  const t0 = input.t0 ?? performance.now();
+  input.t0 = null;
+  let tStart = performance.now();
   setStatus('running', 'Opening the model…');
+  setPhase(input.remote ? 'opening' : '');
+  hideLinkButtons();
   setExportsEnabled(false);
   clearError();
   let prog = null;
   let modelBytes = 0;
+  // A link source's structure view: drawn from the headers alone. With
+  // view=header the run waits here until "Analyse the tensors" is pressed.
+  const gate = input.remote ? async () => {
+    state.net.headerView = { fetched: state.net.fetched, ms: performance.now() - (input.linkT0 ?? t0) };
+    window.__quantlens.headerView = { ...state.net.headerView, files: input.files.length };
+    setPhase('header');
+    if (input.headerOnly) {
+      await new Promise((resolve) => {
+        const b = $('fetch-tensors');
+        setStatus('idle', `Structure of ${nf.format(state.primary.rows.length)} tensors read from the headers (${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)}).`);
+        $('progress-text').textContent = `${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)} · no tensor data read yet`;
+        b.textContent = `Analyse the tensors (fetches up to ${fmtBytes(state.net.total - state.net.fetched)})`;
+        b.hidden = false;
+        b.onclick = () => {
+          b.hidden = true;
+          b.onclick = null;
+          input.headerOnly = false;
+          setStatus('running', 'Analysing…');
+          resolve();
+        };
+      });
+      tStart = performance.now();
+      prog?.restart();
+    }
+    if (runId === state.runId) setPhase('tensors');
+  } : null;
   try {
     const result = await analyse('a', options, (planned, workBytes) => {
       state.primary = { planned, rows: planned.layers.slice(), workBytes, options, scheme: schemeValue };
@@ -509,12 +602,13 @@ async function runPrimary() {
       renderOverview(planned);
       buildTable(planned.layers);
       drawRelPlot();
+      $('copy-link').disabled = false;
     }, (i, row, bytes) => {
       state.primary.rows[i] = row;
       updateRow(i);
       prog.add(bytes);
       scheduleRelPlot();
-    });
+    }, gate);
     prog?.stop();
     if (runId !== state.runId) return;
     Object.assign(state.primary, result);
@@ -533,6 +627,10 @@ async function runPrimary() {
       maxWasmBytes: state.stats.maxWasmBytes,
       recycledWorkers: state.stats.recycled ?? 0,
       workerBusyMs: state.stats.busyMs ?? 0,
+      source: input.remote ? 'link' : input.label,
+      fetched: input.remote ? state.net.fetched : 0,
+      fileBytes: input.remote ? state.net.total : input.files.reduce((a, f) => a + (f.size ?? f.blob.size), 0),
+      headerView: input.remote ? state.net.headerView : null,
     };
     state.stats.busyMs = 0;
     state.stats.recycled = 0;
@@ -540,23 +638,30 @@ async function runPrimary() {
     refreshAllRows();
     drawRelPlot();
     $('progress').value = $('progress').max;
-    $('progress-text').textContent =
-      `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(modelBytes / Math.max(secs, 1e-6))}/s · ${pool.size} worker${pool.size === 1 ? '' : 's'}`;
+    $('progress-text').textContent = input.remote
+      ? `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)} · ${pool.size} worker${pool.size === 1 ? '' : 's'}`
+      : `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(modelBytes / Math.max(secs, 1e-6))}/s · ${pool.size} worker${pool.size === 1 ? '' : 's'}`;
     setExportsEnabled(true);
     const $status = $('status');
     $status.dataset.ms = String(Math.round(ms));
     if ($('compare').value) await runCompare();
     if (runId !== state.runId) return;
+    setPhase(input.remote ? 'done' : '');
     setStatus('done', `Done: ${nf.format(result.rows.length)} tensors in ${(ms / 1000).toFixed(2)} s${state.compare ? ` (compared with ${SCHEMES[state.compare.scheme].label})` : ''}.`);
-    if (state.selected < 0) {
+    const want = state.pendingLayer;
+    state.pendingLayer = null;
+    const wanted = want != null ? result.rows.findIndex((r) => r.name === want) : -1;
+    if (wanted >= 0) selectLayer(wanted, true);
+    else if (state.selected < 0) {
       const worst = result.report.summary.worst_layers?.[0]?.name;
       const wi = worst ? result.rows.findIndex((r) => r.name === worst) : -1;
       if (wi >= 0) selectLayer(wi, false);
     } else selectLayer(state.selected, false);
+    if (input.remote && state.link?.sha256?.length && state.sha?.input !== input) runShaCheck(input);
   } catch (e) {
     prog?.stop();
     if (e.cancelled || runId !== state.runId) return;
-    failRun(e);
+    failRun(input.remote ? explainRemote(e, input) : e);
   }
 }
 
@@ -602,6 +707,8 @@ function cancelRun() {
   if ($('status').dataset.state !== 'running') return;
   state.runId++;
   resetPool();
+  hideLinkButtons();
+  setPhase('');
   state.primary = state.primary?.report ? state.primary : null;
   state.compare = null;
   setExportsEnabled(Boolean(state.primary?.report));
@@ -610,14 +717,317 @@ function cancelRun() {
   setStatus('idle', 'Cancelled. Ready for another model.');
 }
 
+// ---------------------------------------------------------------- open by link
+function setPhase(phase) {
+  $('status').dataset.phase = phase;
+}
+function hideLinkButtons() {
+  $('fetch-tensors').hidden = true;
+  $('continue-full').hidden = true;
+}
+// A local input replaces a link: the address bar must not keep claiming it.
+function forgetLink() {
+  state.link = null;
+  state.pendingLayer = null;
+  state.net = { fetched: 0, total: 0 };
+  state.sha = null;
+  drawSha();
+  if (location.hash) history.replaceState(null, '', location.href.split('#')[0]);
+}
+
+// Structural errors of a link source (a truncated file, a header past the
+// end) are measured against the size the server gave: say so.
+function explainRemote(e, input) {
+  const msg = e.message || String(e);
+  const f = input.files.find((x) => msg.includes(x.name));
+  if (!f || !f.url || f.blob || e instanceof RemoteError) return e;
+  if (!/truncated|data section|past the end|too short|shorter/i.test(msg)) return e;
+  return new Error(`${msg}\nThe file size used, ${nf.format(f.size)} bytes, is the total the server gave in its Content-Range for ${f.url}: `
+    + 'the Content-Range disagrees with the file\'s header, or the file on the server is incomplete.');
+}
+
+let linkSeq = 0;
+async function openLink(params, { allowFull = false } = {}) {
+  const src = sourceOf(params);
+  if (!src) return;
+  beforeNewInput();
+  const my = ++linkSeq;
+  const runAt = ++state.runId;
+  clearError();
+  hideLinkButtons();
+  applyViewParams(params);
+  state.link = params;
+  state.net = { fetched: 0, total: 0 };
+  state.sha = null;
+  drawSha();
+  const t0 = performance.now();
+  setStatus('running', `Reading the headers of ${src.kind === 'hf' ? src.id : src.url}…`);
+  setPhase('headers');
+  $('progress').value = 0;
+  $('progress-text').textContent = 'Reading headers by range requests…';
+  try {
+    const r = await resolveSource(src, {
+      allowFull,
+      onFetched: (n) => {
+        if (my !== linkSeq) return;
+        state.net.fetched = n;
+        scheduleNetDraw();
+      },
+    });
+    if (my !== linkSeq || runAt !== state.runId) return;
+    state.net = { fetched: r.fetched, total: r.total };
+    const input = {
+      files: r.files, index: r.index, config: r.config, configName: r.configName, indexName: r.indexName,
+      ignored: [], label: 'link', remote: r, t0, linkT0: t0, headerOnly: params.view === 'header',
+    };
+    await startInput(input);
+  } catch (e) {
+    if (e.cancelled || my !== linkSeq || runAt !== state.runId) return;
+    failRun(e);
+    setPhase('');
+    $('progress-text').textContent = `${fmtBytes(state.net.fetched)} fetched before the error`;
+    if (e.kind === 'norange' && e.size != null && e.size < FULL_BODY_LIMIT && !allowFull) {
+      const b = $('continue-full');
+      b.textContent = `Download ${e.file} whole (${fmtBytes(e.size)}) and continue`;
+      b.hidden = false;
+      b.onclick = () => {
+        b.hidden = true;
+        openLink(params, { allowFull: true });
+      };
+    }
+  }
+}
+
+function thresholdsFromInputs() {
+  const w = Number($('thr-warn').value);
+  const b = Number($('thr-bad').value);
+  const warn = Number.isFinite(w) && w >= 0 ? w : 1;
+  const bad = Number.isFinite(b) && b >= warn ? b : Math.max(warn, 5);
+  state.thrPct = { warn, bad };
+  state.thr = { warn: warn / 100, bad: bad / 100 };
+  $('thr-bad-echo').textContent = String(bad);
+}
+function applyThresholds() {
+  thresholdsFromInputs();
+  refreshAllRows();
+  drawRelPlot();
+  if (state.primary?.report) {
+    const m = state.primary.report.summary.max_rel_error;
+    $('max-rel').className = `value ${m == null ? '' : relClass({ rel_error: m })}`;
+  }
+}
+
+// Puts a link's view settings into the controls (before a run reads them).
+function applyViewParams(p) {
+  $('scheme').value = SCHEMES[p.scheme] ? p.scheme : 'int8-tensor';
+  $('compare').value = SCHEMES[p.compare] ? p.compare : '';
+  $('policy').value = p.policy === 'mlx' ? 'mlx' : 'default';
+  $('filter').value = p.filter ?? '';
+  $('thr-warn').value = String(p.warn ?? 1);
+  $('thr-bad').value = String(p.bad ?? 5);
+  thresholdsFromInputs();
+  state.pendingLayer = p.layer ?? null;
+}
+
+function sameSource(a, b) {
+  if (!a || !b || a.kind !== b.kind) return false;
+  return a.kind === 'url' ? a.url === b.url : a.id === b.id && a.hub === b.hub;
+}
+
+// The address bar's fragment changed (or the page was opened with one).
+function fromFragment() {
+  const params = parseFragment(location.hash);
+  if (params.against || params.againstHf) {
+    location.replace(`compare.html${location.hash}`);
+    return;
+  }
+  const src = sourceOf(params);
+  if (!src) return;
+  const cur = state.input?.remote?.source;
+  if (cur && sameSource(cur, src) && state.primary?.report && !busy()) {
+    // Same model: apply the view; re-run only when the analysis differs.
+    const rerun = (SCHEMES[params.scheme] ? params.scheme : 'int8-tensor') !== $('scheme').value
+      || (params.policy === 'mlx' ? 'mlx' : 'default') !== $('policy').value;
+    const recompare = (SCHEMES[params.compare] ? params.compare : '') !== $('compare').value;
+    const shaChanged = JSON.stringify(params.sha256) !== JSON.stringify(state.link?.sha256 ?? []);
+    applyViewParams(params);
+    state.link = params;
+    if (rerun) {
+      state.compare = null;
+      runPrimary();
+      return;
+    }
+    applyFilter();
+    refreshAllRows();
+    drawRelPlot();
+    if (recompare) $('compare').dispatchEvent(new Event('change'));
+    const want = state.pendingLayer;
+    state.pendingLayer = null;
+    const i = want != null ? state.primary.rows.findIndex((r) => r.name === want) : -1;
+    if (i >= 0) selectLayer(i, true);
+    if (shaChanged && params.sha256.length) runShaCheck(state.input);
+    return;
+  }
+  openLink(params);
+}
+
+// ---- share
+function resetShare() {
+  $('share-url').hidden = true;
+  $('share-url').value = '';
+  $('share-local-note').hidden = true;
+  $('share-status').textContent = '';
+  $('copy-link').disabled = true;
+}
+
+/** The address that reproduces the current view, or null for local files. */
+function currentLink() {
+  const input = state.input;
+  if (!input?.remote) return null;
+  const src = input.remote.source;
+  const sel = state.primary?.rows?.[state.selected]?.name ?? null;
+  const frag = buildFragment({
+    url: src.kind === 'url' ? src.url : null,
+    hf: src.kind === 'hf' ? src.id : null,
+    hub: src.kind === 'hf' ? src.hub : null,
+    scheme: $('scheme').value,
+    compare: $('compare').value || null,
+    policy: $('policy').value,
+    filter: $('filter').value || null,
+    layer: sel,
+    warn: state.thrPct?.warn ?? 1,
+    bad: state.thrPct?.bad ?? 5,
+    sha256: state.link?.sha256 ?? [],
+  });
+  return `${location.href.split('#')[0]}#${frag}`;
+}
+
+async function copyLink() {
+  if (!state.input) return;
+  const note = $('share-local-note');
+  const field = $('share-url');
+  if (!state.input.remote) {
+    field.hidden = true;
+    note.hidden = false;
+    $('share-status').textContent = '';
+    return;
+  }
+  note.hidden = true;
+  const url = currentLink();
+  field.value = url;
+  field.hidden = false;
+  field.focus();
+  field.select();
+  try {
+    await navigator.clipboard.writeText(url);
+    $('share-status').textContent = 'Link copied.';
+  } catch {
+    $('share-status').textContent = 'Copy the selected link.';
+  }
+}
+
+// ---- sha256= check of a link source
+function shaTarget(input, name) {
+  const f = input.files.find((x) => x.name === name);
+  if (f) return { entry: f, size: f.size ?? f.blob.size };
+  const side = input.remote?.side.get(name);
+  if (side) return { entry: { name, blob: new Blob([side.bytes]) }, size: side.bytes.length };
+  return null;
+}
+
+async function runShaCheck(input) {
+  const list = state.link?.sha256 ?? [];
+  const sha = { input, running: true, items: list.map((x) => ({ ...x, actual: null, state: 'pending', done: 0, size: null })), fetched0: state.net.fetched, bad: state.link?.shaErrors ?? [] };
+  state.sha = sha;
+  drawSha();
+  for (const item of sha.items) {
+    if (state.sha !== sha) return;
+    const t = shaTarget(input, item.file);
+    if (!t) {
+      item.state = 'missing';
+      drawSha();
+      continue;
+    }
+    item.size = t.size;
+    item.state = 'running';
+    drawSha();
+    try {
+      const { digest } = await pool.call(0, { type: 'sha', file: t.entry }, (m) => {
+        item.done = m.done;
+        scheduleNetDraw();
+      });
+      item.actual = digest;
+      item.done = t.size;
+      item.state = digest === item.hex ? 'ok' : 'mismatch';
+    } catch (e) {
+      if (state.sha !== sha) return;
+      item.state = 'error';
+      item.error = e.cancelled ? 'cancelled' : e.message;
+    }
+    drawSha();
+  }
+  sha.running = false;
+  drawSha();
+}
+
+function drawSha() {
+  const box = $('sha-result');
+  const sha = state.sha;
+  clear(box);
+  if (!sha || (!sha.items.length && !sha.bad.length)) {
+    box.hidden = true;
+    delete box.dataset.state;
+    return;
+  }
+  box.hidden = false;
+  const states = sha.items.map((x) => x.state);
+  const overall = sha.running ? 'running'
+    : states.some((x) => x === 'mismatch' || x === 'missing') || sha.bad.length ? 'mismatch'
+      : states.some((x) => x === 'error') ? 'error' : 'ok';
+  box.dataset.state = overall;
+  const cost = state.net.fetched - sha.fetched0;
+  const title = {
+    running: 'Checking SHA-256 digests from the link…',
+    ok: `SHA-256: every file matches the digest in the link (${fmtBytes(cost)} fetched to hash ${sha.items.length} file${sha.items.length === 1 ? '' : 's'}).`,
+    mismatch: 'SHA-256 MISMATCH: a file is not the one the link vouches for.',
+    error: 'SHA-256 check could not finish.',
+  }[overall];
+  box.append(el('h2', {}, title));
+  const ul = el('ul');
+  for (const x of sha.items) {
+    const li = el('li', { class: `sha-item ${x.state}`, 'data-file': x.file, 'data-state': x.state });
+    li.append(el('span', { class: 'mono strong' }, x.file), document.createTextNode(' '));
+    if (x.state === 'ok') li.append(el('span', {}, `matches ${x.hex}`));
+    else if (x.state === 'mismatch') li.append(el('span', {}, `expected ${x.hex}, got ${x.actual}`));
+    else if (x.state === 'missing') li.append(el('span', {}, `expected ${x.hex}, but this model has no file of that name`));
+    else if (x.state === 'error') li.append(el('span', {}, `could not be hashed: ${x.error}`));
+    else if (x.state === 'running') li.append(el('span', { class: 'muted' }, `hashing: ${fmtBytes(x.done)} of ${fmtBytes(x.size)} (read again by range requests)`));
+    else li.append(el('span', { class: 'muted' }, 'waiting'));
+    ul.append(li);
+  }
+  for (const b of sha.bad) ul.append(el('li', { class: 'sha-item missing', 'data-state': 'invalid' }, `not understood: "${b}" (expected FILE:64 hex digits)`));
+  box.append(ul);
+  if (overall !== 'running' && cost > 0 && overall !== 'ok') box.append(el('p', { class: 'muted small' }, `${fmtBytes(cost)} fetched for hashing.`));
+}
+
 // ---------------------------------------------------------------- rendering
 function renderFiles(input) {
   $('files-section').hidden = false;
   const ul = $('files');
   clear(ul);
+  const src = $('source-line');
+  src.hidden = !input.remote;
+  clear(src);
+  if (input.remote) {
+    const r = input.remote;
+    src.append(el('span', { class: 'muted' }, 'Opened by link from '), el('span', { class: 'mono', 'data-testid': 'source' }, r.source.kind === 'hf' ? `${r.label} (${r.source.hub})` : r.label));
+    src.append(el('span', { class: 'muted' }, ` · headers: ${fmtBytes(r.fetched)} fetched${r.notes.length ? ` · ${r.notes.join(' · ')}` : ''}`));
+  }
   for (const f of input.files) {
     const li = el('li');
-    li.append(el('span', { class: 'mono' }, f.name), el('span', { class: 'muted' }, fmtBytes(f.blob.size)));
+    li.append(el('span', { class: 'mono' }, f.name), el('span', { class: 'muted' }, fmtBytes(f.size ?? f.blob.size)));
+    if (f.url) li.title = f.url;
+    if (f.blob && f.url) li.append(el('span', { class: 'warn-text' }, 'downloaded whole (the server ignores Range)'));
     ul.append(li);
   }
   for (const [label, name] of [['index', input.indexName], ['config', input.configName]]) {
@@ -829,7 +1239,7 @@ function drawRelPlot() {
     svg.append(svgEl('line', { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: 'grid' }));
     svg.append(svgEl('text', { x: m.l - 6, y: y(v) + 4, class: 'tick', 'text-anchor': 'end' }, fmtPct(v).replace(' ', '')));
   }
-  for (const [thr, cls] of [[0.01, 'thr-warn'], [0.05, 'thr-bad']]) {
+  for (const [thr, cls] of [[state.thr.warn, 'thr-warn'], [state.thr.bad, 'thr-bad']]) {
     if (thr < ymax) svg.append(svgEl('line', { x1: m.l, x2: W - m.r, y1: y(thr), y2: y(thr), class: cls }));
   }
   const cmp = state.compare ? cmpRows : null;
@@ -863,7 +1273,7 @@ function drawRelPlot() {
   };
   legend.append(item('primary', state.primary ? SCHEMES[state.primary.scheme].label : ''));
   if (state.compare) legend.append(item('cmp', SCHEMES[state.compare.scheme].label));
-  legend.append(item('thr-warn-sw', '1 %'), item('thr-bad-sw', '5 %'));
+  legend.append(item('thr-warn-sw', fmtPct(state.thr.warn)), item('thr-bad-sw', fmtPct(state.thr.bad)));
 }
 
 // ---- layer detail + histograms
@@ -1054,12 +1464,30 @@ $('layers-body').addEventListener('keydown', (ev) => {
     next?.focus();
   }
 });
-$('scheme').addEventListener('change', () => {
-  if (!state.input) return;
-  beforeNewInput();
-  state.compare = null;
-  runPrimary();
+for (const id of ['scheme', 'policy']) {
+  $(id).addEventListener('change', () => {
+    if (!state.input) return;
+    beforeNewInput();
+    state.compare = null;
+    runPrimary();
+  });
+}
+for (const id of ['thr-warn', 'thr-bad']) $(id).addEventListener('input', applyThresholds);
+$('copy-link').addEventListener('click', copyLink);
+$('share-json').addEventListener('click', () => doExport('json', 'json', 'application/json'));
+$('share-md').addEventListener('click', () => doExport('markdown', 'md', 'text/markdown'));
+$('share-url').addEventListener('focus', (ev) => ev.target.select());
+$('link-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const v = $('link-input').value.trim();
+  if (!v) return;
+  const hubPage = /^https:\/\/huggingface\.co\/([\w.-]+\/[\w.-]+)\/?$/.exec(v);
+  const params = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) && !hubPage ? { url: v } : { hf: hubPage ? hubPage[1] : v, hub: state.link?.hub ?? null };
+  const frag = buildFragment(params);
+  if (`#${frag}` === location.hash) openLink(parseFragment(frag));
+  else location.hash = frag;
 });
+window.addEventListener('hashchange', fromFragment);
 $('compare').addEventListener('change', async () => {
   if (!state.primary?.report || busy()) {
     if (!$('compare').value) {
@@ -1086,3 +1514,5 @@ $('export-csv').addEventListener('click', () => doExport('csv', 'csv', 'text/csv
 $('export-md').addEventListener('click', () => doExport('markdown', 'md', 'text/markdown'));
 
 setStatus('idle', 'Ready. Choose a model to begin.');
+thresholdsFromInputs();
+if (sourceOf(parseFragment(location.hash))) fromFragment();

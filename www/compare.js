@@ -2,6 +2,9 @@
 // and SHA-256 of every file. All verification and hashing happen in
 // quantlens (Rust, in compare-worker.js); this file picks files, moves
 // messages and renders. File-derived text is untrusted: textContent only.
+// Compare by link: #url=CONVERTED&against=ORIGINAL (or hf= / against-hf=,
+// hub=BASE) opens both models by range requests (remote.js).
+import { parseFragment, sourceOf, resolveSource } from './remote.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_JSON_BYTES = 64 << 20;
@@ -16,6 +19,7 @@ function startWorker() {
   worker = new Worker(new URL('./compare-worker.js', import.meta.url), { type: 'module' });
   worker.onmessage = (ev) => {
     const m = ev.data;
+    if (m.fetched) net.fetched += m.fetched;
     const p = pending.get(m.id);
     if (!p) return;
     if (m.type === 'sha-progress') {
@@ -110,6 +114,9 @@ async function classify(list) {
 }
 
 const sides = { original: null, converted: null };
+const net = { fetched: 0, total: 0 }; // bytes fetched for link sources
+const isRemote = () => Boolean(sides.original?.remote || sides.converted?.remote);
+const fileSize = (f) => f.size ?? f.blob.size;
 
 async function pick(side, input, label) {
   sides[side] = null;
@@ -217,7 +224,9 @@ async function compare() {
         done += work[r.index];
       }
       $('progress').value = done / total;
-      $('progress-text').textContent = `${rows.length} / ${n} tensors · ${fmtBytes(done)} of ${fmtBytes(total)} read`;
+      $('progress-text').textContent = isRemote()
+        ? `${rows.length} / ${n} tensors · ${fmtBytes(net.fetched)} fetched of ${fmtBytes(net.total)}`
+        : `${rows.length} / ${n} tensors · ${fmtBytes(done)} of ${fmtBytes(total)} read`;
       setStatus('running', `Comparing… ${rows.length} / ${n} tensors`);
     }
     const { report } = await call({ type: 'report', rows });
@@ -226,7 +235,10 @@ async function compare() {
     $('shown').textContent = `${report.layers.length} tensors`;
     $('progress').value = 1;
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    $('progress-text').textContent = `${n} tensors · ${fmtBytes(total)} read in ${secs} s`;
+    $('progress-text').textContent = isRemote()
+      ? `${n} tensors · ${fmtBytes(net.fetched)} fetched of ${fmtBytes(net.total)} in ${secs} s`
+      : `${n} tensors · ${fmtBytes(total)} read in ${secs} s`;
+    window.__quantlens.lastRun = { ms: performance.now() - (linkT0 ?? t0), fetched: net.fetched, total: net.total };
     const errs = report.summary.findings.filter((f) => f.severity === 'error').length;
     setStatus('done', `Done: ${n} tensors compared, ${report.summary.findings.length} finding(s)${errs ? `, ${errs} error(s)` : ''}.`);
     $('export-json').disabled = false;
@@ -279,7 +291,7 @@ function renderShaRows() {
       body.append(el('tr', { 'data-testid': 'sha-row', 'data-side': side, 'data-file': f.name, 'data-state': state },
         el('td', {}, side),
         el('td', { class: 'mono' }, f.name),
-        el('td', { class: 'num' }, fmtInt(f.blob.size)),
+        el('td', { class: 'num' }, fmtInt(fileSize(f))),
         el('td', { class: 'digest', 'data-testid': 'sha-digest' }, hex ?? '…'),
         el('td', { class: 'check', title: state === 'mismatch' ? `expected ${expected.get(f.name)}` : null }, check)));
     }
@@ -298,8 +310,9 @@ async function computeSha() {
         const key = `${side}/${f.name}`;
         if (digests.has(key)) continue;
         $('sha-status').textContent = `Hashing ${side}/${f.name}…`;
-        const out = await call({ type: 'sha', blob: f.blob }, (done) => {
-          $('sha-status').textContent = `Hashing ${side}/${f.name}: ${fmtBytes(done)} of ${fmtBytes(f.blob.size)}`;
+        const msg = s.remote ? { type: 'sha', file: f } : { type: 'sha', blob: f.blob };
+        const out = await call(msg, (done) => {
+          $('sha-status').textContent = `Hashing ${side}/${f.name}: ${fmtBytes(done)} of ${fmtBytes(fileSize(f))}${s.remote ? ' (fetched by range requests)' : ''}`;
         });
         digests.set(key, out.digest);
         renderShaRows();
@@ -322,6 +335,54 @@ const ready = startWorker().catch((e) => {
   showError(e.message);
 });
 
+// ---------------------------------------------------------------- by link
+let linkT0 = null;
+async function openByLink() {
+  const params = parseFragment(location.hash);
+  const conv = sourceOf(params);
+  const orig = sourceOf(params, true);
+  if (!conv && !orig) return;
+  await ready;
+  showError('');
+  if (!conv || !orig) {
+    setStatus('error', 'Incomplete link.');
+    showError('Compare by link needs both models: url= (or hf=) for the converted model and against= (or against-hf=) for the original.');
+    return;
+  }
+  linkT0 = performance.now();
+  running = true;
+  $('compare').disabled = true;
+  setStatus('running', 'Reading the headers of both models…');
+  $('progress-text').textContent = 'Reading headers by range requests…';
+  net.fetched = 0;
+  net.total = 0;
+  digests.clear();
+  try {
+    const [o, c] = await Promise.all([
+      resolveSource(orig).catch((e) => { throw new Error(`original model: ${e.message}`); }),
+      resolveSource(conv).catch((e) => { throw new Error(`converted model: ${e.message}`); }),
+    ]);
+    net.fetched = o.fetched + c.fetched;
+    net.total = o.total + c.total;
+    const side = (r) => ({ dir: r.label, files: r.files, index: r.index, config: r.config, all: r.files, remote: r });
+    sides.original = side(o);
+    sides.converted = side(c);
+    for (const [s, label] of [[sides.original, $('orig-files')], [sides.converted, $('conv-files')]]) {
+      label.textContent = `by link: ${s.dir}: ${s.files.length} safetensors file(s)${s.index ? ', index' : ''}${s.config != null ? ', config.json' : ''}; header ${fmtBytes(s.remote.fetched)} fetched of ${fmtBytes(s.remote.total)}`;
+    }
+    renderShaRows();
+    $('sha-run').disabled = false;
+  } catch (e) {
+    setStatus('error', 'Could not open the models of this link.');
+    showError(e.message);
+    return;
+  } finally {
+    running = false;
+  }
+  await compare();
+}
+window.addEventListener('hashchange', () => location.reload());
+
 $('pick-original').addEventListener('change', (e) => {
   digests.clear();
   pick('original', e.target, $('orig-files'));
@@ -338,4 +399,5 @@ $('sha-expected').addEventListener('input', async () => {
   renderShaRows();
 });
 
-window.__quantlens = { ready, report: () => lastReport };
+window.__quantlens = { ready, report: () => lastReport, net, lastRun: null };
+openByLink();

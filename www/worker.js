@@ -1,10 +1,19 @@
 // One wasm instance per worker. All analysis happens in quantlens (Rust);
-// this file only moves messages. Files arrive as Blob/File handles and are
-// read by the wasm side in bounded slices with FileReaderSync.
-import init, { Inspector, exportReport } from './pkg/quantlens.js';
+// this file only moves messages. Files arrive as Blob/File handles, read by
+// the wasm side in bounded slices with FileReaderSync, or as link sources
+// {name, url, size, head}, read by synchronous Range requests (remote.js).
+import init, { Inspector, exportReport, sha256Entry } from './pkg/quantlens.js';
+import { remoteEntry } from './remote.js';
 
 let ready = null;
 const inspectors = new Map(); // key -> Inspector
+// Bytes fetched over the network since the last message to the page.
+const net = { bytes: 0 };
+function takeFetched() {
+  const n = net.bytes;
+  net.bytes = 0;
+  return n;
+}
 
 function message(e) {
   if (e instanceof Error) return e.message;
@@ -34,7 +43,7 @@ async function handle(msg) {
       const old = inspectors.get(msg.key);
       if (old) old.free();
       inspectors.delete(msg.key);
-      const files = msg.files.map((f) => ({ name: f.name, blob: f.blob }));
+      const files = msg.files.map((f) => remoteEntry(f, net));
       const insp = new Inspector(files, msg.index ?? null, msg.config ?? null, msg.options);
       inspectors.set(msg.key, insp);
       const out = { type: 'opened', key: msg.key, count: insp.tensorCount() };
@@ -54,7 +63,7 @@ async function handle(msg) {
           throw e;
         }
       }
-      return { type: 'rows', key: msg.key, rows, mem: memoryBytes() };
+      return { type: 'rows', key: msg.key, rows, mem: memoryBytes(), fetched: takeFetched() };
     }
     case 'report': {
       const insp = inspectors.get(msg.key);
@@ -66,7 +75,19 @@ async function handle(msg) {
     }
     case 'histograms': {
       const insp = inspectors.get(msg.key);
-      return { type: 'histograms', key: msg.key, index: msg.index, hist: insp.histograms(msg.index, msg.bins) };
+      return { type: 'histograms', key: msg.key, index: msg.index, hist: insp.histograms(msg.index, msg.bins), fetched: takeFetched() };
+    }
+    case 'sha': {
+      // SHA-256 of one file entry, streamed in bounded range reads.
+      await ready;
+      let last = 0;
+      const digest = sha256Entry(remoteEntry(msg.file, net), (done) => {
+        if (done - last >= (8 << 20) || done === msg.file.size) {
+          last = done;
+          self.postMessage({ type: 'progress', seq: msg.seq, done, fetched: takeFetched() });
+        }
+      });
+      return { type: 'sha', digest, fetched: takeFetched() };
     }
     case 'close': {
       for (const insp of inspectors.values()) insp.free();
@@ -87,7 +108,7 @@ self.onmessage = (ev) => {
       const out = await handle(msg);
       self.postMessage({ ...out, seq: msg.seq });
     } catch (e) {
-      self.postMessage({ type: 'error', seq: msg.seq, request: msg.type, index: msg.index, message: message(e) });
+      self.postMessage({ type: 'error', seq: msg.seq, request: msg.type, index: msg.index, message: message(e), fetched: takeFetched() });
     }
   });
 };
