@@ -182,7 +182,7 @@ pub fn affine_dequantize(q: u32, scale: f32, bias: f32) -> f32 {
     scale * q as f32 + bias
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

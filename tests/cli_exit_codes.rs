@@ -1,6 +1,7 @@
 //! The CLI on bad and suspicious input: exit 2 with a message naming the
 //! file for unreadable structure, exit 1 for error-level findings and
 //! `--fail-above`, 0 otherwise. No case may panic.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `quantlens convert` on the real MiniLM weights: int8 and MLX output,
 //! verified round trips, shards, and refusing to write over the input.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

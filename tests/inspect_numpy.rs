@@ -1,6 +1,7 @@
 //! Every per-layer figure of `quantlens inspect --json` against an
 //! independent numpy computation (scripts/numpy_reference.py), on the real
 //! MiniLM model and on a bf16 3-shard copy generated here.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

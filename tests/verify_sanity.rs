@@ -1,5 +1,6 @@
 //! Download sanity and verify's structural findings: truncated and missing
 //! shards, NaN weights, and hand-built broken conversions.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
