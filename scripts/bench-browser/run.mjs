@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// Same-run throughput of the native CLI and the browser inspector on one
+// model, with the browser's raw file-read floor (workers that only read the
+// dropped files, no analysis) measured beside them.
+//   node scripts/bench-browser/run.mjs [--model DIR] [--runs N]
+// Default model: /tmp/quantlens-bench-cache/bert-large-f32 (scripts/bench
+// generates it). Needs target/release/quantlens, www/pkg and Chromium.
+// Rounds are interleaved (native, floor, page, ...) so that every measure
+// sees the same machine load; medians are reported.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRangeServer } from '../../tests/e2e/range-server.mjs';
+import { launch, analyse, artifacts } from '../../tests/e2e/helpers.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+};
+const model = path.resolve(opt('--model', '/tmp/quantlens-bench-cache/bert-large-f32'));
+const runs = Number(opt('--runs', 3));
+const bin = path.join(repoRoot, 'target/release/quantlens');
+for (const [what, p] of [['model', model], ['native CLI', bin], ['wasm package', path.join(repoRoot, 'www/pkg/quantlens_bg.wasm')]]) {
+  if (!fs.existsSync(p)) {
+    console.error(`bench-browser: ${what} not found at ${p}`);
+    process.exit(1);
+  }
+}
+const shards = fs.readdirSync(model).filter((f) => f.endsWith('.safetensors')).map((f) => path.join(model, f));
+const bytes = shards.reduce((a, f) => a + fs.statSync(f).size, 0);
+for (const f of shards) execFileSync('cat', [f], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 });
+
+const srv = await startRangeServer({
+  mounts: { '/app/': { dir: path.join(repoRoot, 'www'), index: true }, '/floor/': { dir: here, index: true } },
+});
+const browser = await launch();
+const FLOORS = [['sync', 32 << 20], ['async2', 32 << 20], ['byob', 8 << 20]];
+const times = { native: [], page: [] };
+for (const [m] of FLOORS) times[`floor-${m}`] = [];
+
+async function floor(method, slice) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(srv.url('/floor/'));
+  await page.setInputFiles('#files', shards);
+  const r = await page.evaluate(([m, s]) => window.readFloor(m, 2, s), [method, slice]);
+  await ctx.close();
+  if (r.bytes !== bytes) throw new Error(`read floor ${method}: read ${r.bytes} of ${bytes} bytes`);
+  return r.secs;
+}
+
+async function pageRun() {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(srv.url('/app/'));
+  await page.waitForFunction(() => window.__quantlens !== undefined);
+  const st = await analyse(page, 'pick-dir', model, 10 * 60000);
+  if (st !== 'done') throw new Error(`page run ended in state ${st}`);
+  const run = await page.evaluate(() => window.__quantlens.lastRun);
+  await ctx.close();
+  return { secs: run.ms / 1000, workers: run.workers };
+}
+
+let workers = 0;
+for (let r = 0; r < runs; r++) {
+  const t0 = process.hrtime.bigint();
+  execFileSync(bin, ['inspect', model, '--json'], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
+  times.native.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  for (const [m, s] of FLOORS) times[`floor-${m}`].push(await floor(m, s));
+  const p = await pageRun();
+  workers = p.workers;
+  times.page.push(p.secs);
+  process.stderr.write(`round ${r + 1}/${runs}: native ${times.native.at(-1).toFixed(2)} s, page ${p.secs.toFixed(2)} s\n`);
+}
+await browser.close();
+await srv.close();
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mbps = (s) => bytes / s / 1e6;
+const native = median(times.native);
+const rows = [
+  ['native `quantlens inspect --json` (all cores)', native],
+  [`page: drop to all rows (${workers} workers)`, median(times.page)],
+  ['browser read floor: FileReaderSync, 32 MiB slices, 2 workers', median(times['floor-sync'])],
+  ['browser read floor: Blob.slice().arrayBuffer(), 2 in flight, 2 workers', median(times['floor-async2'])],
+  ['browser read floor: File.stream() BYOB 8 MiB, 2 workers', median(times['floor-byob'])],
+];
+const out = [
+  `Model: ${model} (${(bytes / 1e9).toFixed(2)} GB, ${shards.length} shards), median of ${runs} interleaved rounds, ${new Date().toISOString()}`,
+  '',
+  '| what | time | throughput | vs native |',
+  '| --- | --- | --- | --- |',
+  ...rows.map(([w, s]) => `| ${w} | ${s.toFixed(2)} s | ${mbps(s).toFixed(0)} MB/s | ${(native / s).toFixed(2)}× |`),
+].join('\n');
+console.log(out);
+fs.writeFileSync(path.join(artifacts, 'bench-browser.md'), `${out}\n`);
