@@ -937,7 +937,8 @@ function shaTarget(input, name) {
 
 async function runShaCheck(input) {
   const list = state.link?.sha256 ?? [];
-  const sha = { input, running: true, items: list.map((x) => ({ ...x, actual: null, state: 'pending', done: 0, size: null })), fetched0: state.net.fetched, bad: state.link?.shaErrors ?? [] };
+  // cost: bytes fetched by the hashing alone (its worker reports them per message)
+  const sha = { input, running: true, items: list.map((x) => ({ ...x, actual: null, state: 'pending', done: 0, size: null })), cost: 0, bad: state.link?.shaErrors ?? [] };
   state.sha = sha;
   drawSha();
   for (const item of sha.items) {
@@ -952,10 +953,12 @@ async function runShaCheck(input) {
     item.state = 'running';
     drawSha();
     try {
-      const { digest } = await pool.call(0, { type: 'sha', file: t.entry }, (m) => {
+      const { digest, fetched } = await pool.call(0, { type: 'sha', file: t.entry }, (m) => {
         item.done = m.done;
+        sha.cost += m.fetched ?? 0;
         scheduleNetDraw();
       });
+      sha.cost += fetched ?? 0;
       item.actual = digest;
       item.done = t.size;
       item.state = digest === item.hex ? 'ok' : 'mismatch';
@@ -985,7 +988,7 @@ function drawSha() {
     : states.some((x) => x === 'mismatch' || x === 'missing') || sha.bad.length ? 'mismatch'
       : states.some((x) => x === 'error') ? 'error' : 'ok';
   box.dataset.state = overall;
-  const cost = state.net.fetched - sha.fetched0;
+  const cost = sha.cost;
   const title = {
     running: 'Checking SHA-256 digests from the link…',
     ok: `SHA-256: every file matches the digest in the link (${fmtBytes(cost)} fetched to hash ${sha.items.length} file${sha.items.length === 1 ? '' : 's'}).`,

@@ -408,7 +408,7 @@ export async function resolveSource(src, { allowFull = false, onFetched } = {}) 
     if (base && !index && e.kind === 'notfound') {
       const cfg = await configProbe;
       throw new RemoteError(cfg instanceof Error
-        ? `Nothing to open at ${base}: neither ${INDEX_NAME} nor model.safetensors nor config.json was found there.`
+        ? `Nothing to open at ${base}: neither ${INDEX_NAME} nor model.safetensors nor config.json was found there (HTTP 404).${ctx.hf ? ` Check the model id and revision (${ctx.hf}).` : ''}`
         : `${base} has a config.json but neither ${INDEX_NAME} nor model.safetensors: only safetensors weights can be analysed (not .bin or .gguf).`, { kind: 'notfound', url: base });
     }
     throw e;
