@@ -760,6 +760,7 @@ async function openLink(params, { allowFull = false } = {}) {
   state.net = { fetched: 0, total: 0 };
   state.sha = null;
   drawSha();
+  $('link-input').value = src.kind === 'url' ? src.url : src.id;
   const t0 = performance.now();
   setStatus('running', `Reading the headers of ${src.kind === 'hf' ? src.id : src.url}…`);
   setPhase('headers');
