@@ -344,6 +344,13 @@ test('Copy link reproduces scheme, policy, filter, selected layer and thresholds
   const c = await view(fresh);
   assert.notDeepEqual(c.rows.map((r) => r[1]), a.rows.map((r) => r[1]));
   await fresh.screenshot({ path: path.join(artifacts, 'remote-shared-view.png') });
+  // Editing the fragment of the same model changes the view without reopening it.
+  srv.reset();
+  await fresh.evaluate((h) => { location.hash = h; }, link.split('#')[1].replace('layer=encoder.layer.3.', 'layer=encoder.layer.4.').replace('filter=output.dense', 'filter=layer.4.'));
+  await fresh.waitForFunction(() => document.querySelector('[data-testid=detail-name]').textContent === 'encoder.layer.4.output.dense.weight');
+  assert.equal(await fresh.locator('[data-testid=layer-row]:visible').count(), 16);
+  assert.equal(await fresh.getAttribute('[data-testid=status]', 'data-state'), 'done');
+  assert.deepEqual(srv.log.filter((e) => e.range === 'bytes=0-7' || e.path.endsWith('.json')).map((e) => e.path), [], 'no header re-read');
   onlyModelHost(fresh);
   noPageErrors(fresh);
   await fresh.context().close();
