@@ -2,7 +2,7 @@
 // Same-run throughput of the native CLI and the browser inspector on one
 // model, with the browser's raw file-read floor (workers that only read the
 // dropped files, no analysis) measured beside them.
-//   node scripts/bench-browser/run.mjs [--model DIR] [--runs N]
+//   node scripts/bench-browser/run.mjs [--model DIR] [--runs N] [--www DIR]
 // Default model: /tmp/quantlens-bench-cache/bert-large-f32 (scripts/bench
 // generates it). Needs target/release/quantlens, www/pkg and Chromium.
 // Rounds are interleaved (native, floor, page, ...) so that every measure
@@ -35,7 +35,7 @@ const bytes = shards.reduce((a, f) => a + fs.statSync(f).size, 0);
 for (const f of shards) execFileSync('cat', [f], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 });
 
 const srv = await startRangeServer({
-  mounts: { '/app/': { dir: path.join(repoRoot, 'www'), index: true }, '/floor/': { dir: here, index: true } },
+  mounts: { '/app/': { dir: path.resolve(opt('--www', path.join(repoRoot, 'www'))), index: true }, '/floor/': { dir: here, index: true } },
 });
 const browser = await launch();
 const FLOORS = [['sync', 32 << 20], ['async2', 32 << 20], ['byob', 8 << 20]];
