@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launch, openPage, analyse, miniLM, text, tmpDir, genModels, safetensors, weights, goodModel,
+  startServer, launch, openPage, analyse, waitSettled, miniLM, text, tmpDir, genModels, safetensors, weights, goodModel,
 } from './helpers.mjs';
 
 let server;
@@ -138,6 +138,36 @@ test('dropping files on the drop zone analyses them', async () => {
     && document.querySelector('[data-testid=status]').dataset.state === 'done', null, { timeout: 30000 });
   assert.match(await page.textContent('#files'), /dropped\.safetensors/);
   assert.match(await page.textContent('#ignored-box'), /notes\.txt/);
+});
+
+// A real drag of a folder from the file manager, through the DevTools
+// protocol: the page gets a directory entry and must walk its subfolders.
+test('dropping a folder walks its subfolders (webkitGetAsEntry)', async () => {
+  const dir = tmpDir('drop');
+  dirs.push(dir);
+  const root = path.join(dir, 'all-MiniLM-L6-v2');
+  fs.mkdirSync(path.join(root, '1_Pooling'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'onnx', 'deep'), { recursive: true });
+  // Copies, not links: Chromium leaves symbolic links out of a dropped folder.
+  for (const f of ['model.safetensors', 'config.json']) fs.copyFileSync(path.join(miniLM, f), path.join(root, f));
+  fs.copyFileSync(path.join(miniLM, '1_Pooling', 'config.json'), path.join(root, '1_Pooling', 'config.json'));
+  fs.writeFileSync(path.join(root, 'onnx', 'deep', 'notes.txt'), 'not a model');
+  const box = await page.locator('[data-testid=drop-zone]').boundingBox();
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const run = await page.evaluate(() => window.__quantlens.state.runId);
+  const cdp = await page.context().newCDPSession(page);
+  const data = { items: [], files: [root], dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop']) await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+  await cdp.detach();
+  await page.waitForFunction((r) => window.__quantlens.state.runId > r, run, { timeout: 10000 });
+  assert.equal(await waitSettled(page), 'done', await text(page, 'error'));
+  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+  assert.equal(await text(page, 'count-quantized'), '37');
+  assert.equal(await text(page, 'count-kept'), '67');
+  const ignored = await page.textContent('#ignored-box');
+  assert.match(ignored, /onnx\/deep\/notes\.txt/);
+  assert.match(ignored, /1_Pooling\/config\.json/);
+  assert.match(await page.textContent('#files'), /all-MiniLM-L6-v2\/config\.json/);
 });
 
 test('the page made no request to another origin and logged no errors', () => {
