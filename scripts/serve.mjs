@@ -7,6 +7,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MIME_TYPES as TYPES } from './mime-types.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -20,19 +21,6 @@ const root = path.resolve(opt('--root', path.join(repoRoot, 'www')));
 const sampleDir = path.resolve(opt('--sample', path.join(repoRoot, '../shared/models/all-MiniLM-L6-v2')));
 const SAMPLE_FILES = new Set(['model.safetensors', 'config.json']);
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.md': 'text/markdown; charset=utf-8',
-  '.ts': 'text/plain; charset=utf-8',
-  '.safetensors': 'application/octet-stream',
-};
 
 function send(res, code, text) {
   res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' });

@@ -42,20 +42,8 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MIME_TYPES as TYPES } from '../../scripts/mime-types.mjs';
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.txt': 'text/plain; charset=utf-8',
-  '.md': 'text/markdown; charset=utf-8',
-  '.safetensors': 'application/octet-stream',
-};
 
 const EXPOSE = 'Content-Range, Content-Length, Accept-Ranges, ETag, X-Linked-Size';
 const KNOWN_SWITCHES = new Set(['norange', 'nocors', '404', '401', '403', 'badtotal', 'badstart', 'xorigin']);
