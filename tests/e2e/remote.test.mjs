@@ -274,6 +274,21 @@ test('each failure mode shows its specific message, and the page stays usable', 
   }
 });
 
+test('an address typed into the link field opens the model and becomes the page fragment', async () => {
+  const page = await openPage(browser, server.url);
+  const url = srv.url('/models/small/good.safetensors');
+  await page.fill('[data-testid=link-input]', url);
+  await page.click('[data-testid=link-open]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'done'
+    && document.querySelectorAll('[data-testid=layer-row]').length === 4, null, { timeout: 60000 });
+  assert.equal(new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('url'), url);
+  assert.match(await page.textContent('#source-line'), /good\.safetensors/);
+  // a local pick afterwards drops the fragment: the address no longer claims the link
+  assert.equal(await analyse(page, 'pick-dir', path.join(tmp, 'small')), 'done');
+  assert.equal(await page.evaluate(() => location.hash), '');
+  await page.context().close();
+});
+
 test('a small file on a server without Range: offered, then read whole with a warning', async () => {
   const page = await openLink(`url=${srv.url('/models/small/good.safetensors', ['norange'])}`);
   assert.equal(await page.getAttribute('[data-testid=status]', 'data-state'), 'error');
