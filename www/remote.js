@@ -458,12 +458,14 @@ export function remoteEntry(f, counter) {
       xhr.open('GET', url, false);
       xhr.responseType = 'arraybuffer';
       xhr.setRequestHeader('Range', `bytes=${offset}-${last}`);
+      const lost = () => new RemoteError(`${name}: the range request for bytes ${offset}-${last} of ${url} failed: the connection was lost, `
+        + 'or the host (or the host it redirects to) refused the cross-origin read.', { kind: 'network', file: name, url });
       try {
         xhr.send();
       } catch {
-        throw networkError(name, url);
+        throw lost();
       }
-      if (xhr.status === 0) throw networkError(name, url);
+      if (xhr.status === 0) throw lost();
       if (xhr.status === 200) {
         throw new RemoteError(`${name}: the server stopped honouring Range requests (HTTP 200 for bytes ${offset}-${last}) at ${url}.`, { kind: 'norange', file: name, url });
       }

@@ -315,6 +315,27 @@ test('a Content-Range the page cannot read (not exposed by CORS) is named', asyn
   await page.context().close();
 });
 
+test('a tensor read that fails mid-stream names the file, the bytes and the address', async () => {
+  const page = await openPage(browser, server.url);
+  // headers pass; the first request for tensor data is cut off
+  const modelHost = (u) => u.origin === srv.origin;
+  await page.route(modelHost, async (route) => {
+    const range = route.request().headers().range ?? '';
+    if (range && !/^bytes=(0-7|8-\d+)$/.test(range)) await route.abort('connectionreset');
+    else await route.continue();
+  });
+  await page.evaluate((f) => { location.hash = f; }, `url=${srv.url('/models/minilm/model.safetensors')}`);
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'error', null, { timeout: 60000 })
+    .catch(async (e) => { throw new Error(`${e.message}: ${await text(page, 'status')} / ${await text(page, 'error')}`); });
+  assert.match(await text(page, 'error'), /model\.safetensors.*the range request for bytes \d+-\d+ of http:\/\/127\.0\.0\.1:\d+\/models\/minilm\/model\.safetensors failed/s);
+  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104, 'the structure view stays');
+  await page.unroute(modelHost);
+  await page.evaluate((f) => { location.hash = f; }, `url=${srv.url('/models/small/good.safetensors')}`);
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'done'
+    && document.querySelectorAll('[data-testid=layer-row]').length === 4, null, { timeout: 60000 });
+  await page.context().close();
+});
+
 // ---------------------------------------------------------------- share
 test('Copy link reproduces scheme, policy, filter, selected layer and thresholds in a fresh browser context', async () => {
   const page = await openLink(`url=${srv.url('/models/minilm/')}`);
