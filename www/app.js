@@ -972,6 +972,21 @@ async function runShaCheck(input) {
   }
   sha.running = false;
   drawSha();
+  if (state.sha === sha && state.primary?.report && state.input === input) renderOverview(state.primary.report);
+}
+
+// The link's digest checks as findings of the report, worded and coded as
+// the CLI's `inspect --sha256` (sha256_mismatch error, sha256_verified info).
+function shaFindings() {
+  const sha = state.sha;
+  if (!sha || sha.input !== state.input) return [];
+  const out = [];
+  for (const x of sha.items) {
+    if (x.state === 'ok') out.push({ code: 'sha256_verified', severity: 'info', file: x.file, tensor: null, message: `${x.file} has the expected SHA-256 ${x.actual}` });
+    else if (x.state === 'mismatch') out.push({ code: 'sha256_mismatch', severity: 'error', file: x.file, tensor: null, message: `${x.file} has SHA-256 ${x.actual}, but ${x.hex} was expected: the file is damaged, incomplete or a different version` });
+    else if (x.state === 'missing') out.push({ code: 'sha256_mismatch', severity: 'error', file: x.file, tensor: null, message: `${x.file} should have SHA-256 ${x.hex}, but it is not present` });
+  }
+  return out;
 }
 
 function drawSha() {
@@ -1071,7 +1086,7 @@ function renderOverview(report) {
   const box = $('findings');
   clear(box);
   const rank = { error: 0, warning: 1, info: 2 };
-  const fs = [...(s.findings ?? [])].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
+  const fs = [...(s.findings ?? []), ...shaFindings()].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
   box.hidden = fs.length === 0;
   if (fs.length) {
     box.append(el('h2', {}, `Findings (${fs.length})`));
@@ -1360,8 +1375,10 @@ function setExportsEnabled(on) {
   for (const id of ['export-json', 'export-csv', 'export-md']) $(id).disabled = !on;
 }
 async function doExport(format, ext, mime) {
-  const report = state.primary?.report;
+  let report = state.primary?.report;
   if (!report) return;
+  const extra = shaFindings();
+  if (extra.length) report = { ...report, summary: { ...report.summary, findings: [...report.summary.findings, ...extra] } };
   try {
     const { text } = await pool.call(0, { type: 'export', report, format });
     const url = URL.createObjectURL(new Blob([text], { type: mime }));

@@ -417,6 +417,11 @@ test('sha256= in the link: a right digest passes, a wrong one is flagged with bo
   assert.equal(items[1][1], 'mismatch');
   assert.ok(items[1][2].includes(wrong) && items[1][2].includes(actual), items[1][2]);
   assert.match(box, /fetched for hashing/);
+  // a finding of the report too, as the CLI's inspect --sha256 words it
+  assert.match(await text(page, 'findings'), new RegExp(`${SHARDS[2]} has SHA-256 ${actual}, but ${wrong} was expected`));
+  const web = JSON.parse(await download(page, 'export-json'));
+  const codes = web.summary.findings.filter((f) => f.code.startsWith('sha256')).map((f) => [f.code, f.severity, f.file]);
+  assert.deepEqual(codes, [['sha256_verified', 'info', SHARDS[1]], ['sha256_mismatch', 'error', SHARDS[2]]]);
   await page.context().close();
 });
 
