@@ -899,6 +899,7 @@ function currentLink() {
     warn: state.thrPct?.warn ?? 1,
     bad: state.thrPct?.bad ?? 5,
     sha256: state.link?.sha256 ?? [],
+    view: input.headerOnly ? 'header' : null, // tensors not analysed yet: the link does not fetch them either
   });
   return `${location.href.split('#')[0]}#${frag}`;
 }

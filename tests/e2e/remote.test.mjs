@@ -214,6 +214,8 @@ test('header view: structure from headers only (counted at the server), then the
     const cells = await page.locator('[data-testid=layer-row][data-name="encoder.layer.0.output.dense.weight"] td').allTextContents();
     assert.ok(cells.includes('BF16') && cells.includes('384 × 1536') && cells.includes('quantize'), cells.join('|'));
     assert.equal(await page.isVisible('[data-testid=fetch-tensors]'), true);
+    await page.click('[data-testid=copy-link]');
+    assert.match(await page.inputValue('[data-testid=share-url]'), /&view=header$/, 'a link to the header view keeps it');
     // What the server sent so far: the headers (8-byte prefix + header per
     // shard), the index and config.json; no tensor data.
     const heads = SHARDS.reduce((a, f) => a + headBytes(path.join(bf16, f)), 0);
