@@ -1,35 +1,35 @@
-// One reader: copies every byte of its files into a fixed buffer (as the
+// One reader: copies every byte of its ranges into a fixed buffer (as the
 // wasm side would), by one of three methods.
 //   sync:   FileReaderSync on Blob.slice ranges (what the inspector uses)
 //   async2: Blob.slice(...).arrayBuffer(), two requests in flight
-//   byob:   File.stream() with a BYOB reader into a reused buffer
+//   byob:   Blob.slice(...).stream() with a BYOB reader into a reused buffer
 self.onmessage = async (e) => {
-  const { files, method, sliceBytes } = e.data;
+  const { ranges, method, sliceBytes } = e.data;
   const sink = new Uint8Array(sliceBytes);
   let bytes = 0;
   let check = 0;
-  for (const f of files) {
+  for (const { blob, from, to } of ranges) {
     if (method === 'sync') {
       const reader = new FileReaderSync();
-      for (let at = 0; at < f.size; at += sliceBytes) {
-        const u = new Uint8Array(reader.readAsArrayBuffer(f.slice(at, Math.min(f.size, at + sliceBytes))));
+      for (let at = from; at < to; at += sliceBytes) {
+        const u = new Uint8Array(reader.readAsArrayBuffer(blob.slice(at, Math.min(to, at + sliceBytes))));
         sink.set(u);
         bytes += u.length;
         check ^= u[0];
       }
     } else if (method === 'async2') {
-      const get = (at) => f.slice(at, Math.min(f.size, at + sliceBytes)).arrayBuffer();
-      let next = get(0);
-      for (let at = 0; at < f.size; at += sliceBytes) {
+      const get = (at) => blob.slice(at, Math.min(to, at + sliceBytes)).arrayBuffer();
+      let next = get(from);
+      for (let at = from; at < to; at += sliceBytes) {
         const cur = next;
-        next = at + sliceBytes < f.size ? get(at + sliceBytes) : null;
+        next = at + sliceBytes < to ? get(at + sliceBytes) : null;
         const u = new Uint8Array(await cur);
         sink.set(u);
         bytes += u.length;
         check ^= u[0];
       }
     } else if (method === 'byob') {
-      const reader = f.stream().getReader({ mode: 'byob' });
+      const reader = blob.slice(from, to).stream().getReader({ mode: 'byob' });
       let buf = new ArrayBuffer(sliceBytes);
       for (;;) {
         const { done, value } = await reader.read(new Uint8Array(buf));

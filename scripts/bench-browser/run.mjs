@@ -40,25 +40,58 @@ const srv = await startRangeServer({
 const browser = await launch();
 const FLOORS = [['sync', 32 << 20], ['async2', 32 << 20], ['byob', 8 << 20]];
 const times = { native: [], page: [] };
-for (const [m] of FLOORS) times[`floor-${m}`] = [];
+const cpu = { native: [], page: [] };
+for (const [m] of FLOORS) {
+  times[`floor-${m}`] = [];
+  cpu[`floor-${m}`] = [];
+}
 
-async function floor(method, slice) {
+// CPU seconds spent by the whole machine (every process: the browser,
+// its renderer and workers, the native CLI), from /proc/stat. Measures run
+// one at a time on an otherwise quiet machine, so the difference across a
+// measure is what that measure cost, whichever process paid it.
+const HZ = 100;
+function busySecs() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle, iowait
+  return (f.reduce((a, b) => a + b, 0) - f[3] - f[4]) / HZ;
+}
+// Runs fn(mark); fn calls mark() right before and right after the part it
+// times, and the CPU between the two marks is recorded under `key`.
+async function timed(key, fn) {
+  let c0 = 0;
+  let c1 = 0;
+  const out = await fn(() => {
+    if (c0 === 0) c0 = busySecs();
+    else c1 = busySecs();
+  });
+  cpu[key].push(c1 - c0);
+  return out;
+}
+
+async function floor(method, slice, mark) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   await page.goto(srv.url('/floor/'));
   await page.setInputFiles('#files', shards);
+  mark();
   const r = await page.evaluate(([m, s]) => window.readFloor(m, 2, s), [method, slice]);
+  mark();
   await ctx.close();
   if (r.bytes !== bytes) throw new Error(`read floor ${method}: read ${r.bytes} of ${bytes} bytes`);
   return r.secs;
 }
 
-async function pageRun() {
+async function pageRun(mark) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   await page.goto(srv.url('/app/'));
   await page.waitForFunction(() => window.__quantlens !== undefined);
+  // The page warms its workers (wasm compile) on load; let that finish.
+  await new Promise((r) => setTimeout(r, 1000));
+  mark();
   const st = await analyse(page, 'pick-dir', model, 10 * 60000);
+  mark();
   if (st !== 'done') throw new Error(`page run ended in state ${st}`);
   const run = await page.evaluate(() => window.__quantlens.lastRun);
   await ctx.close();
@@ -67,11 +100,15 @@ async function pageRun() {
 
 let workers = 0;
 for (let r = 0; r < runs; r++) {
-  const t0 = process.hrtime.bigint();
-  execFileSync(bin, ['inspect', model, '--json'], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
-  times.native.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  for (const [m, s] of FLOORS) times[`floor-${m}`].push(await floor(m, s));
-  const p = await pageRun();
+  await timed('native', (mark) => {
+    mark();
+    const t0 = process.hrtime.bigint();
+    execFileSync(bin, ['inspect', model, '--json'], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
+    times.native.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    mark();
+  });
+  for (const [m, s] of FLOORS) times[`floor-${m}`].push(await timed(`floor-${m}`, (mark) => floor(m, s, mark)));
+  const p = await timed('page', pageRun);
   workers = p.workers;
   times.page.push(p.secs);
   process.stderr.write(`round ${r + 1}/${runs}: native ${times.native.at(-1).toFixed(2)} s, page ${p.secs.toFixed(2)} s\n`);
@@ -83,18 +120,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mbps = (s) => bytes / s / 1e6;
 const native = median(times.native);
 const rows = [
-  ['native `quantlens inspect --json` (all cores)', native],
-  [`page: drop to all rows (${workers} workers)`, median(times.page)],
-  ['browser read floor: FileReaderSync, 32 MiB slices, 2 workers', median(times['floor-sync'])],
-  ['browser read floor: Blob.slice().arrayBuffer(), 2 in flight, 2 workers', median(times['floor-async2'])],
-  ['browser read floor: File.stream() BYOB 8 MiB, 2 workers', median(times['floor-byob'])],
-];
+  ['native `quantlens inspect --json` (all cores)', 'native'],
+  [`page: drop to all rows (${workers} workers)`, 'page'],
+  ['browser read floor: FileReaderSync, 32 MiB slices, 2 workers', 'floor-sync'],
+  ['browser read floor: Blob.slice().arrayBuffer(), 2 in flight, 2 workers', 'floor-async2'],
+  ['browser read floor: Blob.stream() BYOB 8 MiB, 2 workers', 'floor-byob'],
+].map(([w, k]) => [w, median(times[k]), median(cpu[k])]);
 const out = [
   `Model: ${model} (${(bytes / 1e9).toFixed(2)} GB, ${shards.length} shards), median of ${runs} interleaved rounds, ${new Date().toISOString()}`,
   '',
-  '| what | time | throughput | vs native |',
-  '| --- | --- | --- | --- |',
-  ...rows.map(([w, s]) => `| ${w} | ${s.toFixed(2)} s | ${mbps(s).toFixed(0)} MB/s | ${(native / s).toFixed(2)}× |`),
+  '| what | time | throughput | vs native | CPU s (all processes) |',
+  '| --- | --- | --- | --- | --- |',
+  ...rows.map(([w, s, c]) => `| ${w} | ${s.toFixed(2)} s | ${mbps(s).toFixed(0)} MB/s | ${(native / s).toFixed(2)}× | ${c.toFixed(2)} |`),
 ].join('\n');
 console.log(out);
 fs.writeFileSync(path.join(artifacts, 'bench-browser.md'), `${out}\n`);
