@@ -6,7 +6,7 @@
 //! through a JS `read(offset, length) -> Uint8Array` callback for sources
 //! such as HTTP range requests.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use js_sys::{Function, Reflect, Uint8Array};
@@ -112,6 +112,10 @@ pub(crate) struct WindowedSource {
     /// `windows[i]` holds bytes of `hints[i]` (start offset, bytes).
     hints: RefCell<Vec<(u64, u64)>>,
     windows: RefCell<Vec<(u64, Vec<u8>)>>,
+    /// Bytes read synchronously from `raw` since the last
+    /// [`Inspector::take_sync_read_bytes`]: each such read hands over a
+    /// fresh buffer that the worker's garbage collector is slow to return.
+    sync_read: Cell<u64>,
 }
 
 /// Tensors read together (a quantized weight with its scales and biases).
@@ -132,6 +136,7 @@ impl WindowedSource {
             len,
             hints: RefCell::new(Vec::new()),
             windows: RefCell::new(Vec::new()),
+            sync_read: Cell::new(0),
         }
     }
 
@@ -186,6 +191,7 @@ impl ByteSource for WindowedSource {
         let hints = self.hints.borrow();
         let slot = hints.iter().position(|&(hs, he)| offset >= hs && end <= he);
         let Some(slot) = slot.filter(|_| (buf.len() as u64) < WINDOW) else {
+            self.sync_read.set(self.sync_read.get() + buf.len() as u64);
             return self.raw.read_range(offset, buf);
         };
         if windows.len() <= slot {
@@ -194,6 +200,7 @@ impl ByteSource for WindowedSource {
         let wend = hints[slot].1.min(offset + WINDOW).max(end);
         let (wstart, data) = &mut windows[slot];
         data.resize((wend - offset) as usize, 0);
+        self.sync_read.set(self.sync_read.get() + data.len() as u64);
         if let Err(e) = self.raw.read_range(offset, data) {
             data.clear();
             return Err(e);
@@ -201,6 +208,21 @@ impl ByteSource for WindowedSource {
         *wstart = offset;
         buf.copy_from_slice(&data[..buf.len()]);
         Ok(())
+    }
+}
+
+impl WindowedSource {
+    /// Fills the first window with `bytes`, read by the caller from
+    /// `offset` (an asynchronous read done ahead of the analysis).
+    fn fill(&self, offset: u64, bytes: &Uint8Array) {
+        let mut windows = self.windows.borrow_mut();
+        if windows.is_empty() {
+            windows.push((0, Vec::new()));
+        }
+        let (wstart, data) = &mut windows[0];
+        data.resize(bytes.length() as usize, 0);
+        bytes.copy_to(data);
+        *wstart = offset;
     }
 }
 
@@ -351,6 +373,48 @@ impl Inspector {
 
     fn hint(&self, index: usize) {
         hint_tensors(&self.windowed, &self.inspection.model, &[index]);
+    }
+
+    /// Where the bytes the analysis of tensor `index` reads first lie:
+    /// `{file, start, length}` (file: index into the entries given to the
+    /// constructor; at most one read-ahead window), or undefined when the
+    /// analysis reads nothing of it.
+    #[wasm_bindgen(js_name = tensorSpan)]
+    pub fn tensor_span(&self, index: usize) -> Result<JsValue, JsError> {
+        if index >= self.inspection.len() || self.inspection.work_bytes(index) == 0 {
+            return Ok(JsValue::UNDEFINED);
+        }
+        let (shard, t) = self.inspection.model.tensor(index).map_err(js_err)?;
+        let Some(file) = self
+            .windowed
+            .iter()
+            .position(|w| std::ptr::addr_eq(Arc::as_ptr(&shard.source), Arc::as_ptr(w)))
+        else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let length = (t.end - t.start).min(WINDOW);
+        to_js(&serde_json::json!({ "file": file, "start": t.start, "length": length }))
+    }
+
+    /// Hands over bytes of tensor `index` read ahead from `file` at
+    /// `start` (see [`Inspector::tensor_span`]); its analysis then reads them
+    /// from memory.
+    pub fn provide(&self, index: usize, file: usize, start: f64, bytes: Uint8Array) {
+        self.hint(index);
+        if let Some(w) = self.windowed.get(file) {
+            w.fill(start as u64, &bytes);
+        }
+    }
+
+    /// Bytes read synchronously (`FileReaderSync` or the `read` callback)
+    /// since the last call; bytes handed over by [`Inspector::provide`]
+    /// are not counted.
+    #[wasm_bindgen(js_name = takeSyncReadBytes)]
+    pub fn take_sync_read_bytes(&self) -> f64 {
+        self.windowed
+            .iter()
+            .map(|w| w.sync_read.take())
+            .sum::<u64>() as f64
     }
 
     /// Streams tensor `index` (model order) and returns its row.

@@ -175,6 +175,72 @@ fn callback_source_reads_each_tensor_in_one_range() {
 }
 
 #[wasm_bindgen_test]
+fn provided_bytes_replace_the_synchronous_read() {
+    // Two tensors; the bytes of "w" are handed over ahead (as the worker
+    // does after an asynchronous read), "b" is read through the callback.
+    let w = weights(128 * 128);
+    let data = f32_bytes(&w);
+    let bias = f32_bytes(&weights(128));
+    let header = format!(
+        r#"{{"w":{{"dtype":"F32","shape":[128,128],"data_offsets":[0,{n}]}},"b":{{"dtype":"F32","shape":[128],"data_offsets":[{n},{m}]}},"ids":{{"dtype":"I64","shape":[4],"data_offsets":[{m},{k}]}}}}"#,
+        n = data.len(),
+        m = data.len() + bias.len(),
+        k = data.len() + bias.len() + 32
+    );
+    let mut all = data.clone();
+    all.extend_from_slice(&bias);
+    all.extend_from_slice(&[0u8; 32]);
+    let bytes = file_bytes(&header, &all);
+    let start = 8 + header.len() as u64;
+    let file = fake_file("model.safetensors", bytes.len() as u64, bytes.clone(), None);
+    let other = fake_file(
+        "other.safetensors",
+        8 + 2,
+        b"\x02\0\0\0\0\0\0\0{}".to_vec(),
+        None,
+    );
+    let mut insp = open(&[&other, &file]).unwrap();
+    let _ = insp.take_sync_read_bytes();
+    let reads_before = file.calls.borrow().len();
+
+    let index_of = |name: &str, insp: &mut Inspector| {
+        (0..insp.tensor_count())
+            .find(|&i| json(insp.analyze_tensor(i).map_err(JsValue::from).unwrap())["name"] == name)
+            .unwrap()
+    };
+    let wi = index_of("w", &mut insp);
+    let bi = index_of("b", &mut insp);
+    let ids = index_of("ids", &mut insp);
+    let _ = insp.take_sync_read_bytes();
+    file.calls.borrow_mut().truncate(reads_before);
+
+    let span = json(insp.tensor_span(wi).map_err(JsValue::from).unwrap());
+    assert_eq!(span["file"], 1, "index into the entries as given");
+    assert_eq!(span["start"].as_f64().unwrap(), start as f64);
+    assert_eq!(span["length"].as_f64().unwrap(), data.len() as f64);
+    assert!(
+        insp.tensor_span(ids).unwrap().is_undefined(),
+        "an I64 tensor is never read"
+    );
+    assert!(insp.tensor_span(99).unwrap().is_undefined());
+
+    insp.provide(wi, 1, start as f64, Uint8Array::from(&data[..]));
+    let row = json(insp.analyze_tensor(wi).map_err(JsValue::from).unwrap());
+    assert_eq!(
+        file.calls.borrow().len(),
+        reads_before,
+        "no read for provided bytes"
+    );
+    assert_eq!(insp.take_sync_read_bytes(), 0.0);
+    let (rel, _) = int8_reference(&w);
+    assert!(close(row["rel_error"].as_f64().unwrap(), rel));
+
+    json(insp.analyze_tensor(bi).map_err(JsValue::from).unwrap());
+    assert_eq!(insp.take_sync_read_bytes(), bias.len() as f64);
+    assert_eq!(insp.take_sync_read_bytes(), 0.0, "taken once");
+}
+
+#[wasm_bindgen_test]
 fn offsets_past_4_gib_work_on_wasm32() {
     // A 5 GiB padding tensor, then a small weight matrix past 4 GiB; only
     // the header and the matrix are ever read.

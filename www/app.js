@@ -117,10 +117,13 @@ class Pool {
     this.opens.set(msg.key, { ...msg, overview: false });
     return this.call(i, msg);
   }
-  // FileReaderSync hands every slice over as a fresh ArrayBuffer, and a busy
-  // worker's garbage collector lets those pile up (gigabytes on a big
-  // model). A fresh worker, re-opened on the same files, returns it all.
-  // prepare(i) starts the replacement early so the swap costs nothing.
+  // FileReaderSync (and a synchronous range request) hands every slice over
+  // as a fresh ArrayBuffer, and a busy worker's garbage collector lets those
+  // pile up (gigabytes on a big model). A fresh worker, re-opened on the same
+  // files, returns it all. The first window of each tensor is read ahead
+  // into a reused buffer instead (worker.js readAhead), so a model of
+  // tensors under 32 MiB never needs this. prepare(i) starts the
+  // replacement early so the swap costs nothing.
   prepare(i) {
     if (this.spares.has(i)) return;
     const w = this.spawn();
@@ -428,7 +431,8 @@ async function analyse(key, options, onOverview, onRow, gate) {
   // Each worker keeps two requests queued so it never idles between tensors;
   // small tensors go in batches of up to BATCH_BYTES so the tail of biases
   // and norms does not wait on this thread. A worker is replaced once it has
-  // read RECYCLE_BYTES (see Pool.recycle).
+  // read RECYCLE_BYTES synchronously (see Pool.recycle): a request counts
+  // its work bytes while in flight, then what the worker reports.
   const loop = async (wi) => {
     let read = 0;
     const inflight = [];
@@ -445,12 +449,12 @@ async function analyse(key, options, onOverview, onRow, gate) {
         read += batch;
         const promise = p.call(wi, { type: 'analyze', key, indices });
         promise.catch(() => {});
-        inflight.push(promise);
+        inflight.push({ promise, estimate: batch });
       }
     };
     fill();
     while (inflight.length) {
-      const promise = inflight.shift();
+      const { promise, estimate } = inflight.shift();
       let msg;
       try {
         msg = await promise;
@@ -458,6 +462,7 @@ async function analyse(key, options, onOverview, onRow, gate) {
         failed = failed ?? e;
         throw e;
       }
+      read += (msg.syncBytes ?? estimate) - estimate;
       if (state.runId !== myRun) throw new Cancelled();
       if (msg.mem > state.stats.maxWasmBytes) state.stats.maxWasmBytes = msg.mem;
       for (const { index, row, ms } of msg.rows) {
