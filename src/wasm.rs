@@ -4,7 +4,9 @@
 //! Each worker owns an instance. Files are read with `FileReaderSync`
 //! (synchronous, allowed in workers) in bounded `Blob.slice` ranges, or
 //! through a JS `read(offset, length) -> Uint8Array` callback for sources
-//! such as HTTP range requests.
+//! such as HTTP range requests. The worker may also read a tensor's first
+//! window itself, asynchronously, and hand it over with
+//! [`Inspector::provide`]: the analysis then reads those bytes from memory.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;

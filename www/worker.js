@@ -1,7 +1,9 @@
 // One wasm instance per worker. All analysis happens in quantlens (Rust);
-// this file only moves messages. Files arrive as Blob/File handles, read by
-// the wasm side in bounded slices with FileReaderSync, or as link sources
-// {name, url, size, head}, read by synchronous Range requests (remote.js).
+// this file moves messages and bytes. Files arrive as Blob/File handles: the
+// first window of each tensor is read here ahead of its analysis (readAhead)
+// and the wasm side reads the rest in bounded slices with FileReaderSync.
+// Link sources {name, url, size, head} are read by synchronous Range
+// requests (remote.js).
 import init, { Inspector, exportReport, sha256Entry } from './pkg/quantlens.js';
 import { remoteEntry } from './remote.js';
 
