@@ -132,6 +132,24 @@ unsafe impl Send for WindowedSource {}
 unsafe impl Sync for WindowedSource {}
 
 impl WindowedSource {
+    /// Fills the first window with `bytes`, read by the caller from
+    /// `offset` (an asynchronous read done ahead of the analysis).
+    fn fill(&self, offset: u64, bytes: &Uint8Array) {
+        let mut windows = self.windows.borrow_mut();
+        if windows.is_empty() {
+            windows.push((0, Vec::new()));
+        }
+        let (wstart, data) = &mut windows[0];
+        data.resize(bytes.length() as usize, 0);
+        bytes.copy_to(data);
+        *wstart = offset;
+    }
+
+    /// Whether `source` (a shard's) is this windowed source.
+    fn is(self: &Arc<Self>, source: &Arc<dyn ByteSource>) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(source), Arc::as_ptr(self))
+    }
+
     fn new(raw: Box<dyn RawRead>, len: u64) -> Self {
         WindowedSource {
             raw,
@@ -213,21 +231,6 @@ impl ByteSource for WindowedSource {
     }
 }
 
-impl WindowedSource {
-    /// Fills the first window with `bytes`, read by the caller from
-    /// `offset` (an asynchronous read done ahead of the analysis).
-    fn fill(&self, offset: u64, bytes: &Uint8Array) {
-        let mut windows = self.windows.borrow_mut();
-        if windows.is_empty() {
-            windows.push((0, Vec::new()));
-        }
-        let (wstart, data) = &mut windows[0];
-        data.resize(bytes.length() as usize, 0);
-        bytes.copy_to(data);
-        *wstart = offset;
-    }
-}
-
 /// Points each source's read-ahead windows at the byte ranges of
 /// `tensors` (model-order indices into `model`) that it holds.
 pub(crate) fn hint_tensors(windowed: &[Arc<WindowedSource>], model: &Model, tensors: &[usize]) {
@@ -238,8 +241,7 @@ pub(crate) fn hint_tensors(windowed: &[Arc<WindowedSource>], model: &Model, tens
             let Ok((shard, t)) = model.tensor(i) else {
                 continue;
             };
-            let same = std::ptr::addr_eq(Arc::as_ptr(&shard.source), Arc::as_ptr(w));
-            if same && hints.len() < MAX_HINTS {
+            if w.is(&shard.source) && hints.len() < MAX_HINTS {
                 hints.push((t.start, t.end));
             }
         }
@@ -387,11 +389,7 @@ impl Inspector {
             return Ok(JsValue::UNDEFINED);
         }
         let (shard, t) = self.inspection.model.tensor(index).map_err(js_err)?;
-        let Some(file) = self
-            .windowed
-            .iter()
-            .position(|w| std::ptr::addr_eq(Arc::as_ptr(&shard.source), Arc::as_ptr(w)))
-        else {
+        let Some(file) = self.windowed.iter().position(|w| w.is(&shard.source)) else {
             return Ok(JsValue::UNDEFINED);
         };
         let length = (t.end - t.start).min(WINDOW);
