@@ -463,6 +463,7 @@ async function analyse(key, options, onOverview, onRow, gate) {
         throw e;
       }
       read += (msg.syncBytes ?? estimate) - estimate;
+      state.stats.stalledReads = (state.stats.stalledReads ?? 0) + (msg.stalledReads ?? 0);
       if (state.runId !== myRun) throw new Cancelled();
       if (msg.mem > state.stats.maxWasmBytes) state.stats.maxWasmBytes = msg.mem;
       for (const { index, row, ms } of msg.rows) {
@@ -632,6 +633,7 @@ async function runPrimary() {
       workers: pool.size,
       maxWasmBytes: state.stats.maxWasmBytes,
       recycledWorkers: state.stats.recycled ?? 0,
+      stalledReads: state.stats.stalledReads ?? 0,
       workerBusyMs: state.stats.busyMs ?? 0,
       source: input.remote ? 'link' : input.label,
       fetched: input.remote ? state.net.fetched : 0,
@@ -640,6 +642,7 @@ async function runPrimary() {
     };
     state.stats.busyMs = 0;
     state.stats.recycled = 0;
+    state.stats.stalledReads = 0;
     renderOverview(result.report);
     refreshAllRows();
     drawRelPlot();

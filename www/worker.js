@@ -16,7 +16,23 @@ const blobsOf = new Map(); // key -> the files' Blobs (null for link sources)
 // FileReaderSync, and no garbage left behind (BENCHMARKS.md). Returns null
 // when the read fails or comes up short: the analysis then reads the bytes
 // itself, and its error names the file, the tensor and the offset.
+//
+// Chromium's blob stream now and then stops delivering mid-read and never
+// resumes (about one read in a few thousand here): a read that makes no
+// progress for READ_STALL_MS is abandoned the same way.
+const READ_STALL_MS = 2000;
 let readBuf = new ArrayBuffer(0);
+let stalledReads = 0; // since the last message to the page
+function stallGuard() {
+  let timer;
+  const promise = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      stalledReads += 1;
+      reject(new Error('read stalled'));
+    }, READ_STALL_MS);
+  });
+  return { promise, clear: () => clearTimeout(timer) };
+}
 async function readAhead(blob, start, length) {
   if (readBuf.byteLength < length) readBuf = new ArrayBuffer(length);
   let buf = readBuf;
@@ -25,7 +41,9 @@ async function readAhead(blob, start, length) {
   try {
     reader = blob.slice(start, start + length).stream().getReader({ mode: 'byob' });
     while (got < length) {
-      const { done, value } = await reader.read(new Uint8Array(buf, got, length - got));
+      const guard = stallGuard();
+      const { done, value } = await Promise.race([reader.read(new Uint8Array(buf, got, length - got)), guard.promise])
+        .finally(guard.clear);
       if (done) break;
       got += value.byteLength;
       buf = value.buffer;
@@ -38,6 +56,11 @@ async function readAhead(blob, start, length) {
   // A failed read may leave the buffer detached (transferred to the stream).
   readBuf = buf.detached ? new ArrayBuffer(0) : buf;
   return got === length ? new Uint8Array(buf, 0, got) : null;
+}
+function takeStalledReads() {
+  const n = stalledReads;
+  stalledReads = 0;
+  return n;
 }
 // Bytes fetched over the network since the last message to the page.
 const net = { bytes: 0 };
@@ -100,7 +123,7 @@ async function handle(msg) {
           throw e;
         }
       }
-      return { type: 'rows', key: msg.key, rows, mem: memoryBytes(), fetched: takeFetched(), syncBytes: insp.takeSyncReadBytes() };
+      return { type: 'rows', key: msg.key, rows, mem: memoryBytes(), fetched: takeFetched(), syncBytes: insp.takeSyncReadBytes(), stalledReads: takeStalledReads() };
     }
     case 'report': {
       const insp = inspectors.get(msg.key);
