@@ -1,7 +1,9 @@
-// `npm run build` (scripts/build-dist) gives a dist/ that works when served
-// from a sub-path: the inspector and the compare page load their scripts,
-// workers and wasm relatively, the MiniLM folder and the sample button give
-// the full analysis, and no request leaves /some/sub/path/ or fails.
+// `npm run build` (scripts/build-dist) gives a dist/ that works unchanged
+// when served from a sub-path, as GitHub Pages serves it
+// (https://<owner>.github.io/<repo>/): the inspector and the compare page
+// load their scripts, workers and wasm relatively, the MiniLM folder, the
+// sample button and README's hosted link give the full analysis, the footers
+// name the commit, and no request leaves /quantlens/ or fails.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,9 +14,10 @@ import {
 } from './helpers.mjs';
 import { startRangeServer } from './range-server.mjs';
 
-const PREFIX = '/some/sub/path/';
+const PREFIX = '/quantlens/'; // /<repo>/, as on GitHub Pages
 const distDir = path.join(repoRoot, 'dist');
 let server;
+let hub; // another origin, in the Hub's place
 let browser;
 const pages = [];
 
@@ -24,11 +27,13 @@ before(async () => {
     cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'],
   });
   server = await startRangeServer({ mounts: { [PREFIX]: { dir: distDir, index: true } } });
+  hub = await startRangeServer({ hub: { 'sentence-transformers/all-MiniLM-L6-v2': miniLM } });
   browser = await launch();
 });
 after(async () => {
   await browser?.close();
   await server?.close();
+  await hub?.close();
 });
 
 async function open(file = '') {
@@ -133,6 +138,49 @@ test('from a sub-path: the compare page runs its worker and wasm', async () => {
   }
 });
 
+// What build-dist stamps: the commit, "+modified" when tracked files differ.
+function checkoutCommit(env = process.env) {
+  const git = (...a) => execFileSync('git', ['-C', repoRoot, ...a], { encoding: 'utf8', env }).trim();
+  return git('rev-parse', '--short=12', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '+modified' : '');
+}
+
+test('from a sub-path: both footers name the commit dist/ was built from', async () => {
+  const commit = checkoutCommit();
+  assert.match(commit, /^[0-9a-f]{12}(\+modified)?$/);
+  for (const file of ['index.html', 'compare.html']) {
+    const page = await open(file);
+    assert.equal(await page.textContent('footer [data-testid=build-commit]'), commit, file);
+    assert.match(await page.textContent('footer'), new RegExp(`Build: ${commit.replace('+', '\\+')}\\.`));
+  }
+  // www/ itself, served by `npm start`, says "dev"
+  for (const f of ['index.html', 'compare.html']) {
+    assert.match(fs.readFileSync(path.join(repoRoot, 'www', f), 'utf8'), /data-testid="build-commit"[^>]*>dev</, f);
+  }
+});
+
+test("README's hosted link, with the Hub replaced by a local one, opens MiniLM from the sub-path", async () => {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const m = readme.match(/https:\/\/<owner>\.github\.io\/<repo>\/(#hf=[^\s`)]+)/);
+  assert.ok(m, 'README gives a link https://<owner>.github.io/<repo>/#hf=...');
+  assert.equal(m[1], '#hf=sentence-transformers/all-MiniLM-L6-v2');
+  const page = await openPage(browser, `${server.origin}${PREFIX}${m[1]}&hub=${encodeURIComponent(hub.hubBase())}`);
+  try {
+    assert.equal(await waitSettled(page, 180000), 'done', await text(page, 'error'));
+    assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+    assert.equal(await text(page, 'count-quantized'), '37');
+    assert.equal(await text(page, 'count-kept'), '67');
+    assert.ok(hub.log.some((e) => e.path === '/sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetensors'), 'resolved on the Hub stand-in');
+    assert.ok(hub.log.some((e) => e.file === 'model.safetensors' && e.status === 206), 'tensors read by range');
+    // the page asks for the index first: the one 404 there is expected
+    const missing = hub.log.filter((e) => e.status === 404).map((e) => e.path);
+    assert.deepEqual(missing, ['/sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetensors.index.json']);
+    assert.deepEqual(page.errors.filter((e) => !/Failed to load resource: .* 404/.test(e)), [], 'page errors');
+    assert.deepEqual(page.foreign.filter((u) => !u.startsWith(hub.origin)), [], 'requests beyond the page and the Hub stand-in');
+  } finally {
+    await page.context().close();
+  }
+});
+
 test('every request stayed under the sub-path and succeeded; no page errors', () => {
   assert.ok(server.log.length > 10, `${server.log.length} requests`);
   const outside = server.log.filter((e) => !e.path.startsWith(PREFIX)).map((e) => e.path);
@@ -142,5 +190,15 @@ test('every request stayed under the sub-path and succeeded; no page errors', ()
   for (const page of pages) {
     assert.deepEqual(page.foreign, [], 'requests to another origin');
     assert.deepEqual(page.errors, [], 'page errors');
+  }
+});
+
+test('a build outside a git checkout says "dev" in the footers', () => {
+  const env = { ...process.env, GIT_DIR: path.join(tmpDir('not-git'), 'none') };
+  const r = spawnSync('bash', [path.join(repoRoot, 'scripts/build-dist')], { cwd: repoRoot, env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /not a git checkout; the footer says "dev"/);
+  for (const f of ['index.html', 'compare.html']) {
+    assert.match(fs.readFileSync(path.join(distDir, f), 'utf8'), /data-testid="build-commit"[^>]*>dev</, f);
   }
 });
