@@ -34,6 +34,7 @@ pub mod index;
 pub mod inspect;
 pub mod model;
 pub mod policy;
+pub mod quant;
 pub mod report;
 pub mod sanity;
 pub mod scheme;

@@ -1,0 +1,198 @@
+//! MLX's floating-point quantization modes, encoded exactly as
+//! `mx.quantize` computes them on the CPU (mlx 0.32.4, `fp_quantize` in
+//! `mlx/ops.cpp`, which runs as ordinary array operations):
+//!
+//! * **mxfp4**: groups of 32, FP4 (E2M1) codes, E8M0 scales;
+//! * **mxfp8**: groups of 32, FP8 (E4M3) codes, E8M0 scales;
+//! * **nvfp4**: groups of 16, FP4 (E2M1) codes, FP8 (E4M3) scales.
+//!
+//! Codes are packed into `u32` words from the lowest bits up (8 FP4 codes
+//! or 4 FP8 bytes per word); scales are one byte per group. There are no
+//! biases.
+//!
+//! MLX does these operations in the weight's own dtype, so every
+//! intermediate value is rounded to f16 or bf16 for such weights
+//! ([`Elem::round`]); the exact order is kept here, step by step.
+
+use crate::formats::pack_codes;
+
+/// The float type MLX computes in: the weight's dtype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem {
+    F32,
+    F16,
+    BF16,
+}
+
+impl Elem {
+    /// `x` rounded to this type (to nearest, ties to even), as an f32.
+    #[inline]
+    pub fn round(self, x: f32) -> f32 {
+        match self {
+            Elem::F32 => x,
+            Elem::F16 => half::f16::from_f32(x).to_f32(),
+            Elem::BF16 => half::bf16::from_f32(x).to_f32(),
+        }
+    }
+}
+
+/// The E2M1 values in code order, as MLX's `FP4_LUT` lists them.
+const FP4_VALUES: [f32; 16] = [
+    0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0,
+];
+
+/// Whether MLX has a floating-point mode with these parameters: groups of
+/// 32 with 4 or 8 bits (mxfp4, mxfp8) or groups of 16 with 4 bits (nvfp4).
+pub fn is_supported(group_size: usize, bits: u8) -> bool {
+    matches!((group_size, bits), (32, 4) | (32, 8) | (16, 4))
+}
+
+/// MLX's float-to-E4M3 conversion (`detail::ToFP8`): round to nearest
+/// even, saturating to ±448 (also for infinities and NaN).
+pub fn to_fp8_e4m3(x: f32) -> u8 {
+    const FP8_MAX: u32 = 543 << 21;
+    const DENORM_MASK: u32 = 141 << 23;
+    let mut bits = x.to_bits();
+    let sign = bits & 0x8000_0000;
+    bits ^= sign;
+    let magnitude = if bits >= FP8_MAX {
+        0x7E
+    } else if bits < (121 << 23) {
+        let low = (f32::from_bits(bits) + f32::from_bits(DENORM_MASK)).to_bits();
+        low.wrapping_sub(DENORM_MASK) as u8
+    } else {
+        let mant_odd = (bits >> 20) & 1;
+        let high = bits
+            .wrapping_add((7u32.wrapping_sub(127) << 23).wrapping_add(0x7FFFF))
+            .wrapping_add(mant_odd);
+        (high >> 20) as u8
+    };
+    magnitude | (sign >> 24) as u8
+}
+
+/// The FP4 code nearest to `y`, distances computed (and rounded) in
+/// `dist`; the first of equally near codes wins, as `argmin` picks it.
+fn nearest_fp4(y: f32, dist: Elem) -> u32 {
+    let mut best = 0;
+    let mut best_d = dist.round((y - FP4_VALUES[0]).abs());
+    for (k, &v) in FP4_VALUES.iter().enumerate().skip(1) {
+        let d = dist.round((y - v).abs());
+        if d < best_d {
+            best_d = d;
+            best = k as u32;
+        }
+    }
+    best
+}
+
+/// The codes and scale byte of one group, as `mx.quantize` gives them.
+fn quantize_group(group: &[f32], bits: u8, elem: Elem, codes: &mut [u32]) -> u8 {
+    let amax = group.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let maxval = if bits == 4 { 6.0 } else { 448.0 };
+    let s = elem.round(amax / maxval);
+    let encode = |y: f32, dist: Elem| {
+        if bits == 4 {
+            nearest_fp4(y, dist)
+        } else {
+            to_fp8_e4m3(y) as u32
+        }
+    };
+    if group.len() == 16 {
+        // nvfp4: an E4M3 scale; the scaled values are then multiplied by an
+        // f32 1.0, so distances to the FP4 values are taken in f32.
+        let code = to_fp8_e4m3(s);
+        let mut d = [0f32];
+        crate::Dtype::F8_E4M3.decode(&[code], &mut d);
+        for (c, &x) in codes.iter_mut().zip(group) {
+            *c = encode(elem.round(x / d[0]), Elem::F32);
+        }
+        code
+    } else {
+        // mxfp4 / mxfp8: a power-of-two scale 2^e stored as e + 127.
+        let e = if s == 0.0 {
+            0
+        } else {
+            elem.round(s.log2()).round_ties_even() as i32
+        };
+        let p = elem.round(2f64.powi(e) as f32);
+        for (c, &x) in codes.iter_mut().zip(group) {
+            *c = encode(elem.round(x / p), elem);
+        }
+        e.wrapping_add(127) as u8
+    }
+}
+
+/// Packed codes and scales of a row-major matrix with `cols` columns
+/// (`cols` a multiple of `group_size`; values finite and exactly
+/// representable in `elem`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FpQuantized {
+    /// `rows × cols·bits/32` words.
+    pub words: Vec<u32>,
+    /// `rows × cols/group_size` scale bytes (E8M0, or E4M3 for groups of 16).
+    pub scales: Vec<u8>,
+}
+
+/// Quantizes `w` (`rows × cols`) as `mx.quantize(w, group_size, bits,
+/// mode)` does for the float modes. Callers check [`is_supported`].
+pub fn quantize(w: &[f32], cols: usize, group_size: usize, bits: u8, elem: Elem) -> FpQuantized {
+    debug_assert!(is_supported(group_size, bits) && cols % group_size == 0);
+    let rows = if cols == 0 { 0 } else { w.len() / cols };
+    let mut words = Vec::with_capacity(rows * cols * bits as usize / 32);
+    let mut scales = Vec::with_capacity(rows * cols / group_size);
+    let mut codes = vec![0u32; cols];
+    for row in w.chunks(cols.max(1)) {
+        for (g, c) in row.chunks(group_size).zip(codes.chunks_mut(group_size)) {
+            scales.push(quantize_group(g, bits, elem, c));
+        }
+        words.extend(pack_codes(&codes, bits));
+    }
+    FpQuantized { words, scales }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e4m3_rounds_to_nearest_even_and_saturates() {
+        let dec = |b: u8| {
+            let mut o = [0f32];
+            crate::Dtype::F8_E4M3.decode(&[b], &mut o);
+            o[0]
+        };
+        // Every finite E4M3 value converts back to its own code.
+        for b in (0u8..=255).filter(|b| b & 0x7F != 0x7F) {
+            let v = dec(b);
+            assert_eq!(to_fp8_e4m3(v) & 0x7F, b & 0x7F, "{b:#x} = {v}");
+        }
+        assert_eq!(to_fp8_e4m3(1e6), 0x7E);
+        assert_eq!(to_fp8_e4m3(-1e6), 0xFE);
+        assert_eq!(to_fp8_e4m3(f32::NAN) & 0x7F, 0x7E);
+        // 1.0625 lies halfway between 1.0 (0x38) and 1.125 (0x39): even wins.
+        assert_eq!(to_fp8_e4m3(1.0625), 0x38);
+        assert_eq!(to_fp8_e4m3(1.1875), 0x3A);
+    }
+
+    #[test]
+    fn fp4_ties_go_to_the_first_code() {
+        assert_eq!(nearest_fp4(0.25, Elem::F32), 0);
+        assert_eq!(nearest_fp4(-0.25, Elem::F32), 0);
+        assert_eq!(nearest_fp4(-0.3, Elem::F32), 9);
+        assert_eq!(nearest_fp4(5.0, Elem::F32), 6);
+        assert_eq!(nearest_fp4(100.0, Elem::F32), 7);
+    }
+
+    #[test]
+    fn mxfp4_group_scale_is_a_power_of_two() {
+        let mut w = vec![0f32; 32];
+        w[3] = 6.0;
+        w[4] = -3.0;
+        let q = quantize(&w, 32, 32, 4, Elem::F32);
+        assert_eq!(q.scales, vec![127]);
+        assert_eq!(q.words[0] >> 12 & 0xF, 7);
+        assert_eq!(q.words[0] >> 16 & 0xF, 13);
+        let z = quantize(&[0f32; 16], 16, 16, 4, Elem::F32);
+        assert_eq!((z.words, z.scales), (vec![0, 0], vec![0]));
+    }
+}
