@@ -85,6 +85,21 @@ fn nearest_fp4(y: f32, dist: Elem) -> u32 {
     best
 }
 
+/// `ceil(log2(s))` computed exactly from the bits of a finite `s >= 0`
+/// (subnormals included), 0 for `s == 0`. This is the E8M0 exponent
+/// real `mx.quantize` 0.32.4 chooses (found by testing: it is neither
+/// the rounded nor the f32-`log2`-based value).
+fn ceil_log2(s: f32) -> i32 {
+    let bits = s.to_bits() & 0x7FFF_FFFF;
+    let (exp, man) = ((bits >> 23) as i32, bits & 0x7F_FFFF);
+    match (exp, man) {
+        (0, 0) => 0,
+        (0, m) => -149 + (32 - (m - 1).leading_zeros()) as i32,
+        (e, 0) => e - 127,
+        (e, _) => e - 126,
+    }
+}
+
 /// The codes and scale byte of one group, as `mx.quantize` gives them.
 fn quantize_group(group: &[f32], bits: u8, elem: Elem, codes: &mut [u32]) -> u8 {
     let amax = group.iter().fold(0f32, |m, x| m.max(x.abs()));
@@ -108,12 +123,9 @@ fn quantize_group(group: &[f32], bits: u8, elem: Elem, codes: &mut [u32]) -> u8 
         }
         code
     } else {
-        // mxfp4 / mxfp8: a power-of-two scale 2^e stored as e + 127.
-        let e = if s == 0.0 {
-            0
-        } else {
-            elem.round(s.log2()).round_ties_even() as i32
-        };
+        // mxfp4 / mxfp8: the power of two 2^e with e = ceil(log2(s)),
+        // stored as e + 127 (wrapping, as MLX casts it); 127 for s = 0.
+        let e = ceil_log2(s);
         let p = elem.round(2f64.powi(e) as f32);
         for (c, &x) in codes.iter_mut().zip(group) {
             *c = encode(elem.round(x / p), elem);
@@ -172,6 +184,21 @@ mod tests {
         // 1.0625 lies halfway between 1.0 (0x38) and 1.125 (0x39): even wins.
         assert_eq!(to_fp8_e4m3(1.0625), 0x38);
         assert_eq!(to_fp8_e4m3(1.1875), 0x3A);
+    }
+
+    #[test]
+    fn e8m0_exponent_is_the_exact_ceiling_of_log2() {
+        assert_eq!(ceil_log2(0.0), 0);
+        assert_eq!(ceil_log2(1.0), 0);
+        assert_eq!(ceil_log2(f32::from_bits(1.0f32.to_bits() + 1)), 1);
+        assert_eq!(ceil_log2(0.75), 0);
+        assert_eq!(ceil_log2(0.5), -1);
+        // 2^-10 (1 + 2^-23): f32 log2 rounds it to -10.0, MLX says -9.
+        assert_eq!(ceil_log2(f32::from_bits(2f32.powi(-10).to_bits() + 1)), -9);
+        assert_eq!(ceil_log2(f32::from_bits(1)), -149);
+        assert_eq!(ceil_log2(f32::from_bits(3)), -147);
+        assert_eq!(ceil_log2(f32::from_bits(4)), -147);
+        assert_eq!(ceil_log2(1e-39), -129);
     }
 
     #[test]
