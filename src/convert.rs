@@ -8,11 +8,9 @@
 mod mixed;
 mod target;
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
-pub use mixed::Mixed;
+pub use mixed::{Mixed, ModuleEntries};
 pub use target::Target;
 
 use crate::policy::{Decision, KeepReason};
@@ -68,7 +66,7 @@ pub struct Plan {
     pub targets: Vec<Target>,
     /// Per-module entries for MLX's `quantization` block: a module's own
     /// `(group_size, bits)`, or `None` for a layer left in float.
-    pub modules: BTreeMap<String, Option<(u32, u8)>>,
+    pub modules: ModuleEntries,
 }
 
 /// [`plan`] with mlx-lm-style per-layer choices applied.
@@ -251,11 +249,7 @@ fn mlx_tensors(
 /// `quantization` and `quantization_config` set as mlx-lm writes them:
 /// `{"group_size", "bits", "mode"}` plus one entry per module with its own
 /// choice, `{"group_size", "bits"}` or `false` (left in float).
-pub fn mlx_config(
-    config: Option<&Value>,
-    target: Target,
-    modules: &BTreeMap<String, Option<(u32, u8)>>,
-) -> Value {
+pub fn mlx_config(config: Option<&Value>, target: Target, modules: &ModuleEntries) -> Value {
     let mut c = config
         .filter(|c| c.is_object())
         .cloned()
@@ -276,6 +270,7 @@ pub fn mlx_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     fn model(name: &str, w: &[f32], shape: [u64; 2]) -> Model {

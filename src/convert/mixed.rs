@@ -10,6 +10,10 @@ use globset::{Glob, GlobMatcher};
 use super::Target;
 use crate::{Error, Scheme};
 
+/// Per-module entries of MLX's `quantization` block: a module's own
+/// `(group_size, bits)`, or `None` (written `false`) for a layer left in float.
+pub type ModuleEntries = BTreeMap<String, Option<(u32, u8)>>;
+
 /// Per-layer choices over a target. Globs match a layer's module path
 /// (`model.layers.0.mlp.up_proj`) or its weight's tensor name
 /// (`model.layers.0.mlp.up_proj.weight`); `*` crosses dots.
@@ -116,7 +120,7 @@ impl Mixed {
         target: Target,
         names: &[&str],
         decisions: &mut [crate::Decision],
-    ) -> Result<(Vec<Target>, BTreeMap<String, Option<(u32, u8)>>), Error> {
+    ) -> Result<(Vec<Target>, ModuleEntries), Error> {
         use crate::{Decision, KeepReason};
         self.check(target, names)?;
         let mut targets = vec![target; names.len()];

@@ -22,7 +22,7 @@ pub struct AffineQuantized {
 pub fn quantize(w: &[f32], cols: usize, group_size: usize, bits: u8) -> AffineQuantized {
     debug_assert!(group_size > 0 && cols % group_size == 0);
     let n_bins = ((1u32 << bits) - 1) as f32;
-    let rows = if cols == 0 { 0 } else { w.len() / cols };
+    let rows = w.len().checked_div(cols).unwrap_or(0);
     let groups = rows * cols / group_size;
     let mut words = Vec::with_capacity(rows * cols * bits as usize / 32);
     let mut scales = Vec::with_capacity(groups);

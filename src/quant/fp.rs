@@ -149,7 +149,7 @@ pub struct FpQuantized {
 /// mode)` does for the float modes. Callers check [`is_supported`].
 pub fn quantize(w: &[f32], cols: usize, group_size: usize, bits: u8, elem: Elem) -> FpQuantized {
     debug_assert!(is_supported(group_size, bits) && cols % group_size == 0);
-    let rows = if cols == 0 { 0 } else { w.len() / cols };
+    let rows = w.len().checked_div(cols).unwrap_or(0);
     let mut words = Vec::with_capacity(rows * cols * bits as usize / 32);
     let mut scales = Vec::with_capacity(rows * cols / group_size);
     let mut codes = vec![0u32; cols];
