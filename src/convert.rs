@@ -197,7 +197,10 @@ pub fn convert_tensor(
             let (bd, bb) = encode_like(&q.biases, &t.dtype);
             let mut out = mlx_tensors(t, bits, group_size, q.words, sd, sb);
             let biases = OutTensor {
-                name: out[1].name.replace(".scales", ".biases"),
+                name: format!(
+                    "{}.biases",
+                    t.name.strip_suffix(".weight").expect("planned")
+                ),
                 dtype: bd,
                 shape: out[1].shape.clone(),
                 data: bb,
@@ -205,13 +208,14 @@ pub fn convert_tensor(
             out.push(biases);
             out
         }
-        Target::MlxFp { bits, group_size } => {
+        Target::MlxFp { mode } => {
+            let (group_size, bits) = target.mlx_params().expect("an MLX target");
             let elem = match t.dtype {
                 Dtype::F16 => fp::Elem::F16,
                 Dtype::BF16 => fp::Elem::BF16,
                 _ => fp::Elem::F32,
             };
-            let q = fp::quantize(&w, cols, group_size as usize, bits, elem);
+            let q = fp::quantize(&w, cols, mode, elem);
             mlx_tensors(t, bits, group_size, q.words, Dtype::U8, q.scales)
         }
     })
@@ -255,7 +259,8 @@ pub fn mlx_config(config: Option<&Value>, target: Target, modules: &ModuleEntrie
         .cloned()
         .unwrap_or_else(|| json!({}));
     let (group_size, bits) = target.mlx_params().unwrap_or((64, 4));
-    let mut q = json!({ "group_size": group_size, "bits": bits, "mode": target.mode() });
+    let mode = target.mode().map(|m| m.name());
+    let mut q = json!({ "group_size": group_size, "bits": bits, "mode": mode });
     for (m, e) in modules {
         q[m] = match e {
             Some((g, b)) => json!({ "group_size": g, "bits": b }),

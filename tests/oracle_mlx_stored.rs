@@ -78,7 +78,10 @@ fn every_mlx_mode_dequantizes_bit_for_bit() {
                 .zip(&mlx)
                 .filter(|(a, b)| a.to_bits() != b.to_bits())
                 .count();
-            assert_eq!(differ, 0, "{key}: {differ} values differ from mx.dequantize");
+            assert_eq!(
+                differ, 0,
+                "{key}: {differ} values differ from mx.dequantize"
+            );
         }
         assert_eq!(d.notes.bad_scales, 0, "{name}");
         checked += 1;

@@ -76,7 +76,7 @@ impl Mixed {
         if !self.bits_for.is_empty() && !matches!(target, Target::Mlx { .. }) {
             return bad(format!(
                 "--bits-for needs --mode affine; mode {} has fixed bits",
-                target.mode().unwrap_or_default()
+                target.mode().map_or("", |m| m.name())
             ));
         }
         for (p, _, b) in &self.bits_for {

@@ -1,7 +1,7 @@
 //! The output format of `convert`: the seeds' int8, MLX affine, or one of
 //! MLX's floating-point modes.
 
-use crate::quant::fp;
+use crate::stored::MlxMode;
 use crate::{Error, Scheme};
 
 /// The output format.
@@ -12,8 +12,9 @@ pub enum Target {
     /// MLX affine quantization (`mode: "affine"`).
     Mlx { bits: u8, group_size: u32 },
     /// An MLX floating-point mode: `mxfp4` (4 bits, groups of 32),
-    /// `mxfp8` (8 bits, groups of 32) or `nvfp4` (4 bits, groups of 16).
-    MlxFp { bits: u8, group_size: u32 },
+    /// `mxfp8` (8 bits, groups of 32) or `nvfp4` (4 bits, groups of 16);
+    /// never [`MlxMode::Affine`].
+    MlxFp { mode: MlxMode },
 }
 
 fn bad<T>(detail: String) -> Result<T, Error> {
@@ -55,53 +56,37 @@ impl Target {
         }
     }
 
-    fn mlx(mode: &str, bits: Option<u8>, group_size: Option<u32>) -> Result<Self, Error> {
-        let (b, g) = match mode {
-            "affine" => {
-                let (b, g) = (bits.unwrap_or(4), group_size.unwrap_or(64));
-                Scheme::parse("affine", b, g)?;
-                return Ok(Target::Mlx {
-                    bits: b,
-                    group_size: g,
-                });
-            }
-            "mxfp4" => (4, 32),
-            "mxfp8" => (8, 32),
-            "nvfp4" => (4, 16),
-            _ => {
-                return bad(format!(
-                    "unknown mode {mode:?} (expected affine, mxfp4, mxfp8 or nvfp4)"
-                ))
-            }
+    fn mlx(name: &str, bits: Option<u8>, group_size: Option<u32>) -> Result<Self, Error> {
+        let Some(mode) = MlxMode::parse(name) else {
+            return bad(format!(
+                "unknown mode {name:?} (expected affine, mxfp4, mxfp8 or nvfp4)"
+            ));
         };
-        if bits.is_some_and(|x| x != b) {
+        let (g, b) = mode.defaults();
+        let (bits, group_size) = (bits.unwrap_or(b), group_size.unwrap_or(g as u32));
+        if mode == MlxMode::Affine {
+            Scheme::parse("affine", bits, group_size)?;
+            return Ok(Target::Mlx { bits, group_size });
+        }
+        if bits != b {
             return bad(format!(
-                "mode {mode} stores {b}-bit codes, not --bits {}",
-                bits.unwrap_or(b)
+                "mode {name} stores {b}-bit codes, not --bits {bits}"
             ));
         }
-        if group_size.is_some_and(|x| x != g) {
+        if group_size as u64 != g {
             return bad(format!(
-                "mode {mode} uses groups of {g}, not --group-size {}",
-                group_size.unwrap_or(g)
+                "mode {name} uses groups of {g}, not --group-size {group_size}"
             ));
         }
-        debug_assert!(fp::is_supported(g as usize, b));
-        Ok(Target::MlxFp {
-            bits: b,
-            group_size: g,
-        })
+        Ok(Target::MlxFp { mode })
     }
 
-    /// MLX's name of the mode (`affine`, `mxfp4`, `mxfp8`, `nvfp4`), or
-    /// `None` for int8.
-    pub fn mode(&self) -> Option<&'static str> {
+    /// The MLX mode, or `None` for int8.
+    pub fn mode(&self) -> Option<MlxMode> {
         match *self {
             Target::Int8 { .. } => None,
-            Target::Mlx { .. } => Some("affine"),
-            Target::MlxFp { bits: 8, .. } => Some("mxfp8"),
-            Target::MlxFp { group_size: 16, .. } => Some("nvfp4"),
-            Target::MlxFp { .. } => Some("mxfp4"),
+            Target::Mlx { .. } => Some(MlxMode::Affine),
+            Target::MlxFp { mode } => Some(mode),
         }
     }
 
@@ -109,8 +94,10 @@ impl Target {
     pub fn mlx_params(&self) -> Option<(u32, u8)> {
         match *self {
             Target::Int8 { .. } => None,
-            Target::Mlx { bits, group_size } | Target::MlxFp { bits, group_size } => {
-                Some((group_size, bits))
+            Target::Mlx { bits, group_size } => Some((group_size, bits)),
+            Target::MlxFp { mode } => {
+                let (g, b) = mode.defaults();
+                Some((g as u32, b))
             }
         }
     }
@@ -122,9 +109,7 @@ impl Target {
             Target::Int8 { per_channel: false } => "int8-tensor".into(),
             Target::Int8 { per_channel: true } => "int8-channel".into(),
             Target::Mlx { bits, group_size } => Scheme::Affine { bits, group_size }.label(),
-            Target::MlxFp { group_size, .. } => {
-                format!("{}-g{group_size}", self.mode().unwrap_or_default())
-            }
+            Target::MlxFp { mode } => format!("{}-g{}", mode.name(), mode.defaults().0),
         };
         format!("quantlens-{s}")
     }
@@ -140,8 +125,9 @@ impl Target {
             Target::Mlx { bits, group_size } => {
                 Scheme::Affine { bits, group_size }.quantized_bytes(shape, scale_bytes)
             }
-            Target::MlxFp { bits, group_size } => {
-                (numel * bits as u64).div_ceil(32) * 4 + numel / group_size as u64
+            Target::MlxFp { mode } => {
+                let (g, b) = mode.defaults();
+                (numel * b as u64).div_ceil(32) * 4 + numel / g
             }
         }
     }
@@ -178,7 +164,7 @@ mod tests {
         );
         for (m, b, g) in [("mxfp4", 4, 32), ("mxfp8", 8, 32), ("nvfp4", 4, 16)] {
             let t = p("mlx", Some(m), None, None).unwrap();
-            assert_eq!(t.mode(), Some(m));
+            assert_eq!(t.mode().map(MlxMode::name), Some(m));
             assert_eq!(t.mlx_params(), Some((g, b)));
             assert_eq!(p("mlx", Some(m), Some(b), Some(g)).unwrap(), t);
         }

@@ -2,8 +2,8 @@
 //! `scripts/MLX_NOTES.md`): per group along the last axis a scale and a
 //! bias, `bits`-bit codes packed into `u32` words from the lowest bits up.
 
-use crate::formats::pack_codes;
 use crate::scheme;
+use crate::stored::pack_codes;
 
 /// Packed codes, scales and biases of a row-major matrix.
 #[derive(Debug, Clone, PartialEq)]

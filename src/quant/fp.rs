@@ -14,7 +14,9 @@
 //! intermediate value is rounded to f16 or bf16 for such weights
 //! ([`Elem::round`]); the exact order is kept here, step by step.
 
-use crate::formats::pack_codes;
+use crate::stored::mlx::{fp_scale, FP4_E2M1};
+use crate::stored::pack_codes;
+use crate::stored::MlxMode;
 
 /// The float type MLX computes in: the weight's dtype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,17 +36,6 @@ impl Elem {
             Elem::BF16 => half::bf16::from_f32(x).to_f32(),
         }
     }
-}
-
-/// The E2M1 values in code order, as MLX's `FP4_LUT` lists them.
-const FP4_VALUES: [f32; 16] = [
-    0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0,
-];
-
-/// Whether MLX has a floating-point mode with these parameters: groups of
-/// 32 with 4 or 8 bits (mxfp4, mxfp8) or groups of 16 with 4 bits (nvfp4).
-pub fn is_supported(group_size: usize, bits: u8) -> bool {
-    matches!((group_size, bits), (32, 4) | (32, 8) | (16, 4))
 }
 
 /// MLX's float-to-E4M3 conversion (`detail::ToFP8`): round to nearest
@@ -74,8 +65,8 @@ pub fn to_fp8_e4m3(x: f32) -> u8 {
 /// `dist`; the first of equally near codes wins, as `argmin` picks it.
 fn nearest_fp4(y: f32, dist: Elem) -> u32 {
     let mut best = 0;
-    let mut best_d = dist.round((y - FP4_VALUES[0]).abs());
-    for (k, &v) in FP4_VALUES.iter().enumerate().skip(1) {
+    let mut best_d = dist.round((y - FP4_E2M1[0]).abs());
+    for (k, &v) in FP4_E2M1.iter().enumerate().skip(1) {
         let d = dist.round((y - v).abs());
         if d < best_d {
             best_d = d;
@@ -116,10 +107,9 @@ fn quantize_group(group: &[f32], bits: u8, elem: Elem, codes: &mut [u32]) -> u8 
         // nvfp4: an E4M3 scale; the scaled values are then multiplied by an
         // f32 1.0, so distances to the FP4 values are taken in f32.
         let code = to_fp8_e4m3(s);
-        let mut d = [0f32];
-        crate::Dtype::F8_E4M3.decode(&[code], &mut d);
+        let d = fp_scale(MlxMode::Nvfp4, code);
         for (c, &x) in codes.iter_mut().zip(group) {
-            *c = encode(elem.round(x / d[0]), Elem::F32);
+            *c = encode(elem.round(x / d), Elem::F32);
         }
         code
     } else {
@@ -145,10 +135,13 @@ pub struct FpQuantized {
     pub scales: Vec<u8>,
 }
 
-/// Quantizes `w` (`rows × cols`) as `mx.quantize(w, group_size, bits,
-/// mode)` does for the float modes. Callers check [`is_supported`].
-pub fn quantize(w: &[f32], cols: usize, group_size: usize, bits: u8, elem: Elem) -> FpQuantized {
-    debug_assert!(is_supported(group_size, bits) && cols % group_size == 0);
+/// Quantizes `w` (`rows × cols`, `cols` a multiple of the mode's group
+/// size) as `mx.quantize(w, mode=mode)` does for a float mode.
+pub fn quantize(w: &[f32], cols: usize, mode: MlxMode, elem: Elem) -> FpQuantized {
+    debug_assert!(mode != MlxMode::Affine);
+    let (group_size, bits) = mode.defaults();
+    let group_size = group_size as usize;
+    debug_assert!(cols % group_size == 0);
     let rows = w.len().checked_div(cols).unwrap_or(0);
     let mut words = Vec::with_capacity(rows * cols * bits as usize / 32);
     let mut scales = Vec::with_capacity(rows * cols / group_size);
@@ -215,11 +208,11 @@ mod tests {
         let mut w = vec![0f32; 32];
         w[3] = 6.0;
         w[4] = -3.0;
-        let q = quantize(&w, 32, 32, 4, Elem::F32);
+        let q = quantize(&w, 32, MlxMode::Mxfp4, Elem::F32);
         assert_eq!(q.scales, vec![127]);
         assert_eq!(q.words[0] >> 12 & 0xF, 7);
         assert_eq!(q.words[0] >> 16 & 0xF, 13);
-        let z = quantize(&[0f32; 16], 16, 16, 4, Elem::F32);
+        let z = quantize(&[0f32; 16], 16, MlxMode::Nvfp4, Elem::F32);
         assert_eq!((z.words, z.scales), (vec![0, 0], vec![0]));
     }
 }
