@@ -211,8 +211,7 @@ mod tests {
         assert!(err(&[], &["a"], AFFINE4).contains("GLOB=BITS"));
         assert!(err(&["["], &[], AFFINE4).contains("bad glob"));
         let fp = Target::MlxFp {
-            bits: 4,
-            group_size: 32,
+            mode: crate::stored::MlxMode::Mxfp4,
         };
         assert!(err(&[], &["a=8"], fp).contains("--mode affine"));
         assert!(err(&["a"], &[], Target::Int8 { per_channel: false }).contains("--format mlx"));
