@@ -197,15 +197,23 @@ fn mixed_precision_llama_loads_in_mlx_lm_as_its_own_conversion() {
 }
 
 #[test]
-fn float_modes_of_qwen2_load_in_mlx_lm_as_its_own_conversion() {
-    for mode in ["mxfp4", "mxfp8", "nvfp4"] {
-        let args = ["--mode", mode, "--keep", "model.layers.2.mlp.*"];
-        let Some(r) = mlx_lm_check("tiny-qwen2", &args) else {
+fn every_mode_of_qwen2_loads_in_mlx_lm_as_its_own_conversion() {
+    let cases: [&[&str]; 4] = [
+        // Plain `mlx_lm.convert -q`: 4-bit affine g64 (down_proj's 160
+        // columns do not divide by 64, so both leave it in float).
+        &["--mode", "affine"],
+        &["--mode", "mxfp4", "--keep", "model.layers.2.mlp.*"],
+        &["--mode", "mxfp8", "--keep", "model.layers.2.mlp.*"],
+        &["--mode", "nvfp4", "--keep", "model.layers.2.mlp.*"],
+    ];
+    for args in cases {
+        let Some(r) = mlx_lm_check("tiny-qwen2", args) else {
             return;
         };
-        // 3 × 7 linear layers and the (tied) embedding, minus 3 kept.
-        assert_eq!(r["quantized_layers"], 19, "{mode}");
-        assert_eq!(r["max_logit_difference"], 0.0, "{mode}");
+        // affine: 3 × 6 linear layers and the (tied) embedding; float
+        // modes: 3 × 7 and the embedding, minus the 3 kept.
+        assert_eq!(r["quantized_layers"], 19, "{args:?}");
+        assert_eq!(r["max_logit_difference"], 0.0, "{args:?}");
     }
 }
 
