@@ -7,7 +7,8 @@ Usage:
 1. Loads CONVERTED/model.safetensors (every shard) with `mx.load` and reads
    `quantization` from CONVERTED/config.json (per-module overrides honoured).
 2. For every MLX-quantized module (`<m>.weight` uint32 + `<m>.scales` +
-   `<m>.biases`), runs `mx.dequantize(w, scales, biases, group_size, bits)`.
+   `<m>.biases` in affine mode), runs `mx.dequantize(w, scales, biases,
+   group_size, bits, mode)` (mode from the config: affine, mxfp4, mxfp8, nvfp4).
 3. Runs `quantlens dequantize CONVERTED TMP.safetensors` (quantlens' own
    reader, the one `verify` uses) and compares bit patterns: the distance in
    units in the last place (ulps) between MLX's value and quantlens' value.
@@ -35,6 +36,9 @@ try:
     import mlx.core as mx
 except ImportError:
     sys.exit("mlx is not installed: pip install mlx==0.32.4")
+
+
+MX_DTYPES = {"F32": mx.float32, "F16": mx.float16, "BF16": mx.bfloat16}
 
 
 def f32(x):
@@ -85,9 +89,10 @@ def main():
             continue
         gs = (over or {}).get("group_size", q["group_size"])
         bits = (over or {}).get("bits", q["bits"])
-        w, s, b = weights[m + ".weight"], weights[m + ".scales"], weights[m + ".biases"]
+        mode = (over or {}).get("mode", q.get("mode", "affine"))
+        w, s, b = weights[m + ".weight"], weights[m + ".scales"], weights.get(m + ".biases")
         # Output in the scales' dtype (f32, f16 or bf16); compared as f32.
-        dq = f32(mx.dequantize(w, s, b, group_size=gs, bits=bits, mode="affine"))
+        dq = f32(mx.dequantize(w, s, b, group_size=gs, bits=bits, mode=mode))
         mine = f32(ours[m + ".weight"])
         if dq.shape != mine.shape:
             print(f"{m}: shape {dq.shape} vs quantlens {mine.shape}")
@@ -96,10 +101,12 @@ def main():
         d = ulp_distance(dq, mine)
         # mx.quantize of the original weight: same words, scales, biases?
         # (in the original's dtype, as MLX would be given it)
-        w0 = mx.array(orig[m + ".weight"].as_f32()).astype(s.dtype)
-        wq, s0, b0 = mx.quantize(w0, group_size=gs, bits=bits, mode="affine")
+        w0 = mx.array(orig[m + ".weight"].as_f32()).astype(MX_DTYPES.get(orig[m + ".weight"].dtype, mx.float32))
+        wq, s0, *b0 = mx.quantize(w0, group_size=gs, bits=bits, mode=mode)
+        b0 = b0[0] if b0 else None
         same_q = bool(np.array_equal(np.array(wq), np.array(w)))
-        same_sb = bool(np.array_equal(f32(s0), f32(s)) and np.array_equal(f32(b0), f32(b)))
+        same_sb = bool(np.array_equal(f32(s0), f32(s))
+                       and (b is None or np.array_equal(f32(b0), f32(b))))
         w64 = orig[m + ".weight"].as_f32().astype(np.float64)
         err = w64 - dq.astype(np.float64)
         rel = float(np.sqrt((err ** 2).sum() / (w64 ** 2).sum()))

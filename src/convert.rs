@@ -1,72 +1,22 @@
 //! Conversion of one tensor to a real quantized format: the seeds' int8
-//! (`<name>` int8 + `<name>.__scale__` f32) or MLX's affine format
-//! (`<m>.weight` packed u32 + `<m>.scales` + `<m>.biases`). Pure and
+//! (`<name>` int8 + `<name>.__scale__` f32) or MLX's format (`<m>.weight`
+//! packed u32 + `<m>.scales`, plus `<m>.biases` in affine mode; modes
+//! affine, mxfp4, mxfp8 and nvfp4, optionally mixed per layer). Pure and
 //! in-memory: the native CLI (`src/cli/convert.rs`) reads, shards, writes
 //! and verifies.
 
+mod mixed;
+mod target;
+
 use serde_json::{json, Value};
 
-use crate::formats::pack_codes;
+pub use mixed::{Mixed, ModuleEntries};
+pub use target::Target;
+
 use crate::policy::{Decision, KeepReason};
-use crate::scheme::{self, Scheme};
+use crate::quant::{affine, fp};
+use crate::scheme;
 use crate::{Dtype, Error, Model, Policy, PolicyKind, TensorInfo};
-
-/// The output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// The seeds' int8: one scale per tensor, or per row.
-    Int8 { per_channel: bool },
-    /// MLX affine quantization.
-    Mlx { bits: u8, group_size: u32 },
-}
-
-impl Target {
-    /// Parses `--format int8|mlx` with `--scheme`, `--bits`, `--group-size`.
-    pub fn parse(
-        format: &str,
-        scheme: Option<&str>,
-        bits: u8,
-        group_size: u32,
-    ) -> Result<Self, Error> {
-        let bad = |detail: String| Err(Error::InvalidOption { detail });
-        match (format, scheme) {
-            ("int8", None | Some("int8-tensor")) => Ok(Target::Int8 { per_channel: false }),
-            ("int8", Some("int8-channel")) => Ok(Target::Int8 { per_channel: true }),
-            ("mlx", None | Some("affine")) => match Scheme::parse("affine", bits, group_size)? {
-                Scheme::Affine { bits, group_size } => Ok(Target::Mlx { bits, group_size }),
-                _ => unreachable!(),
-            },
-            ("int8" | "mlx", Some(s)) => bad(format!(
-                "scheme {s:?} does not fit --format {format} (int8: int8-tensor or int8-channel; mlx: affine)"
-            )),
-            _ => bad(format!("unknown format {format:?} (expected int8 or mlx)")),
-        }
-    }
-
-    /// The scheme whose numbers the output holds.
-    pub fn scheme(&self) -> Scheme {
-        match *self {
-            Target::Int8 { per_channel: false } => Scheme::Int8Tensor,
-            Target::Int8 { per_channel: true } => Scheme::Int8Channel,
-            Target::Mlx { bits, group_size } => Scheme::Affine { bits, group_size },
-        }
-    }
-
-    /// The layer policy: the seeds' rule for int8, mlx-lm's for MLX.
-    pub fn policy(&self) -> Policy {
-        match *self {
-            Target::Int8 { .. } => Policy::default_rule(),
-            Target::Mlx { group_size, .. } => {
-                Policy::new(PolicyKind::Mlx, group_size as u64, &[], &[]).expect("no globs")
-            }
-        }
-    }
-
-    /// A label for metadata, e.g. `quantlens-int8-tensor`.
-    pub fn label(&self) -> String {
-        format!("quantlens-{}", self.scheme().label())
-    }
-}
 
 /// One tensor to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,11 +27,26 @@ pub struct OutTensor {
     pub data: Vec<u8>,
 }
 
+/// The layer policy of a target: the seeds' rule for int8, mlx-lm's for
+/// MLX (with the target's group size).
+fn policy(target: Target) -> Policy {
+    match target.mlx_params() {
+        None => Policy::default_rule(),
+        Some((group_size, _)) => {
+            Policy::new(PolicyKind::Mlx, group_size as u64, &[], &[]).expect("no globs")
+        }
+    }
+}
+
 /// The decision for every tensor of `model`: the target's policy, and for
 /// MLX only tensors named `*.weight` (MLX names scales after the module).
 pub fn plan(model: &Model, target: Target) -> Vec<Decision> {
-    let mut d = model.plan(&target.policy(), target.scheme());
-    if let Target::Mlx { .. } = target {
+    let policy = policy(target);
+    let groups = target.mlx_params().is_some();
+    let mut d: Vec<Decision> = (0..model.tensors.len())
+        .map(|i| policy.decide(model.tensor(i).expect("in range").1, groups))
+        .collect();
+    if target.mlx_params().is_some() {
         for (i, dec) in d.iter_mut().enumerate() {
             let name = &model.tensor(i).expect("in range").1.name;
             if *dec == Decision::Quantize && !name.ends_with(".weight") {
@@ -92,16 +57,39 @@ pub fn plan(model: &Model, target: Target) -> Vec<Decision> {
     d
 }
 
+/// What `convert` does with every tensor of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The decision per tensor, in model order.
+    pub decisions: Vec<Decision>,
+    /// The target per tensor: the global one, or a `--bits-for` override.
+    pub targets: Vec<Target>,
+    /// Per-module entries for MLX's `quantization` block: a module's own
+    /// `(group_size, bits)`, or `None` for a layer left in float.
+    pub modules: ModuleEntries,
+}
+
+/// [`plan`] with mlx-lm-style per-layer choices applied.
+pub fn plan_mixed(model: &Model, target: Target, mixed: &Mixed) -> Result<Plan, Error> {
+    let mut decisions = plan(model, target);
+    let names: Vec<&str> = (0..model.tensors.len())
+        .map(|i| model.tensor(i).expect("in range").1.name.as_str())
+        .collect();
+    let (targets, modules) = mixed.apply(target, &names, &mut decisions)?;
+    Ok(Plan {
+        decisions,
+        targets,
+        modules,
+    })
+}
+
 /// Bytes the output of tensor `t` takes.
 pub fn out_bytes(t: &TensorInfo, decision: Decision, target: Target) -> u64 {
     if decision != Decision::Quantize {
         return t.bytes();
     }
-    let scale_bytes = match target {
-        Target::Mlx { .. } => t.dtype.decode_width().unwrap_or(4).min(4) as u64,
-        Target::Int8 { .. } => 4,
-    };
-    target.scheme().quantized_bytes(&t.shape, scale_bytes)
+    let scale_bytes = t.dtype.decode_width().unwrap_or(4).min(4) as u64;
+    target.quantized_bytes(&t.shape, scale_bytes)
 }
 
 fn read_all(model: &Model, i: usize) -> Result<(Vec<u8>, &TensorInfo), Error> {
@@ -204,60 +192,81 @@ pub fn convert_tensor(
             ]
         }
         Target::Mlx { bits, group_size } => {
-            let g = group_size as usize;
-            let n_bins = ((1u32 << bits) - 1) as f32;
-            let mut words = Vec::with_capacity(rows * cols * bits as usize / 32);
-            let mut scales = Vec::with_capacity(rows * cols / g);
-            let mut biases = Vec::with_capacity(rows * cols / g);
-            let mut codes = vec![0u32; cols];
-            for row in w.chunks(cols) {
-                for (grp, cg) in row.chunks(g).zip(codes.chunks_mut(g)) {
-                    // Codes use the f32 scale; it is stored in the weight's dtype.
-                    let (s, b) = scheme::affine_params(grp, bits);
-                    for (c, &x) in cg.iter_mut().zip(grp) {
-                        *c = scheme::affine_quantize(x, s, b, n_bins).0;
-                    }
-                    scales.push(s);
-                    biases.push(b);
-                }
-                words.extend(pack_codes(&codes, bits));
-            }
-            let module = t.name.strip_suffix(".weight").expect("planned *.weight");
-            let gshape = vec![rows as u64, (cols / g) as u64];
-            let (sd, sb) = encode_like(&scales, &t.dtype);
-            let (bd, bb) = encode_like(&biases, &t.dtype);
-            vec![
-                OutTensor {
-                    name: t.name.clone(),
-                    dtype: Dtype::U32,
-                    shape: vec![rows as u64, (cols * bits as usize / 32) as u64],
-                    data: words.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                },
-                OutTensor {
-                    name: format!("{module}.scales"),
-                    dtype: sd,
-                    shape: gshape.clone(),
-                    data: sb,
-                },
-                OutTensor {
-                    name: format!("{module}.biases"),
-                    dtype: bd,
-                    shape: gshape,
-                    data: bb,
-                },
-            ]
+            let q = affine::quantize(&w, cols, group_size as usize, bits);
+            let (sd, sb) = encode_like(&q.scales, &t.dtype);
+            let (bd, bb) = encode_like(&q.biases, &t.dtype);
+            let mut out = mlx_tensors(t, bits, group_size, q.words, sd, sb);
+            let biases = OutTensor {
+                name: format!(
+                    "{}.biases",
+                    t.name.strip_suffix(".weight").expect("planned")
+                ),
+                dtype: bd,
+                shape: out[1].shape.clone(),
+                data: bb,
+            };
+            out.push(biases);
+            out
+        }
+        Target::MlxFp { mode } => {
+            let (group_size, bits) = target.mlx_params().expect("an MLX target");
+            let elem = match t.dtype {
+                Dtype::F16 => fp::Elem::F16,
+                Dtype::BF16 => fp::Elem::BF16,
+                _ => fp::Elem::F32,
+            };
+            let q = fp::quantize(&w, cols, mode, elem);
+            mlx_tensors(t, bits, group_size, q.words, Dtype::U8, q.scales)
         }
     })
 }
 
+/// MLX's `<m>.weight` (packed words) and `<m>.scales` for a quantized
+/// `rows × cols` weight `t`.
+fn mlx_tensors(
+    t: &TensorInfo,
+    bits: u8,
+    group_size: u32,
+    words: Vec<u32>,
+    scale_dtype: Dtype,
+    scales: Vec<u8>,
+) -> Vec<OutTensor> {
+    let (rows, cols) = (t.shape[0], t.shape[1]);
+    let module = t.name.strip_suffix(".weight").expect("planned *.weight");
+    vec![
+        OutTensor {
+            name: t.name.clone(),
+            dtype: Dtype::U32,
+            shape: vec![rows, cols * bits as u64 / 32],
+            data: words.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        },
+        OutTensor {
+            name: format!("{module}.scales"),
+            dtype: scale_dtype,
+            shape: vec![rows, cols / group_size as u64],
+            data: scales,
+        },
+    ]
+}
+
 /// `config.json` for an MLX output: the input's (or an empty object) with
-/// `quantization` and `quantization_config` set as mlx-lm writes them.
-pub fn mlx_config(config: Option<&Value>, bits: u8, group_size: u32) -> Value {
+/// `quantization` and `quantization_config` set as mlx-lm writes them:
+/// `{"group_size", "bits", "mode"}` plus one entry per module with its own
+/// choice, `{"group_size", "bits"}` or `false` (left in float).
+pub fn mlx_config(config: Option<&Value>, target: Target, modules: &ModuleEntries) -> Value {
     let mut c = config
         .filter(|c| c.is_object())
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let q = json!({ "group_size": group_size, "bits": bits, "mode": "affine" });
+    let (group_size, bits) = target.mlx_params().unwrap_or((64, 4));
+    let mode = target.mode().map(|m| m.name());
+    let mut q = json!({ "group_size": group_size, "bits": bits, "mode": mode });
+    for (m, e) in modules {
+        q[m] = match e {
+            Some((g, b)) => json!({ "group_size": g, "bits": b }),
+            None => json!(false),
+        };
+    }
     c["quantization"] = q.clone();
     c["quantization_config"] = q;
     c
@@ -266,6 +275,7 @@ pub fn mlx_config(config: Option<&Value>, bits: u8, group_size: u32) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     fn model(name: &str, w: &[f32], shape: [u64; 2]) -> Model {
@@ -289,18 +299,41 @@ mod tests {
     #[test]
     fn targets_parse() {
         assert_eq!(
-            Target::parse("int8", None, 8, 64).unwrap(),
+            Target::parse("int8", None, None, None, None).unwrap(),
             Target::Int8 { per_channel: false }
         );
         assert_eq!(
-            Target::parse("mlx", None, 4, 64).unwrap(),
+            Target::parse("mlx", None, None, Some(4), Some(64)).unwrap(),
             Target::Mlx {
                 bits: 4,
                 group_size: 64
             }
         );
-        assert!(Target::parse("mlx", Some("int8-tensor"), 4, 64).is_err());
-        assert!(Target::parse("gguf", None, 4, 64).is_err());
+    }
+
+    #[test]
+    fn mixed_config_records_modules_as_mlx_lm() {
+        let mut modules = BTreeMap::new();
+        modules.insert("lm_head".to_string(), None);
+        modules.insert("l.0.v_proj".to_string(), Some((64, 6)));
+        let t = Target::Mlx {
+            bits: 4,
+            group_size: 64,
+        };
+        let c = mlx_config(Some(&json!({"model_type": "llama"})), t, &modules);
+        let q = &c["quantization"];
+        assert_eq!(q["mode"], "affine");
+        assert_eq!(q["bits"], 4);
+        assert_eq!(q["lm_head"], json!(false));
+        assert_eq!(q["l.0.v_proj"], json!({"group_size": 64, "bits": 6}));
+        assert_eq!(c["quantization_config"], *q);
+        assert_eq!(c["model_type"], "llama");
+        let fp = Target::parse("mlx", None, Some("mxfp8"), None, None).unwrap();
+        let c = mlx_config(None, fp, &BTreeMap::new());
+        assert_eq!(
+            c["quantization"],
+            json!({"group_size": 32, "bits": 8, "mode": "mxfp8"})
+        );
     }
 
     #[test]

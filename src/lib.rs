@@ -34,12 +34,14 @@ pub mod index;
 pub mod inspect;
 pub mod model;
 pub mod policy;
+pub mod quant;
 pub mod report;
 pub mod sanity;
 pub mod scheme;
 pub mod sha;
 pub mod source;
 pub mod stats;
+pub mod stored;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]

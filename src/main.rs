@@ -139,18 +139,27 @@ struct ConvertArgs {
     input: PathBuf,
     /// The output folder (must not exist, or be empty; never inside the input).
     output: PathBuf,
-    /// Output format: int8 (int8 weights + f32 `.__scale__`) or mlx (MLX affine: packed u32 + scales + biases).
+    /// Output format: int8 (int8 weights + f32 `.__scale__`) or mlx (packed u32 codes + scales, and biases in affine mode).
     #[arg(long)]
     format: String,
     /// int8: int8-tensor (default) or int8-channel; mlx: affine.
     #[arg(long)]
     scheme: Option<String>,
-    /// Bits per weight for --format mlx (2, 3, 4, 5, 6 or 8).
-    #[arg(long, default_value_t = 4)]
-    bits: u8,
-    /// Group size for --format mlx (32, 64 or 128).
-    #[arg(long, default_value_t = 64)]
-    group_size: u32,
+    /// MLX mode: affine (default), mxfp4 (4-bit, groups of 32), mxfp8 (8-bit, groups of 32) or nvfp4 (4-bit, groups of 16).
+    #[arg(long)]
+    mode: Option<String>,
+    /// Bits per weight for --mode affine (2, 3, 4, 5, 6 or 8; default 4).
+    #[arg(long)]
+    bits: Option<u8>,
+    /// Group size for --mode affine (32, 64 or 128; default 64); other modes have their own.
+    #[arg(long)]
+    group_size: Option<u32>,
+    /// Leave layers matching this glob (module path or tensor name) in float (repeatable; mlx only).
+    #[arg(long, value_name = "GLOB")]
+    keep: Vec<String>,
+    /// Quantize layers matching GLOB with B bits, e.g. '*.v_proj=6' (repeatable, first match wins; mlx affine only).
+    #[arg(long, value_name = "GLOB=B")]
+    bits_for: Vec<String>,
     /// Largest output shard in bytes (an index is written when there are several).
     #[arg(long, default_value_t = cli::convert::SHARD_BYTES, hide = true)]
     shard_size: u64,
@@ -240,10 +249,24 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
-    let target =
-        quantlens::convert::Target::parse(&a.format, a.scheme.as_deref(), a.bits, a.group_size)?;
+    let target = quantlens::convert::Target::parse(
+        &a.format,
+        a.scheme.as_deref(),
+        a.mode.as_deref(),
+        a.bits,
+        a.group_size,
+    )?;
+    let mixed = quantlens::convert::Mixed::new(&a.keep, &a.bits_for)?;
     let model = cli::folder::open(&a.input)?;
-    let done = cli::convert::convert(&a.input, &model, &a.output, target, a.shard_size, a.quiet)?;
+    let done = cli::convert::convert(
+        &a.input,
+        &model,
+        &a.output,
+        target,
+        &mixed,
+        a.shard_size,
+        a.quiet,
+    )?;
     let r = &done.report;
     let s = &r.summary;
     if a.json {

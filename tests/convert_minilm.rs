@@ -238,9 +238,15 @@ fn convert_refuses_to_write_into_or_over_its_input() {
 fn mlx_output_loads_in_real_mlx_within_one_ulp() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("quantlens");
-    for bits in ["8", "4"] {
+    for (flag, bits) in [
+        ("--bits", "8"),
+        ("--bits", "4"),
+        ("--mode", "mxfp4"),
+        ("--mode", "mxfp8"),
+        ("--mode", "nvfp4"),
+    ] {
         let out = tmp.path().join(format!("mlx{bits}"));
-        let (code, _) = convert(&out, &["--format", "mlx", "--bits", bits]);
+        let (code, _) = convert(&out, &["--format", "mlx", flag, bits]);
         assert_eq!(code, 0);
         let r = Command::new("python3")
             .arg("scripts/mlx_check_convert.py")
@@ -252,7 +258,7 @@ fn mlx_output_loads_in_real_mlx_within_one_ulp() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&r.stdout);
-        eprintln!("{bits}-bit: {}", text.lines().last().unwrap_or(""));
+        eprintln!("{flag} {bits}: {}", text.lines().last().unwrap_or(""));
         assert!(
             r.status.success(),
             "{text}\n{}",

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use quantlens::convert::{convert_tensor, mlx_config, out_bytes, plan, OutTensor, Target};
+use quantlens::convert::{
+    convert_tensor, mlx_config, out_bytes, plan_mixed, Mixed, OutTensor, Target,
+};
 use quantlens::{Model, Report};
 use rayon::prelude::*;
 
@@ -169,20 +171,20 @@ pub fn convert(
     model: &Model,
     out: &Path,
     target: Target,
+    mixed: &Mixed,
     shard_bytes: u64,
     quiet: bool,
 ) -> Result<Converted> {
     let input_dir = super::folder::model_dir(input);
     check_output(&input_dir, out)?;
+    let planned = plan_mixed(model, target, mixed)?;
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
 
-    let decisions = plan(model, target);
+    let (decisions, targets) = (&planned.decisions, &planned.targets);
     let sizes: Vec<(usize, u64)> = (0..model.tensors.len())
         .map(|i| {
-            (
-                i,
-                out_bytes(model.tensor(i).expect("in range").1, decisions[i], target),
-            )
+            let t = model.tensor(i).expect("in range").1;
+            (i, out_bytes(t, decisions[i], targets[i]))
         })
         .collect();
     let groups = shards(&sizes, shard_bytes.max(1));
@@ -206,7 +208,7 @@ pub fn convert(
         let tensors: Vec<Vec<OutTensor>> = group
             .par_iter()
             .map(|&i| {
-                let r = convert_tensor(model, i, decisions[i], target);
+                let r = convert_tensor(model, i, decisions[i], targets[i]);
                 bar.inc(model.tensor(i).expect("in range").1.bytes());
                 r
             })
@@ -237,8 +239,8 @@ pub fn convert(
     // config.json: copied, with MLX's quantization block for --format mlx.
     let cfg_path = out.join("config.json");
     match target {
-        Target::Mlx { bits, group_size } => {
-            let c = mlx_config(model.config.as_ref(), bits, group_size);
+        Target::Mlx { .. } | Target::MlxFp { .. } => {
+            let c = mlx_config(model.config.as_ref(), target, &planned.modules);
             write_atomic(&cfg_path, serde_json::to_string_pretty(&c)?.as_bytes())?;
             files.push(cfg_path);
         }
@@ -273,10 +275,10 @@ pub fn convert(
 /// `verify` reads it (int8 and MLX dequantized), to one safetensors file:
 /// the values external checks (scripts/mlx_check_convert.py) compare with.
 pub fn dequantize_to(model: &Model, out: &Path) -> Result<usize> {
-    use quantlens::formats::{recognise, Dequantizer, Layout};
+    use quantlens::formats::{recognise, Dequantizer};
     let rec = recognise(model, &|_| None);
     let mut tensors = Vec::new();
-    for l in rec.tensors.iter().filter(|l| l.layout != Layout::Raw) {
+    for l in rec.tensors.iter().filter(|l| l.layout.is_decodable()) {
         let mut d = Dequantizer::new(model, l)?;
         let mut vals = Vec::new();
         d.rows(0, l.rows(), &mut vals)?;
