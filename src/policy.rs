@@ -67,6 +67,10 @@ pub enum KeepReason {
     /// A dtype name outside the safetensors list.
     #[serde(rename = "unsupported-dtype")]
     UnsupportedDtype,
+    /// It holds no elements (a dimension is 0): nothing to quantize, and
+    /// its other dimensions may be huge.
+    #[serde(rename = "empty")]
+    Empty,
 }
 
 impl KeepReason {
@@ -82,6 +86,7 @@ impl KeepReason {
             KeepReason::Excluded => "excluded",
             KeepReason::GroupSize => "group-size",
             KeepReason::UnsupportedDtype => "unsupported-dtype",
+            KeepReason::Empty => "empty",
         }
     }
 }
@@ -168,6 +173,9 @@ impl Policy {
             0 | 1 => return Decision::Keep(OneD),
             2 => {}
             _ => return Decision::Keep(ManyD),
+        }
+        if t.numel == 0 {
+            return Decision::Keep(Empty);
         }
         let last = t.shape[t.shape.len() - 1];
         if (needs_groups || self.kind == PolicyKind::Mlx)
