@@ -185,7 +185,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", export::printable(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -243,12 +243,15 @@ fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
     let target =
         quantlens::convert::Target::parse(&a.format, a.scheme.as_deref(), a.bits, a.group_size)?;
     let model = cli::folder::open(&a.input)?;
-    let done = cli::convert::convert(&a.input, &model, &a.output, target, a.shard_size, a.quiet)?;
+    let done = cli::stage::convert(&a.input, &model, &a.output, target, a.shard_size, a.quiet)?;
     let r = &done.report;
     let s = &r.summary;
+    for (name, why) in &done.skipped {
+        eprintln!("quantlens: skipped {}: {why}", export::printable(name));
+    }
     if a.json {
         print!("{}", export::by_name("json").expect("known").render(r));
-    } else {
+    } else if !r.has_errors() {
         for f in &done.files {
             println!("wrote {}", export::printable(&f.display().to_string()));
         }
@@ -276,8 +279,11 @@ fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
         {
             eprintln!("quantlens: [{}] {}", f.code, export::printable(&f.message));
         }
-        eprintln!("quantlens: the converted model did not verify");
-        return Ok(ExitCode::from(1));
+        eprintln!(
+            "error: {}: the converted model did not verify against the input; nothing was written",
+            export::printable(&a.output.display().to_string())
+        );
+        return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,5 +7,6 @@ pub mod progress;
 pub mod run;
 pub mod safe_path;
 pub mod side_files;
+pub mod stage;
 pub mod sums;
 pub mod verify;
