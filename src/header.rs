@@ -20,11 +20,11 @@ pub const MAX_HEADER_BYTES: u64 = 100_000_000;
 /// The most tensors one header may declare. Neither the `safetensors`
 /// crate nor huggingface.js caps the count, but a 100 MB header can
 /// declare about two million zero-size tensors, and every tensor costs
-/// memory in each report; real checkpoints hold a few thousand per file
-/// (the largest mixture-of-experts models some tens of thousands in all
-/// their shards). A header over the limit is refused while it is parsed,
-/// before the excess entries are built.
-pub const MAX_TENSORS: usize = 250_000;
+/// memory in each report (about 1.5 KB natively). Real checkpoints hold a
+/// few thousand tensors per file, the largest mixture-of-experts models
+/// about twenty thousand in a single file. A header over the limit is
+/// refused while it is parsed, before the excess entries are built.
+pub const MAX_TENSORS: usize = 100_000;
 
 /// One tensor as declared in a header.
 #[derive(Debug, Clone, PartialEq, Serialize)]
