@@ -10,7 +10,10 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Serialize;
-use serde_json::Value;
+
+mod entry;
+pub use entry::MAX_DIMS;
+use entry::{EntrySeed, MetadataSeed};
 
 use crate::{ByteSource, Dtype, Error};
 
@@ -259,68 +262,8 @@ struct RawEntry {
     offsets: (u64, u64),
 }
 
-fn parse_metadata(file: &str, value: Value) -> Result<BTreeMap<String, String>, Error> {
-    let bad = |detail: &str| Error::InvalidTensorEntry {
-        file: file.to_string(),
-        tensor: "__metadata__".into(),
-        detail: detail.to_string(),
-    };
-    match value {
-        Value::Null => Ok(BTreeMap::new()),
-        Value::Object(map) => map
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                _ => Err(bad(&format!("value of {k:?} is not a string"))),
-            })
-            .collect(),
-        _ => Err(bad("must be an object of strings")),
-    }
-}
-
-fn parse_entry(file: &str, name: String, value: Value) -> Result<RawEntry, Error> {
-    let bad = |name: &str, detail: &str| Error::InvalidTensorEntry {
-        file: file.to_string(),
-        tensor: name.to_string(),
-        detail: detail.to_string(),
-    };
-    let Value::Object(map) = value else {
-        return Err(bad(&name, "entry is not an object"));
-    };
-    let dtype = match map.get("dtype") {
-        Some(Value::String(s)) => Dtype::parse(s),
-        Some(_) => return Err(bad(&name, "dtype is not a string")),
-        None => return Err(bad(&name, "missing dtype")),
-    };
-    let uints = |key: &str| -> Result<Vec<u64>, Error> {
-        match map.get(key) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_u64().ok_or_else(|| {
-                        bad(&name, &format!("{key} holds {v}, not an unsigned integer"))
-                    })
-                })
-                .collect(),
-            Some(_) => Err(bad(&name, &format!("{key} is not an array"))),
-            None => Err(bad(&name, &format!("missing {key}"))),
-        }
-    };
-    let shape = uints("shape")?;
-    let offsets = uints("data_offsets")?;
-    let [s, e] = offsets[..] else {
-        return Err(bad(&name, "data_offsets must hold exactly two numbers"));
-    };
-    Ok(RawEntry {
-        name,
-        dtype,
-        shape,
-        offsets: (s, e),
-    })
-}
-
 /// Parses the header JSON into its metadata and tensor entries, one entry
-/// at a time: each entry's JSON value lives only while it is checked, a
+/// at a time and straight from the text (no JSON value is built): a
 /// repeated name is an error, and parsing stops at the first entry past
 /// [`MAX_TENSORS`].
 fn parse_entries(
@@ -328,16 +271,31 @@ fn parse_entries(
     text: &str,
 ) -> Result<(BTreeMap<String, String>, Vec<RawEntry>), Error> {
     let mut failure = None;
+    let mut failed_on = None;
     let seed = EntriesSeed {
         file,
         failure: &mut failure,
+        failed_on: &mut failed_on,
     };
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|_| v));
-    match (parsed, failure) {
-        (_, Some(e)) => Err(e),
-        (Ok(v), None) => Ok(v),
-        (Err(e), None) => Err(Error::HeaderNotJson {
+    match (parsed, failure, failed_on) {
+        (_, Some(e), _) => Err(e),
+        (Ok(v), None, _) => Ok(v),
+        // A value of the wrong form inside the entry of `tensor`.
+        (Err(e), None, Some(tensor)) if e.is_data() => {
+            let mut detail = e.to_string();
+            let at = format!(" at line {} column {}", e.line(), e.column());
+            if detail.ends_with(&at) {
+                detail.truncate(detail.len() - at.len());
+            }
+            Err(Error::InvalidTensorEntry {
+                file: file.to_string(),
+                tensor,
+                detail,
+            })
+        }
+        (Err(e), None, _) => Err(Error::HeaderNotJson {
             file: file.to_string(),
             detail: e.to_string(),
         }),
@@ -353,7 +311,10 @@ fn abort<E: serde::de::Error>(slot: &mut Option<Error>, e: Error) -> E {
 
 struct EntriesSeed<'a> {
     file: &'a str,
+    /// A structured failure (too many tensors, a repeated name).
     failure: &'a mut Option<Error>,
+    /// The entry whose value failed to parse.
+    failed_on: &'a mut Option<String>,
 }
 
 type Parsed = (BTreeMap<String, String>, Vec<RawEntry>);
@@ -375,25 +336,41 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
         let mut metadata = None;
         let mut raw: Vec<RawEntry> = Vec::new();
         while let Some(name) = m.next_key::<String>()? {
-            let value: Value = m.next_value()?;
-            let entry = if name == "__metadata__" {
+            if name == "__metadata__" {
                 if metadata.is_some() {
-                    Err(Error::DuplicateTensor {
+                    let e = Error::DuplicateTensor {
                         file: file.to_string(),
                         tensor: name,
-                    })
-                } else {
-                    parse_metadata(file, value).map(|md| metadata = Some(md))
+                    };
+                    return Err(abort(self.failure, e));
+                }
+                match m.next_value_seed(MetadataSeed) {
+                    Ok(md) => metadata = Some(md),
+                    Err(e) => {
+                        *self.failed_on = Some(name);
+                        return Err(e);
+                    }
                 }
             } else if raw.len() == MAX_TENSORS {
-                Err(Error::TooManyTensors {
+                let e = Error::TooManyTensors {
                     file: file.to_string(),
                     limit: MAX_TENSORS,
-                })
+                };
+                return Err(abort(self.failure, e));
             } else {
-                parse_entry(file, name, value).map(|e| raw.push(e))
-            };
-            entry.map_err(|e| abort(self.failure, e))?;
+                match m.next_value_seed(EntrySeed) {
+                    Ok(f) => raw.push(RawEntry {
+                        name,
+                        dtype: f.dtype,
+                        shape: f.shape,
+                        offsets: f.offsets,
+                    }),
+                    Err(e) => {
+                        *self.failed_on = Some(name);
+                        return Err(e);
+                    }
+                }
+            }
         }
         // Repeated names, found by sorting positions rather than by keeping
         // a second copy of every name.
@@ -694,5 +671,52 @@ mod tests {
         assert!(matches!(e, Error::HeaderPastEnd { .. }), "{e}");
         let e = read(&file("{} x", 0)).unwrap_err();
         assert!(matches!(e, Error::HeaderNotJson { .. }), "{e}");
+    }
+
+    #[test]
+    fn huge_shapes_and_metadata_are_refused_as_they_are_read() {
+        let dims = vec!["1"; 1_000_000].join(",");
+        let h = format!(r#"{{"x":{{"dtype":"U8","shape":[{dims}],"data_offsets":[0,1]}}}}"#);
+        let e = read(&file(&h, 1)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("t.safetensors: tensor \"x\": shape holds more than {MAX_DIMS} numbers")
+        );
+        let mut h = String::from(r#"{"__metadata__":{"#);
+        for i in 0..=MAX_TENSORS {
+            h.push_str(&format!(r#""{i}":"","#));
+        }
+        h.push_str(r#""end":""}}"#);
+        let e = read(&file(&h, 0)).unwrap_err();
+        assert!(e.to_string().contains("more than 100000 entries"), "{e}");
+        assert!(matches!(e, Error::InvalidTensorEntry { tensor, .. } if tensor == "__metadata__"));
+        for (h, says) in [
+            (
+                r#"{"a":{"shape":[1],"data_offsets":[0,1]}}"#,
+                "missing dtype",
+            ),
+            (
+                r#"{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}}"#,
+                "invalid type: integer `-1`, expected an unsigned integer in shape",
+            ),
+            (
+                r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}}"#,
+                "data_offsets holds more than 2 numbers",
+            ),
+            (
+                r#"{"a":{"dtype":7,"shape":[1],"data_offsets":[0,1]}}"#,
+                "expected a string",
+            ),
+        ] {
+            let e = read(&file(h, 1)).unwrap_err();
+            assert!(
+                e.to_string().starts_with("t.safetensors: tensor \"a\": "),
+                "{e}"
+            );
+            assert!(e.to_string().ends_with(says), "{e}");
+        }
+        // Keys other than the three are skipped, whatever they hold.
+        let h = r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":{"y":[1,[2]]}}}"#;
+        assert!(read(&file(h, 1)).is_ok());
     }
 }
