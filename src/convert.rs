@@ -147,7 +147,11 @@ pub fn convert_tensor(
             data: bytes,
         }]
     };
-    if decision != Decision::Quantize || !t.dtype.is_decodable_float() || t.shape.len() != 2 {
+    if decision != Decision::Quantize
+        || !t.dtype.is_decodable_float()
+        || t.shape.len() != 2
+        || t.numel == 0
+    {
         return Ok(copy(bytes));
     }
     let mut w = vec![0f32; t.numel as usize];
@@ -360,6 +364,26 @@ mod tests {
         let b = f32::from_le_bytes(out[2].data[..4].try_into().unwrap());
         for k in 0..64 {
             assert!((scheme::affine_dequantize(codes[k], s, b) - w[k]).abs() <= s.abs());
+        }
+    }
+
+    #[test]
+    fn zero_element_matrix_is_kept_without_a_row_buffer() {
+        // [0, 2^40] F32: no elements, but a row of 2^40 codes would be 4 TiB.
+        let m = model("l.weight", &[], [0, 1 << 40]);
+        for t in [
+            Target::Mlx {
+                bits: 4,
+                group_size: 64,
+            },
+            Target::Int8 { per_channel: true },
+        ] {
+            let d = plan(&m, t)[0];
+            assert_eq!(d, Decision::Keep(KeepReason::Empty));
+            let out = convert_tensor(&m, 0, Decision::Quantize, t).unwrap();
+            assert_eq!(out.len(), 1);
+            assert_eq!(out[0].shape, vec![0, 1 << 40]);
+            assert!(out[0].data.is_empty());
         }
     }
 }

@@ -68,6 +68,8 @@ pub enum Error {
         expected: u64,
         actual: u64,
     },
+    /// The header declares more tensors than [`crate::MAX_TENSORS`].
+    TooManyTensors { file: String, limit: usize },
     /// The same tensor name appears twice in one header.
     DuplicateTensor { file: String, tensor: String },
     /// The same tensor is stored in two shards.
@@ -84,6 +86,9 @@ pub enum Error {
     MissingShard { file: String, shard: String },
     /// No `.safetensors` file was supplied.
     NoSafetensors,
+    /// The model's files are well formed but declare no tensor at all
+    /// (`file` lists them).
+    NoTensors { file: String },
     /// A tensor index asked of a model is out of range.
     NoSuchTensor { index: usize },
     /// Reading bytes from a source failed.
@@ -142,6 +147,10 @@ impl fmt::Display for Error {
                 f,
                 "{file}: data section is {actual} bytes, header declares only {expected}"
             ),
+            TooManyTensors { file, limit } => write!(
+                f,
+                "{file}: header declares more than {limit} tensors, the most accepted in one file"
+            ),
             DuplicateTensor { file, tensor } => {
                 write!(f, "{file}: tensor {tensor:?} appears twice in the header")
             }
@@ -157,6 +166,10 @@ impl fmt::Display for Error {
                 write!(f, "{file}: names shard {shard:?}, which is not present")
             }
             NoSafetensors => write!(f, "no .safetensors file found"),
+            NoTensors { file } => write!(
+                f,
+                "{file}: holds no tensors; there is nothing to inspect, verify or convert"
+            ),
             NoSuchTensor { index } => write!(f, "no tensor with index {index}"),
             Read { file, offset, detail } => {
                 write!(f, "{file}: read failed at offset {offset}: {detail}")

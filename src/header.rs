@@ -8,14 +8,26 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::Serialize;
+
+mod entry;
+pub use entry::MAX_DIMS;
+use entry::{EntrySeed, MetadataSeed};
 
 use crate::{ByteSource, Dtype, Error};
 
 /// The largest header accepted, as in the `safetensors` crate.
 pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// The most tensors one header may declare. Neither the `safetensors`
+/// crate nor huggingface.js caps the count, but a 100 MB header can
+/// declare about two million zero-size tensors, and every tensor costs
+/// memory in each report (about 1.5 KB natively). Real checkpoints hold a
+/// few thousand tensors per file, the largest mixture-of-experts models
+/// about twenty thousand in a single file. A header over the limit is
+/// refused while it is parsed, before the excess entries are built.
+pub const MAX_TENSORS: usize = 100_000;
 
 /// One tensor as declared in a header.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,29 +125,16 @@ pub fn parse_header(file: &str, bytes: &[u8], file_len: u64) -> Result<Header, E
         file: f(),
         offset: e.valid_up_to() as u64,
     })?;
-    let entries: Entries = serde_json::from_str(text).map_err(|e| Error::HeaderNotJson {
-        file: f(),
-        detail: e.to_string(),
-    })?;
+    let (metadata, mut raw) = parse_entries(file, text)?;
     let header_len = bytes.len() as u64;
-    let data_len = file_len - 8 - header_len;
-
-    let mut metadata = BTreeMap::new();
-    let mut raw = Vec::with_capacity(entries.0.len());
-    let mut seen = std::collections::HashSet::new();
-    for (name, value) in entries.0 {
-        if !seen.insert(name.clone()) {
-            return Err(Error::DuplicateTensor {
-                file: f(),
-                tensor: name,
-            });
-        }
-        if name == "__metadata__" {
-            metadata = parse_metadata(file, value)?;
-            continue;
-        }
-        raw.push(parse_entry(file, name, value)?);
-    }
+    let data_len = file_len
+        .checked_sub(8)
+        .and_then(|n| n.checked_sub(header_len))
+        .ok_or_else(|| Error::HeaderPastEnd {
+            file: f(),
+            declared: header_len,
+            len: file_len,
+        })?;
     raw.sort_by_key(|t| (t.offsets.0, t.offsets.1));
 
     let mut tensors = Vec::with_capacity(raw.len());
@@ -156,6 +155,13 @@ pub fn parse_header(file: &str, bytes: &[u8], file_len: u64) -> Result<Header, E
                 tensor: t.name,
                 expected,
                 start: s,
+            });
+        }
+        if e > data_len {
+            return Err(Error::Truncated {
+                file: f(),
+                expected: e,
+                actual: data_len,
             });
         }
         expected = e;
@@ -190,6 +196,16 @@ pub fn parse_header(file: &str, bytes: &[u8], file_len: u64) -> Result<Header, E
                     actual: e - s,
                 });
             }
+        } else if !plausible_width(numel, e - s) {
+            return Err(Error::InvalidTensorEntry {
+                file: f(),
+                tensor: t.name,
+                detail: format!(
+                    "{} bytes cannot hold {numel} elements of dtype {:?} at a whole number of 1 to {MAX_ELEMENT_BITS} bits each",
+                    e - s,
+                    t.dtype.name()
+                ),
+            });
         }
         let base = 8 + header_len;
         tensors.push(TensorInfo {
@@ -224,6 +240,21 @@ pub fn parse_header(file: &str, bytes: &[u8], file_len: u64) -> Result<Header, E
     })
 }
 
+/// The widest element a dtype unknown to quantlens is assumed to have.
+const MAX_ELEMENT_BITS: u64 = 64;
+
+/// Whether `bytes` can hold `numel` elements of some unknown dtype: a
+/// whole number of bits per element, from 1 to [`MAX_ELEMENT_BITS`].
+fn plausible_width(numel: u64, bytes: u64) -> bool {
+    if numel == 0 {
+        return bytes == 0;
+    }
+    match bytes.checked_mul(8) {
+        Some(bits) => bits % numel == 0 && (1..=MAX_ELEMENT_BITS).contains(&(bits / numel)),
+        None => false,
+    }
+}
+
 struct RawEntry {
     name: String,
     dtype: Dtype,
@@ -231,87 +262,128 @@ struct RawEntry {
     offsets: (u64, u64),
 }
 
-fn parse_metadata(file: &str, value: Value) -> Result<BTreeMap<String, String>, Error> {
-    let bad = |detail: &str| Error::InvalidTensorEntry {
-        file: file.to_string(),
-        tensor: "__metadata__".into(),
-        detail: detail.to_string(),
+/// Parses the header JSON into its metadata and tensor entries, one entry
+/// at a time and straight from the text (no JSON value is built): a
+/// repeated name is an error, and parsing stops at the first entry past
+/// [`MAX_TENSORS`].
+fn parse_entries(
+    file: &str,
+    text: &str,
+) -> Result<(BTreeMap<String, String>, Vec<RawEntry>), Error> {
+    let mut failure = None;
+    let mut failed_on = None;
+    let seed = EntriesSeed {
+        file,
+        failure: &mut failure,
+        failed_on: &mut failed_on,
     };
-    match value {
-        Value::Null => Ok(BTreeMap::new()),
-        Value::Object(map) => map
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                _ => Err(bad(&format!("value of {k:?} is not a string"))),
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|_| v));
+    match (parsed, failure, failed_on) {
+        (_, Some(e), _) => Err(e),
+        (Ok(v), None, _) => Ok(v),
+        // A value of the wrong form inside the entry of `tensor`.
+        (Err(e), None, Some(tensor)) if e.is_data() => {
+            let mut detail = e.to_string();
+            let at = format!(" at line {} column {}", e.line(), e.column());
+            if detail.ends_with(&at) {
+                detail.truncate(detail.len() - at.len());
+            }
+            Err(Error::InvalidTensorEntry {
+                file: file.to_string(),
+                tensor,
+                detail,
             })
-            .collect(),
-        _ => Err(bad("must be an object of strings")),
+        }
+        (Err(e), None, _) => Err(Error::HeaderNotJson {
+            file: file.to_string(),
+            detail: e.to_string(),
+        }),
     }
 }
 
-fn parse_entry(file: &str, name: String, value: Value) -> Result<RawEntry, Error> {
-    let bad = |name: &str, detail: &str| Error::InvalidTensorEntry {
-        file: file.to_string(),
-        tensor: name.to_string(),
-        detail: detail.to_string(),
-    };
-    let Value::Object(map) = value else {
-        return Err(bad(&name, "entry is not an object"));
-    };
-    let dtype = match map.get("dtype") {
-        Some(Value::String(s)) => Dtype::parse(s),
-        Some(_) => return Err(bad(&name, "dtype is not a string")),
-        None => return Err(bad(&name, "missing dtype")),
-    };
-    let uints = |key: &str| -> Result<Vec<u64>, Error> {
-        match map.get(key) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_u64().ok_or_else(|| {
-                        bad(&name, &format!("{key} holds {v}, not an unsigned integer"))
-                    })
-                })
-                .collect(),
-            Some(_) => Err(bad(&name, &format!("{key} is not an array"))),
-            None => Err(bad(&name, &format!("missing {key}"))),
-        }
-    };
-    let shape = uints("shape")?;
-    let offsets = uints("data_offsets")?;
-    let [s, e] = offsets[..] else {
-        return Err(bad(&name, "data_offsets must hold exactly two numbers"));
-    };
-    Ok(RawEntry {
-        name,
-        dtype,
-        shape,
-        offsets: (s, e),
-    })
+/// Fails the visitor with a structured error kept aside, so the caller
+/// reports it rather than serde's text.
+fn abort<E: serde::de::Error>(slot: &mut Option<Error>, e: Error) -> E {
+    *slot = Some(e);
+    E::custom("invalid tensor entry")
 }
 
-/// Header JSON as a list of entries, so that a repeated key is seen rather
-/// than silently replaced.
-struct Entries(Vec<(String, Value)>);
+struct EntriesSeed<'a> {
+    file: &'a str,
+    /// A structured failure (too many tensors, a repeated name).
+    failure: &'a mut Option<Error>,
+    /// The entry whose value failed to parse.
+    failed_on: &'a mut Option<String>,
+}
 
-impl<'de> Deserialize<'de> for Entries {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Entries;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Entries, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, Value>()? {
-                    out.push((k, v));
+type Parsed = (BTreeMap<String, String>, Vec<RawEntry>);
+
+impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
+    type Value = Parsed;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Parsed, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntriesSeed<'_> {
+    type Value = Parsed;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Parsed, A::Error> {
+        let file = self.file;
+        let mut metadata = None;
+        let mut raw: Vec<RawEntry> = Vec::new();
+        while let Some(name) = m.next_key::<String>()? {
+            if name == "__metadata__" {
+                if metadata.is_some() {
+                    let e = Error::DuplicateTensor {
+                        file: file.to_string(),
+                        tensor: name,
+                    };
+                    return Err(abort(self.failure, e));
                 }
-                Ok(Entries(out))
+                match m.next_value_seed(MetadataSeed) {
+                    Ok(md) => metadata = Some(md),
+                    Err(e) => {
+                        *self.failed_on = Some(name);
+                        return Err(e);
+                    }
+                }
+            } else if raw.len() == MAX_TENSORS {
+                let e = Error::TooManyTensors {
+                    file: file.to_string(),
+                    limit: MAX_TENSORS,
+                };
+                return Err(abort(self.failure, e));
+            } else {
+                match m.next_value_seed(EntrySeed) {
+                    Ok(f) => raw.push(RawEntry {
+                        name,
+                        dtype: f.dtype,
+                        shape: f.shape,
+                        offsets: f.offsets,
+                    }),
+                    Err(e) => {
+                        *self.failed_on = Some(name);
+                        return Err(e);
+                    }
+                }
             }
         }
-        d.deserialize_map(V)
+        // Repeated names, found by sorting positions rather than by keeping
+        // a second copy of every name.
+        let mut order: Vec<usize> = (0..raw.len()).collect();
+        order.sort_unstable_by(|&a, &b| raw[a].name.cmp(&raw[b].name).then(a.cmp(&b)));
+        if let Some(w) = order.windows(2).find(|w| raw[w[0]].name == raw[w[1]].name) {
+            let e = Error::DuplicateTensor {
+                file: file.to_string(),
+                tensor: raw[w[1]].name.clone(),
+            };
+            return Err(abort(self.failure, e));
+        }
+        Ok((metadata.unwrap_or_default(), raw))
     }
 }
 
@@ -525,14 +597,126 @@ mod tests {
 
     #[test]
     fn unknown_dtype_is_not_an_error() {
-        let h = r#"{"a":{"dtype":"F3_NEW","shape":[3],"data_offsets":[0,5]}}"#;
-        let hdr = read(&file(h, 5)).unwrap();
+        let h = r#"{"a":{"dtype":"F3_NEW","shape":[3],"data_offsets":[0,6]}}"#;
+        let hdr = read(&file(h, 6)).unwrap();
         assert_eq!(hdr.tensors[0].dtype, Dtype::Unknown("F3_NEW".into()));
+        let h = r#"{"a":{"dtype":"F6_NEW","shape":[2,2],"data_offsets":[0,3]}}"#;
+        assert!(read(&file(h, 3)).is_ok());
+    }
+
+    #[test]
+    fn unknown_dtype_with_an_impossible_size_is_an_error() {
+        for (shape, bytes) in [("[3]", 5), ("[0]", 4), ("[2]", 17), ("[64]", 0)] {
+            let h = format!(
+                r#"{{"x":{{"dtype":"F3_NEW","shape":{shape},"data_offsets":[0,{bytes}]}}}}"#
+            );
+            let e = read(&file(&h, bytes)).unwrap_err();
+            assert!(matches!(e, Error::InvalidTensorEntry { .. }), "{e}");
+            let msg = e.to_string();
+            assert!(
+                msg.starts_with("t.safetensors: tensor \"x\": ") && msg.contains("F3_NEW"),
+                "{msg}"
+            );
+        }
     }
 
     #[test]
     fn empty_header_object() {
         let hdr = read(&file("{}", 0)).unwrap();
         assert!(hdr.tensors.is_empty());
+    }
+
+    /// A header of `n` zero-size tensors, as an attacker packs them.
+    fn zero_size_tensors(n: usize) -> String {
+        let mut h = String::from("{");
+        for i in 0..n {
+            if i > 0 {
+                h.push(',');
+            }
+            h.push_str(&format!(
+                r#""{i}":{{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#
+            ));
+        }
+        h.push('}');
+        h
+    }
+
+    #[test]
+    fn tensor_count_is_capped() {
+        let hdr = read(&file(&zero_size_tensors(MAX_TENSORS), 0)).unwrap();
+        assert_eq!(hdr.tensors.len(), MAX_TENSORS);
+        let e = read(&file(&zero_size_tensors(MAX_TENSORS + 1), 0)).unwrap_err();
+        assert!(matches!(e, Error::TooManyTensors { .. }), "{e}");
+        assert!(e.to_string().starts_with("t.safetensors: "), "{e}");
+        assert!(e.to_string().contains(&MAX_TENSORS.to_string()), "{e}");
+    }
+
+    #[test]
+    fn repeated_metadata_and_errors_inside_entries_are_named() {
+        let h = r#"{"__metadata__":{},"__metadata__":{}}"#;
+        assert!(matches!(
+            read(&file(h, 0)),
+            Err(Error::DuplicateTensor { .. })
+        ));
+        let h = r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]},"a":{"dtype":"U8","shape":[1],"data_offsets":[2,3]}}"#;
+        let e = read(&file(h, 3)).unwrap_err();
+        assert_eq!(
+            e,
+            Error::DuplicateTensor {
+                file: "t.safetensors".into(),
+                tensor: "a".into()
+            }
+        );
+        let e = parse_header("t.safetensors", b"{}", 1).unwrap_err();
+        assert!(matches!(e, Error::HeaderPastEnd { .. }), "{e}");
+        let e = read(&file("{} x", 0)).unwrap_err();
+        assert!(matches!(e, Error::HeaderNotJson { .. }), "{e}");
+    }
+
+    #[test]
+    fn huge_shapes_and_metadata_are_refused_as_they_are_read() {
+        let dims = vec!["1"; 1_000_000].join(",");
+        let h = format!(r#"{{"x":{{"dtype":"U8","shape":[{dims}],"data_offsets":[0,1]}}}}"#);
+        let e = read(&file(&h, 1)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("t.safetensors: tensor \"x\": shape holds more than {MAX_DIMS} numbers")
+        );
+        let mut h = String::from(r#"{"__metadata__":{"#);
+        for i in 0..=MAX_TENSORS {
+            h.push_str(&format!(r#""{i}":"","#));
+        }
+        h.push_str(r#""end":""}}"#);
+        let e = read(&file(&h, 0)).unwrap_err();
+        assert!(e.to_string().contains("more than 100000 entries"), "{e}");
+        assert!(matches!(e, Error::InvalidTensorEntry { tensor, .. } if tensor == "__metadata__"));
+        for (h, says) in [
+            (
+                r#"{"a":{"shape":[1],"data_offsets":[0,1]}}"#,
+                "missing dtype",
+            ),
+            (
+                r#"{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}}"#,
+                "invalid type: integer `-1`, expected an unsigned integer in shape",
+            ),
+            (
+                r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}}"#,
+                "data_offsets holds more than 2 numbers",
+            ),
+            (
+                r#"{"a":{"dtype":7,"shape":[1],"data_offsets":[0,1]}}"#,
+                "expected a string",
+            ),
+        ] {
+            let e = read(&file(h, 1)).unwrap_err();
+            assert!(
+                e.to_string().starts_with("t.safetensors: tensor \"a\": "),
+                "{e}"
+            );
+            assert!(e.to_string().ends_with(says), "{e}");
+        }
+        // Keys other than the three are skipped, whatever they hold.
+        let h = r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":{"y":[1,[2]]}}}"#;
+        assert!(read(&file(h, 1)).is_ok());
     }
 }

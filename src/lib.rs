@@ -52,7 +52,7 @@ pub mod wasm_verify;
 pub use dtype::Dtype;
 pub use error::Error;
 pub use finding::{Finding, Severity};
-pub use header::{read_header, Header, TensorInfo, MAX_HEADER_BYTES};
+pub use header::{read_header, Header, TensorInfo, MAX_HEADER_BYTES, MAX_TENSORS};
 pub use index::ShardIndex;
 pub use inspect::Inspection;
 pub use model::{Model, NamedSource};

@@ -194,7 +194,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", export::printable(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -258,7 +258,7 @@ fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
     )?;
     let mixed = quantlens::convert::Mixed::new(&a.keep, &a.bits_for)?;
     let model = cli::folder::open(&a.input)?;
-    let done = cli::convert::convert(
+    let done = cli::stage::convert(
         &a.input,
         &model,
         &a.output,
@@ -269,9 +269,12 @@ fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
     )?;
     let r = &done.report;
     let s = &r.summary;
+    for (name, why) in &done.skipped {
+        eprintln!("quantlens: skipped {}: {why}", export::printable(name));
+    }
     if a.json {
         print!("{}", export::by_name("json").expect("known").render(r));
-    } else {
+    } else if !r.has_errors() {
         for f in &done.files {
             println!("wrote {}", export::printable(&f.display().to_string()));
         }
@@ -299,8 +302,11 @@ fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
         {
             eprintln!("quantlens: [{}] {}", f.code, export::printable(&f.message));
         }
-        eprintln!("quantlens: the converted model did not verify");
-        return Ok(ExitCode::from(1));
+        eprintln!(
+            "error: {}: the converted model did not verify against the input; nothing was written",
+            export::printable(&a.output.display().to_string())
+        );
+        return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
 }

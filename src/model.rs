@@ -121,7 +121,7 @@ impl Model {
             Some(idx) => {
                 let wanted = idx.shards();
                 for name in by_name.keys() {
-                    if !wanted.contains(name) {
+                    if wanted.binary_search(name).is_err() {
                         findings.push(Finding::file(
                             "shard_not_in_index",
                             Severity::Warning,
@@ -176,6 +176,12 @@ impl Model {
                     tensor: ti,
                 });
             }
+        }
+        if tensors.is_empty() {
+            let names: Vec<&str> = shards.iter().map(|s| s.header.file.as_str()).collect();
+            return Err(Error::NoTensors {
+                file: names.join(", "),
+            });
         }
         if let Some(idx) = &index {
             for (tensor, shard) in &idx.weight_map {
@@ -268,5 +274,28 @@ impl Model {
     /// The essentials of `config.json`.
     pub fn config_summary(&self) -> Option<ConfigSummary> {
         self.config.as_ref().map(ConfigSummary::from_json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_without_tensors_is_an_error_naming_its_file() {
+        let h = br#"{"__metadata__":{"format":"pt"}}"#;
+        let mut b = (h.len() as u64).to_le_bytes().to_vec();
+        b.extend_from_slice(h);
+        let files = vec![NamedSource::new("empty.safetensors", Arc::new(b))];
+        let e = Model::open(files, None, None).err().expect("an error");
+        assert_eq!(
+            e,
+            Error::NoTensors {
+                file: "empty.safetensors".into()
+            }
+        );
+        assert!(e
+            .to_string()
+            .starts_with("empty.safetensors: holds no tensors"));
     }
 }

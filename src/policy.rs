@@ -71,6 +71,10 @@ pub enum KeepReason {
     /// weight using it.
     #[serde(rename = "companion")]
     Companion,
+    /// It holds no elements (a dimension is 0): nothing to quantize, and
+    /// its other dimensions may be huge.
+    #[serde(rename = "empty")]
+    Empty,
 }
 
 impl KeepReason {
@@ -87,6 +91,7 @@ impl KeepReason {
             KeepReason::GroupSize => "group-size",
             KeepReason::UnsupportedDtype => "unsupported-dtype",
             KeepReason::Companion => "companion",
+            KeepReason::Empty => "empty",
         }
     }
 }
@@ -173,6 +178,9 @@ impl Policy {
             0 | 1 => return Decision::Keep(OneD),
             2 => {}
             _ => return Decision::Keep(ManyD),
+        }
+        if t.numel == 0 {
+            return Decision::Keep(Empty);
         }
         let last = t.shape[t.shape.len() - 1];
         if (needs_groups || self.kind == PolicyKind::Mlx)

@@ -14,25 +14,11 @@ use quantlens::convert::{
 use quantlens::{Model, Report};
 use rayon::prelude::*;
 
+use super::safe_path::ModelFolder;
+use super::side_files;
+
 /// Largest output shard, as in the Hub's convention.
 pub const SHARD_BYTES: u64 = 5_000_000_000;
-
-/// Side files copied to the output when present.
-pub const SIDE_FILES: &[&str] = &[
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "tokenizer.model",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-    "added_tokens.json",
-    "special_tokens_map.json",
-    "generation_config.json",
-    "chat_template.jinja",
-    "modules.json",
-    "sentence_bert_config.json",
-    "config_sentence_transformers.json",
-];
 
 /// What a finished conversion wrote and how it verified.
 pub struct Converted {
@@ -40,6 +26,8 @@ pub struct Converted {
     pub files: Vec<PathBuf>,
     /// The verification of the output against the input.
     pub report: Report,
+    /// Side files of the input not copied, by name, with the reason.
+    pub skipped: Vec<(String, String)>,
 }
 
 /// An absolute, symlink-free form of `p`, which need not exist yet: its
@@ -144,7 +132,7 @@ impl safetensors::View for View<'_> {
     }
 }
 
-fn st_dtype(d: &quantlens::Dtype) -> Result<safetensors::Dtype> {
+pub fn st_dtype(d: &quantlens::Dtype) -> Result<safetensors::Dtype> {
     serde_json::from_value(serde_json::Value::String(d.name().to_string()))
         .map_err(|_| anyhow::anyhow!("dtype {d} cannot be written by the safetensors crate"))
 }
@@ -236,6 +224,8 @@ pub fn convert(
         write_atomic(&path, serde_json::to_string_pretty(&index)?.as_bytes())?;
         files.push(path);
     }
+    let folder = ModelFolder::new(&input_dir)?;
+    let mut skipped = Vec::new();
     // config.json: copied, with MLX's quantization block for --format mlx.
     let cfg_path = out.join("config.json");
     match target {
@@ -244,31 +234,28 @@ pub fn convert(
             write_atomic(&cfg_path, serde_json::to_string_pretty(&c)?.as_bytes())?;
             files.push(cfg_path);
         }
-        Target::Int8 { .. } => {
-            let src = input_dir.join("config.json");
-            if src.is_file() {
-                write_atomic(&cfg_path, &std::fs::read(&src)?)?;
+        Target::Int8 { .. } => match side_files::read(&folder, "config.json") {
+            Ok(Some(bytes)) => {
+                write_atomic(&cfg_path, &bytes)?;
                 files.push(cfg_path);
             }
-        }
+            Ok(None) => {}
+            Err(why) => skipped.push(("config.json".to_string(), why)),
+        },
     }
-    for side in SIDE_FILES {
-        let src = input_dir.join(side);
-        if src.is_file() {
-            let dst = out.join(side);
-            write_atomic(
-                &dst,
-                &std::fs::read(&src).with_context(|| format!("{}: cannot read", src.display()))?,
-            )?;
-            files.push(dst);
-        }
-    }
+    let (copied, mut also_skipped) = side_files::copy_all(&folder, out, write_atomic)?;
+    files.extend(copied);
+    skipped.append(&mut also_skipped);
 
     // Re-read what was written and verify it against the input.
     let written = super::folder::open(out)?;
     let v = quantlens::Verification::new(model.clone(), written);
     let report = super::verify::run(&v, quiet)?;
-    Ok(Converted { files, report })
+    Ok(Converted {
+        files,
+        report,
+        skipped,
+    })
 }
 
 /// Writes every decodable tensor of `model` as f32, read back the way

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use quantlens::{FileSource, Model, NamedSource, MAX_HEADER_BYTES};
+use quantlens::{FileSource, Finding, Model, NamedSource, Severity, MAX_HEADER_BYTES};
+
+use super::safe_path::ModelFolder;
 
 /// The folder a model path lives in (the path itself for a folder).
 pub fn model_dir(path: &Path) -> PathBuf {
@@ -24,69 +26,72 @@ pub struct ModelFiles {
     pub safetensors: Vec<PathBuf>,
     pub index: Option<PathBuf>,
     pub config: Option<PathBuf>,
+    /// Files left unread, by name, with the reason (links leading out of
+    /// the folder, devices).
+    pub skipped: Vec<(String, String)>,
 }
 
 /// Finds the safetensors files, index and config at `path`: a model
 /// folder, a single `.safetensors` file, or a `*.safetensors.index.json`.
+/// A file named on the command line is read as given; files found in its
+/// folder are read only as [`ModelFolder::file`] allows.
 pub fn discover(path: &Path) -> Result<ModelFiles> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let (dir, single) = if meta.is_dir() {
-        (path.to_path_buf(), None)
-    } else {
-        let dir = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        (dir, Some(path.to_path_buf()))
-    };
-    let config = Some(dir.join("config.json")).filter(|p| p.is_file());
-    if let Some(file) = single {
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.ends_with(".index.json") {
-            let safetensors = list(&dir)?;
-            return Ok(ModelFiles {
-                safetensors,
-                index: Some(file),
-                config,
-            });
+    let single = (!meta.is_dir()).then(|| path.to_path_buf());
+    let folder = ModelFolder::new(&model_dir(path))?;
+    let mut skipped = Vec::new();
+    let mut pick = |name: &str| match folder.file(name) {
+        Ok(p) => p,
+        Err(why) => {
+            skipped.push((name.to_string(), why));
+            None
         }
-        return Ok(ModelFiles {
-            safetensors: vec![file],
-            index: None,
-            config,
-        });
-    }
-    let safetensors = list(&dir)?;
-    let mut indexes: Vec<PathBuf> = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.to_string_lossy().ends_with(".safetensors.index.json"))
-        .collect();
-    indexes.sort();
-    let preferred = dir.join("model.safetensors.index.json");
-    let index = if indexes.contains(&preferred) {
-        Some(preferred)
+    };
+    let config = pick("config.json");
+    let names = folder.names()?;
+    let mut safetensors = Vec::new();
+    let mut indexes = Vec::new();
+    let single_name = single.as_ref().and_then(|f| f.file_name()?.to_str());
+    let explicit_index = single_name.is_some_and(|n| n.ends_with(".index.json"));
+    if let (Some(file), false) = (&single, explicit_index) {
+        safetensors.push(file.clone());
     } else {
-        indexes.into_iter().next()
+        for n in &names {
+            if n.ends_with(".safetensors") {
+                safetensors.extend(pick(n));
+            } else if n.ends_with(".safetensors.index.json") && !explicit_index {
+                indexes.extend(pick(n));
+            }
+        }
+    }
+    let index = if explicit_index {
+        single
+    } else {
+        let preferred = folder.dir().join("model.safetensors.index.json");
+        if indexes.contains(&preferred) {
+            Some(preferred)
+        } else {
+            indexes.into_iter().next()
+        }
     };
     if safetensors.is_empty() {
-        bail!("{}: no .safetensors file in this folder", dir.display());
+        let why = skipped
+            .iter()
+            .filter(|(n, _)| n.ends_with(".safetensors"))
+            .map(|(n, why)| format!("; {n} was skipped: {why}"))
+            .collect::<String>();
+        bail!(
+            "{}: no .safetensors file in this folder{why}",
+            folder.dir().display()
+        );
     }
     Ok(ModelFiles {
         safetensors,
         index,
         config,
+        skipped,
     })
-}
-
-fn list(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("{}: cannot list", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "safetensors"))
-        .collect();
-    v.sort();
-    Ok(v)
 }
 
 /// Reads a small JSON side file whole, refusing anything larger than a
@@ -122,10 +127,30 @@ pub fn open(path: &Path) -> Result<Model> {
         })
         .transpose()?;
     let config = files.config.as_deref().map(read_small).transpose()?;
-    let model = quantlens::sanity::open_tolerant(
+    let mut model = quantlens::sanity::open_tolerant(
         sources,
         index.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
         config.as_deref(),
     )?;
+    for (name, why) in files.skipped {
+        model.findings.push(skipped_finding(&name, &why));
+    }
     Ok(model)
+}
+
+/// The finding for a file of the model folder that was not read: an
+/// error for a weight file or index (the model is incomplete), a warning
+/// for `config.json`.
+pub fn skipped_finding(name: &str, why: &str) -> Finding {
+    let weights = name.ends_with(".safetensors") || name.ends_with(".index.json");
+    Finding::file(
+        "skipped_file",
+        if weights {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        name,
+        format!("{name} was not read: it is {why}"),
+    )
 }

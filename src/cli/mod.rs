@@ -5,5 +5,8 @@ pub mod convert;
 pub mod folder;
 pub mod progress;
 pub mod run;
+pub mod safe_path;
+pub mod side_files;
+pub mod stage;
 pub mod sums;
 pub mod verify;
