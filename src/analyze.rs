@@ -25,12 +25,17 @@ pub struct Scratch {
     d: Vec<f32>,
     e: Vec<f32>,
     whole: Vec<f32>,
-    /// Which tensor `whole` holds: source address and start offset.
-    whole_of: Option<(usize, u64)>,
+    /// Which tensor `whole` holds: source address and byte range (a
+    /// zero-size tensor starts where the next one does).
+    whole_of: Option<(usize, u64, u64)>,
 }
 
-fn tensor_key(src: &dyn ByteSource, t: &TensorInfo) -> (usize, u64) {
-    (src as *const dyn ByteSource as *const u8 as usize, t.start)
+fn tensor_key(src: &dyn ByteSource, t: &TensorInfo) -> (usize, u64, u64) {
+    (
+        src as *const dyn ByteSource as *const u8 as usize,
+        t.start,
+        t.end,
+    )
 }
 
 /// Decodes a small tensor whole into the scratch so later passes over it

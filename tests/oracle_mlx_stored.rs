@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use quantlens::stored::{recognise, Dequantizer, Layout};
-use quantlens::{Action, Inspection, Model, NamedSource, Policy, Scheme};
+use quantlens::{Action, Inspection, Model, NamedSource, Policy, Scheme, Verification};
 use serde_json::Value;
 
 fn open(dir: &Path) -> Model {
@@ -109,4 +109,28 @@ fn every_mlx_mode_dequantizes_bit_for_bit() {
     }
     let kept = r.layers.iter().find(|l| l.name == "kept.weight").unwrap();
     assert_eq!(kept.action, Action::Quantize);
+
+    // verify against MLX's dequantized values as the original: every
+    // stored layer has zero error (the reference's `.f32` copies and the
+    // model's float layers are unmatched names, not compared).
+    let reference = Model::open(
+        vec![NamedSource::new(
+            "reference.safetensors",
+            Arc::new(ref_bytes.clone()),
+        )],
+        None,
+        None,
+    )
+    .unwrap();
+    let v = Verification::new(reference, open(&tmp.path().join("model")))
+        .run()
+        .unwrap();
+    let mut compared = 0;
+    for want in layers {
+        let name = want["name"].as_str().unwrap();
+        let row = v.layers.iter().find(|l| l.name == name).unwrap();
+        assert_eq!(row.max_abs_error, Some(0.0), "{name}");
+        compared += 1;
+    }
+    assert_eq!(compared, layers.len());
 }

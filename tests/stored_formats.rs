@@ -353,3 +353,78 @@ fn gptq_awq_and_compressed_tensors_are_recognised_not_read() {
         .iter()
         .all(|l| !l.stored.as_ref().unwrap().dequantized && l.min.is_none()));
 }
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    const DTYPES: &[(&str, usize)] = &[
+        ("I8", 1),
+        ("U8", 1),
+        ("U32", 4),
+        ("I32", 4),
+        ("F32", 4),
+        ("F16", 2),
+        ("F8_E4M3", 1),
+    ];
+    const NAMES: &[&str] = &[
+        "l.weight",
+        "l.scales",
+        "l.biases",
+        "l.weight.__scale__",
+        "l.weight_scale",
+        "l.weight_scale_inv",
+        "l.qweight",
+        "l.qzeros",
+        "l.weight_packed",
+        "l.weight_zero_point",
+    ];
+    const CONFIGS: &[&str] = &[
+        "{}",
+        r#"{"quantization":{"group_size":32,"bits":4}}"#,
+        r#"{"quantization":{"group_size":32,"bits":4,"mode":"mxfp4"}}"#,
+        r#"{"quantization":{"group_size":16,"bits":4,"mode":"nvfp4","l":{"bits":3}}}"#,
+        r#"{"quantization_config":{"quant_method":"fp8","weight_block_size":[2,3]}}"#,
+        r#"{"quantization_config":{"quant_method":"gptq","bits":4,"group_size":32}}"#,
+    ];
+
+    fn tensor() -> impl Strategy<Value = (usize, usize, Vec<u64>, Vec<u8>)> {
+        (
+            0..NAMES.len(),
+            0..DTYPES.len(),
+            prop::collection::vec(0u64..9, 0..4),
+            any::<u64>(),
+        )
+            .prop_map(|(n, d, shape, seed)| {
+                let len = shape.iter().product::<u64>() as usize * DTYPES[d].1;
+                let bytes = (0..len)
+                    .map(|k| (seed.rotate_left(k as u32 % 64) >> 3) as u8)
+                    .collect();
+                (n, d, shape, bytes)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any mix of quantized-looking names, dtypes and shapes gives rows
+        /// and findings, never a panic, in inspect and in verify.
+        #[test]
+        fn recognition_and_decoding_never_panic(
+            ts in prop::collection::vec(tensor(), 1..6),
+            cfg in 0..CONFIGS.len(),
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let ts: Vec<_> = ts.into_iter().filter(|t| seen.insert(t.0)).collect();
+            let list: Vec<(&str, &str, &[u64], Vec<u8>)> = ts
+                .iter()
+                .map(|(n, d, s, b)| (NAMES[*n], DTYPES[*d].0, s.as_slice(), b.clone()))
+                .collect();
+            let bytes = st(&list);
+            let r = inspect(bytes.clone(), Some(CONFIGS[cfg]));
+            prop_assert!(r.layers.len() <= list.len());
+            let v = Verification::new(model(bytes.clone(), Some(CONFIGS[cfg])), model(bytes, Some(CONFIGS[cfg])));
+            let _ = v.run();
+        }
+    }
+}

@@ -85,7 +85,7 @@ pub(crate) fn action(l: &crate::LayerRow, sep: &str) -> String {
         crate::Action::Keep => format!("keep{sep}{}", l.reason.as_deref().unwrap_or("")),
         crate::Action::Stored => format!(
             "stored{sep}{}",
-            l.stored.as_ref().map_or(String::new(), |s| s.describe())
+            l.stored.as_ref().map_or(String::new(), |s| s.short())
         ),
     }
 }

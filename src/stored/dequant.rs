@@ -120,8 +120,11 @@ impl<'a> Dequantizer<'a> {
         (target as u64 / self.logical.cols()).max(1)
     }
 
-    /// Decodes rows `[r0, r1)` into `out` (resized to their elements).
+    /// Decodes rows `[r0, r1)` into `out` (resized to their elements);
+    /// the range is clamped to the tensor's rows.
     pub fn rows(&mut self, r0: u64, r1: u64, out: &mut Vec<f32>) -> Result<(), Error> {
+        let r1 = r1.min(self.logical.rows());
+        let r0 = r0.min(r1);
         let cols = self.logical.cols();
         let n = ((r1 - r0) * cols) as usize;
         out.resize(n, 0.0);

@@ -250,6 +250,22 @@ impl StoredInfo {
         }
         out
     }
+
+    /// A short label for table cells: `mlx 4b g64`, `mxfp4`, `int8 row`,
+    /// `fp8 block`, `gptq 4b`.
+    pub fn short(&self) -> String {
+        let first = self.mode.split(' ').next().unwrap_or("");
+        match (self.format.as_str(), first) {
+            ("mlx", "affine") => format!(
+                "mlx {}b g{}",
+                self.bits.unwrap_or(0),
+                self.group_size.unwrap_or(0)
+            ),
+            ("mlx", m) => m.to_string(),
+            (f, "int") => format!("{f} {}b", self.bits.unwrap_or(0)),
+            (f, m) => format!("{f} {}", m.trim_start_matches("per-")),
+        }
+    }
 }
 
 /// The `stored` object of a report row: how a stored-quantized layer is

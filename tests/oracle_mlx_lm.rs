@@ -1,0 +1,120 @@
+//! A model converted by mlx-lm itself (`mlx_lm.convert -q`, from PyPI) is
+//! recognised with its mode, bits and group size; `inspect`'s bits per
+//! weight is the figure mlx-lm prints, and `verify` against the original
+//! reproduces MLX's own dequantization error per layer. Runs only when
+//! `mlx_lm` is importable (CI installs it).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::prelude::*;
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = Command::cargo_bin("quantlens")
+        .unwrap()
+        .args(args)
+        .args(["--json", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn mlx_lm_conversion_is_recognised_and_verified() {
+    let has_mlx_lm = Command::new("python3")
+        .args(["-c", "import mlx_lm"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_mlx_lm {
+        eprintln!("mlx_lm is not installed: skipped");
+        return;
+    }
+    let original = root().join("../shared/models/tiny-llama");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q4");
+    let run = Command::new("python3")
+        .args(["-m", "mlx_lm", "convert", "--hf-path"])
+        .arg(&original)
+        .arg("-q")
+        .arg("--mlx-path")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "{log}");
+    // "[INFO] Quantized model with 9.050 bits per weight."
+    let printed: f64 = log
+        .split("Quantized model with ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no bits-per-weight line in {log}"));
+
+    let ins = json(&["inspect", out.to_str().unwrap()]);
+    let rows = ins["layers"].as_array().unwrap();
+    let stored: Vec<&Value> = rows.iter().filter(|l| l["action"] == "stored").collect();
+    assert!(stored.len() >= 20, "{} stored layers", stored.len());
+    for l in &stored {
+        let s = &l["stored"];
+        assert_eq!(
+            (&s["format"], &s["mode"], &s["bits"], &s["group_size"]),
+            (&"mlx".into(), &"affine".into(), &4.into(), &64.into()),
+            "{}",
+            l["name"]
+        );
+    }
+    assert!(rows
+        .iter()
+        .all(|l| !l["name"].as_str().unwrap().ends_with(".scales")
+            && !l["name"].as_str().unwrap().ends_with(".biases")));
+    let bpw = ins["summary"]["bits_per_weight"].as_f64().unwrap();
+    assert!(
+        (bpw - printed).abs() < 0.0005,
+        "inspect {bpw} bits/weight, mlx-lm printed {printed}"
+    );
+
+    let reference: Value = serde_json::from_str(&common::python(&[
+        "scripts/mlx_dequant_error.py",
+        original.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]))
+    .unwrap();
+    let reference = reference.as_object().unwrap();
+    assert_eq!(reference.len(), stored.len());
+    let v = json(&["verify", original.to_str().unwrap(), out.to_str().unwrap()]);
+    let mut worst = 0f64;
+    for (name, want) in reference {
+        let row = v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} not verified"));
+        let (got, want) = (row["rel_error"].as_f64().unwrap(), want.as_f64().unwrap());
+        let d = common::rel_diff(got, want);
+        worst = worst.max(d);
+        assert!(d < 1e-9, "{name}: verify {got}, MLX {want}");
+    }
+    eprintln!(
+        "mlx-lm 4-bit tiny-llama: {} layers, {bpw:.3} bits/weight (mlx-lm: {printed}), rel. error within {worst:.1e} of MLX's",
+        stored.len()
+    );
+}
