@@ -158,7 +158,7 @@ export async function untilConfirmed(page, done, arg, { timeout = 180000 } = {})
     ]);
     if (which === 'done') return;
     if (which !== 'confirm') throw new Error(`the page did not settle: ${await page.textContent('[data-testid=status]')}`);
-    const b = page.locator(button);
+    const b = await page.$(button);
     await b.evaluate((el) => { el.dataset.clicked = '1'; });
     await b.click();
   }

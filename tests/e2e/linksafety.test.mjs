@@ -95,6 +95,7 @@ test('a tensor read answered with more bytes than asked for is stopped as they a
 
 test('a Hub id read from another host names that host, on both pages; a typed id goes to the Hub', async () => {
   const compare = await openPage(browser, `${server.url}compare.html#hf=org/small&against-hf=org/small&hub=${enc(srv.hubBase())}`);
+  await compare.waitForSelector('[data-testid=link-confirm]');
   assert.match(await text(compare, 'error'), /this computer/);
   assert.equal(await confirmLink(compare, { states: ['done', 'error'] }), 'done', await text(compare, 'error'));
   for (const side of ['#orig-files', '#conv-files']) {

@@ -36,8 +36,10 @@
 //   xorigin      redirects point at the second listener (`cdnOrigin`), as the
 //                Hub redirects to another host
 //   overlong=N   a server that lies about lengths: file answers (200 and 206)
-//                carry no Content-Length, and after the right bytes comes N
-//                bytes more of padding (spaces, so JSON stays valid); with
+//                carry no Content-Length (and no Content-Range, which would
+//                let the browser cut the body short itself), and after the
+//                right bytes come N bytes more of padding (spaces, so JSON
+//                stays valid); with
 //   overfrom=K   only 206 answers whose range starts at byte K or later lie
 //                The log entry's `cut` is true when the client hung up
 //                before the body was complete.
@@ -361,6 +363,8 @@ function serveFile(req, res, entry, file, sw, cors, what) {
   const length = end - start + 1;
   const extra = sw.overlong !== undefined && (status === 200 || start >= Number(sw.overfrom ?? 0)) ? Number(sw.overlong) : 0;
   if (!extra) headers['Content-Length'] = String(Math.max(0, length));
+  // Chromium itself stops a 206 body that runs past its Content-Range; without one, only the page can.
+  else delete headers['Content-Range'];
   entry.status = status;
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || length <= 0) return res.end();
