@@ -218,7 +218,9 @@ pub fn recognise(model: &Model, hint: &dyn Fn(&str) -> Option<Vec<u64>>) -> Reco
                 Some(&si) => {
                     consumed.insert(si);
                     let (ss, st) = info(si);
-                    let rows = t.shape.first().copied().unwrap_or(1);
+                    // One scale per row of the rows × cols view decoding
+                    // uses (every axis but the last; a 1-D tensor is one row).
+                    let rows = logical.rows();
                     let ok_shape = st.numel == 1 && st.shape.len() <= 1
                         || st.numel == rows && (st.shape.len() == 1 || st.shape == [rows, 1]);
                     if !st.dtype.is_decodable_float() || !ok_shape {
