@@ -362,7 +362,7 @@ async function openByLink() {
   try {
     const need = [...hostsOfSource(orig, confirmedHosts()), ...hostsOfSource(conv, confirmedHosts())]
       .filter((h, i, all) => all.findIndex((x) => x.host === h.host) === i);
-    if (need.length) throw confirmError(need, 'This link compares two models read');
+    if (need.length) throw confirmError(need, 'This link reads its two models');
     const [o, c] = await Promise.all([
       resolveSource(orig, { allowHosts: confirmedHosts() }).catch((e) => { throw Object.assign(new Error(`original model: ${e.message}`), { kind: e.kind, hosts: e.hosts }); }),
       resolveSource(conv, { allowHosts: confirmedHosts() }).catch((e) => { throw Object.assign(new Error(`converted model: ${e.message}`), { kind: e.kind, hosts: e.hosts }); }),
