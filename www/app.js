@@ -3,7 +3,8 @@
 // All file-derived text enters the DOM through textContent, never as HTML.
 // Models opened by link (#url=, #hf=; see remote.js): the page fetches the
 // headers, the workers read tensor data by Range requests.
-import { parseFragment, buildFragment, sourceOf, resolveSource, RemoteError, FULL_BODY_LIMIT } from './remote.js';
+import { parseFragment, buildFragment, sourceOf, resolveSource, sourceLabel, RemoteError, FULL_BODY_LIMIT } from './remote.js';
+import { confirmedHosts, confirmTyped, offerConfirm, withdrawConfirm } from './linkconfirm.js';
 
 // Compare by link (#url=A&against=B) is the compare page's job.
 {
@@ -269,6 +270,7 @@ function showError(text) {
   e.textContent = text;
 }
 function clearError() {
+  withdrawConfirm();
   const e = $('error');
   e.hidden = true;
   e.textContent = '';
@@ -764,6 +766,7 @@ async function openLink(params, { allowFull = false } = {}) {
   const runAt = ++state.runId;
   clearError();
   hideLinkButtons();
+  withdrawConfirm();
   applyViewParams(params);
   state.link = params;
   state.net = { fetched: 0, total: 0 };
@@ -771,13 +774,14 @@ async function openLink(params, { allowFull = false } = {}) {
   drawSha();
   $('link-input').value = src.kind === 'url' ? src.url : src.id;
   const t0 = performance.now();
-  setStatus('running', `Reading the headers of ${src.kind === 'hf' ? src.id : src.url}…`);
+  setStatus('running', `Reading the headers of ${sourceLabel(src)}…`);
   setPhase('headers');
   $('progress').value = 0;
   $('progress-text').textContent = 'Reading headers by range requests…';
   try {
     const r = await resolveSource(src, {
       allowFull,
+      allowHosts: confirmedHosts(),
       onFetched: (n) => {
         if (my !== linkSeq) return;
         state.net.fetched = n;
@@ -796,6 +800,7 @@ async function openLink(params, { allowFull = false } = {}) {
     failRun(e);
     setPhase('');
     $('progress-text').textContent = `${fmtBytes(state.net.fetched)} fetched before the error`;
+    if (e.kind === 'confirm') offerConfirm($('error'), e.hosts, () => openLink(params, { allowFull }));
     if (e.kind === 'norange' && e.size != null && e.size < FULL_BODY_LIMIT && !allowFull) {
       const b = $('continue-full');
       b.textContent = `Download ${e.file} whole (${fmtBytes(e.size)}) and continue`;
@@ -1049,7 +1054,7 @@ function renderFiles(input) {
   clear(src);
   if (input.remote) {
     const r = input.remote;
-    src.append(el('span', { class: 'muted' }, 'Opened by link from '), el('span', { class: 'mono', 'data-testid': 'source' }, r.source.kind === 'hf' ? `${r.label} (${r.source.hub})` : r.label));
+    src.append(el('span', { class: 'muted' }, 'Opened by link from '), el('span', { class: 'mono', 'data-testid': 'source' }, r.label));
     src.append(el('span', { class: 'muted' }, ` · headers: ${fmtBytes(r.fetched)} fetched${r.notes.length ? ` · ${r.notes.join(' · ')}` : ''}`));
   }
   for (const f of input.files) {
@@ -1533,7 +1538,9 @@ $('link-form').addEventListener('submit', (ev) => {
   const v = $('link-input').value.trim();
   if (!v) return;
   const hubPage = /^https:\/\/huggingface\.co\/([\w.-]+\/[\w.-]+)\/?$/.exec(v);
-  const params = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) && !hubPage ? { url: v } : { hf: hubPage ? hubPage[1] : v, hub: state.link?.hub ?? null };
+  // A typed Hub id goes to the Hugging Face Hub: a hub= of an earlier link is not carried over.
+  const params = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) && !hubPage ? { url: v } : { hf: hubPage ? hubPage[1] : v };
+  if (params.url) confirmTyped(params.url);
   const frag = buildFragment(params);
   if (`#${frag}` === location.hash) openLink(parseFragment(frag));
   else location.hash = frag;

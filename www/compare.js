@@ -4,7 +4,8 @@
 // messages and renders. File-derived text is untrusted: textContent only.
 // Compare by link: #url=CONVERTED&against=ORIGINAL (or hf= / against-hf=,
 // hub=BASE) opens both models by range requests (remote.js).
-import { parseFragment, sourceOf, resolveSource } from './remote.js';
+import { parseFragment, sourceOf, resolveSource, hostsOfSource, confirmError } from './remote.js';
+import { confirmedHosts, offerConfirm, withdrawConfirm } from './linkconfirm.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_JSON_BYTES = 64 << 20;
@@ -344,6 +345,7 @@ async function openByLink() {
   if (!conv && !orig) return;
   await ready;
   showError('');
+  withdrawConfirm();
   if (!conv || !orig) {
     setStatus('error', 'Incomplete link.');
     showError('Compare by link needs both models: url= (or hf=) for the converted model and against= (or against-hf=) for the original.');
@@ -358,9 +360,12 @@ async function openByLink() {
   net.total = 0;
   digests.clear();
   try {
+    const need = [...hostsOfSource(orig, confirmedHosts()), ...hostsOfSource(conv, confirmedHosts())]
+      .filter((h, i, all) => all.findIndex((x) => x.host === h.host) === i);
+    if (need.length) throw confirmError(need, 'This link reads its two models');
     const [o, c] = await Promise.all([
-      resolveSource(orig).catch((e) => { throw new Error(`original model: ${e.message}`); }),
-      resolveSource(conv).catch((e) => { throw new Error(`converted model: ${e.message}`); }),
+      resolveSource(orig, { allowHosts: confirmedHosts() }).catch((e) => { throw Object.assign(new Error(`original model: ${e.message}`), { kind: e.kind, hosts: e.hosts }); }),
+      resolveSource(conv, { allowHosts: confirmedHosts() }).catch((e) => { throw Object.assign(new Error(`converted model: ${e.message}`), { kind: e.kind, hosts: e.hosts }); }),
     ]);
     net.fetched = o.fetched + c.fetched;
     net.total = o.total + c.total;
@@ -375,6 +380,12 @@ async function openByLink() {
   } catch (e) {
     setStatus('error', 'Could not open the models of this link.');
     showError(e.message);
+    if (e.kind === 'confirm') {
+      offerConfirm($('error'), e.hosts, () => {
+        setStatus('running', 'Reading the headers of both models…');
+        openByLink();
+      });
+    }
     return;
   } finally {
     running = false;

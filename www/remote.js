@@ -14,6 +14,8 @@
 //   synchronous XMLHttpRequest per range (allowed in workers), asked for by
 //   the wasm side in windows of up to 32 MiB clamped to the tensor.
 
+import { hostsToConfirm, describeHosts } from './linkguard.js';
+
 export const DEFAULT_HUB = 'https://huggingface.co';
 /** A server that ignores Range may still be used, with consent, below this size. */
 export const FULL_BODY_LIMIT = 64 * 1000 * 1000;
@@ -21,7 +23,8 @@ export const FULL_BODY_LIMIT = 64 * 1000 * 1000;
 export const CONCURRENCY = 4;
 /** safetensors' own cap on the header length (MAX_HEADER_BYTES in src/header.rs). */
 const MAX_HEADER_BYTES = 100_000_000;
-const MAX_JSON_BYTES = 64 << 20;
+/** The most bytes read of a JSON side file (index, config.json), whatever the server announces. */
+export const MAX_JSON_BYTES = 64 << 20;
 const INDEX_NAME = 'model.safetensors.index.json';
 
 // ---------------------------------------------------------------- fragment
@@ -122,8 +125,9 @@ export function sourceOf(params, against = false) {
 // ---------------------------------------------------------------- errors
 
 export class RemoteError extends Error {
-  constructor(message, { kind, file = null, url = null, size = null } = {}) {
+  constructor(message, { kind, file = null, url = null, size = null, hosts = null } = {}) {
     super(message);
+    this.hosts = hosts; // kind 'confirm': [{host, kind}] that need the visitor's click
     this.kind = kind;
     this.file = file;
     this.url = url;
@@ -188,6 +192,67 @@ function checkContentRange(header, start, end, size, got, file, url) {
 // ---------------------------------------------------------------- page side: async reads
 
 /**
+ * Reads a response body as a stream, chunk by chunk, and stops (cancelling
+ * the transfer) as soon as more than `limit` bytes have arrived: a server
+ * decides how long a body is, with or without Content-Length, so the cap is
+ * checked on the bytes themselves. Returns the chunks and their total;
+ * `tooLong()` builds the error thrown past the cap.
+ */
+export async function readCapped(resp, limit, tooLong, broken) {
+  const chunks = [];
+  let got = 0;
+  if (!resp.body) return { chunks, got };
+  const reader = resp.body.getReader();
+  for (;;) {
+    let r;
+    try {
+      r = await reader.read();
+    } catch {
+      throw broken();
+    }
+    if (r.done) break;
+    got += r.value.byteLength;
+    if (got > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLong(got);
+    }
+    chunks.push(r.value);
+  }
+  return { chunks, got };
+}
+
+function concat(chunks, got) {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(got);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * A redirect may lead a public address to this computer or the visitor's
+ * network: the final address of a response is held to the same rule as the
+ * link itself (the request has been made, but its body is not read).
+ */
+function checkFinalHost(resp, ctl, file, url, ctx) {
+  if (!ctx.allowHosts) return; // the workers' reads: the page checked these addresses
+  const need = resp.url ? hostsToConfirm([resp.url], ctx.allowHosts) : [];
+  if (need.length) {
+    ctl.abort();
+    throw confirmError(need, `${file}: ${url} redirected to ${resp.url}`);
+  }
+}
+
+/** The error that stops a link until the visitor agrees to read from `hosts` ([{host, kind}]). */
+export function confirmError(hosts, what) {
+  return new RemoteError(`${what}, on ${describeHosts(hosts)}. A shared link does not open such hosts by itself; open it only if you expect this link to read from there.`,
+    { kind: 'confirm', hosts });
+}
+
+/**
  * Fetches bytes [start, end] (inclusive) of `url`. Returns {bytes, total}.
  * On a 200 (Range ignored) throws kind 'norange' with the size, unless
  * opts.allowFull and the file is under FULL_BODY_LIMIT: then returns
@@ -201,13 +266,16 @@ export async function fetchRange(url, start, end, file, { size = null, allowFull
   } catch {
     throw networkError(file, url);
   }
+  checkFinalHost(resp, ctl, file, url, ctx);
+  const broken = () => new RemoteError(`${file}: the connection broke while reading bytes ${start}-${end} of ${url}.`, { kind: 'network', file, url });
   if (resp.status === 200) {
     const len = Number(resp.headers.get('content-length'));
     const known = Number.isFinite(len) && resp.headers.get('content-length') != null ? len : null;
     if (allowFull && known != null && known < FULL_BODY_LIMIT) {
-      const blob = await resp.blob();
-      count?.(blob.size);
-      return { full: blob, total: blob.size };
+      const { chunks, got } = await readCapped(resp, FULL_BODY_LIMIT - 1, (n) => new RemoteError(`${file}: the server sent more than ${fmtMB(FULL_BODY_LIMIT)} for the whole file `
+        + `(${fmtMB(n)} so far, after announcing ${fmtMB(known)}) at ${url}; the transfer was stopped.`, { kind: 'toolarge', file, url }), broken);
+      count?.(got);
+      return { full: new Blob(chunks), total: got };
     }
     ctl.abort(); // do not download a body nobody asked for
     const small = known != null && known < FULL_BODY_LIMIT;
@@ -220,15 +288,17 @@ export async function fetchRange(url, start, end, file, { size = null, allowFull
     ctl.abort();
     throw statusError(resp.status, file, url, ctx);
   }
-  let buf;
-  try {
-    buf = new Uint8Array(await resp.arrayBuffer());
-  } catch {
-    throw new RemoteError(`${file}: the connection broke while reading bytes ${start}-${end} of ${url}.`, { kind: 'network', file, url });
-  }
+  const want = end - start + 1;
+  const { chunks, got } = await readCapped(resp, want, (n) => tooLongRange(file, url, start, end, n), broken);
+  const buf = concat(chunks, got);
   count?.(buf.length);
   const total = checkContentRange(resp.headers.get('content-range'), start, end, size, buf.length, file, url);
   return { bytes: buf, total };
+}
+
+function tooLongRange(file, url, start, end, n) {
+  return new RemoteError(`${file}: asked for bytes ${start}-${end} (${end - start + 1} bytes) but the server sent more (${n} bytes so far) at ${url}; the transfer was stopped.`,
+    { kind: 'contentrange', file, url });
 }
 
 /** GETs a small side file (index, config). Returns {bytes, text} or throws a RemoteError. */
@@ -239,10 +309,18 @@ async function fetchSide(url, file, ctx, count) {
   } catch {
     throw networkError(file, url);
   }
+  const ctl = { abort: () => resp.body?.cancel().catch(() => {}) };
+  checkFinalHost(resp, ctl, file, url, ctx);
   if (!resp.ok) throw statusError(resp.status, file, url, ctx);
+  const tooLarge = (n) => new RemoteError(`${file} is ${fmtMB(n)} or more; JSON side files over ${fmtMB(MAX_JSON_BYTES)} are not read (${url})`, { kind: 'toolarge', file, url });
   const len = Number(resp.headers.get('content-length'));
-  if (Number.isFinite(len) && len > MAX_JSON_BYTES) throw new RemoteError(`${file} is ${fmtMB(len)}; JSON side files over ${fmtMB(MAX_JSON_BYTES)} are not read (${url})`, { kind: 'toolarge', file, url });
-  const bytes = new Uint8Array(await resp.arrayBuffer());
+  if (resp.headers.get('content-length') != null && Number.isFinite(len) && len > MAX_JSON_BYTES) {
+    ctl.abort();
+    throw tooLarge(len);
+  }
+  const { chunks, got } = await readCapped(resp, MAX_JSON_BYTES, tooLarge,
+    () => new RemoteError(`${file}: the connection broke while reading ${url}.`, { kind: 'network', file, url }));
+  const bytes = concat(chunks, got);
   count?.(bytes.length);
   return { bytes, text: new TextDecoder().decode(bytes) };
 }
@@ -299,6 +377,36 @@ function hubBase(src) {
   return { base: `${base}/${m[1]}/${m[2]}/resolve/${encodeURIComponent(rev)}/`, repo: `${m[1]}/${m[2]}`, rev };
 }
 
+/**
+ * How a link source is named wherever the page shows it: the address for
+ * url=, and for a Hub id `ORG/NAME@REV`, followed by the host it is read
+ * from when hub= points somewhere other than the Hugging Face Hub.
+ */
+export function sourceLabel(src) {
+  if (src.kind === 'url') return src.url;
+  const m = /^([^@]*)(?:@(.+))?$/.exec(src.id);
+  const id = `${m[1]}@${m[2] ?? 'main'}`;
+  const hub = String(src.hub ?? DEFAULT_HUB).replace(/\/+$/, '');
+  let host;
+  try {
+    host = new URL(hub).host;
+  } catch {
+    host = hub;
+  }
+  return hub === DEFAULT_HUB ? `${id} on ${host}` : `${id} on ${host} (not the Hugging Face Hub)`;
+}
+
+/** The hosts of a link source (its address, or its Hub's) that need the visitor's click: [{host, kind}]. */
+export function hostsOfSource(src, allowHosts = new Set()) {
+  let address;
+  try {
+    address = src.kind === 'hf' ? hubBase(src).base : new URL(src.url).href;
+  } catch {
+    return []; // refused later, with its own message
+  }
+  return hostsToConfirm([address], allowHosts);
+}
+
 function checkAddress(u, what) {
   let url;
   try {
@@ -320,7 +428,7 @@ function checkAddress(u, what) {
  *    side: Map(name -> {url, bytes}), notes: [string], fetched, total}
  * Throws a RemoteError with a message naming the file and address.
  */
-export async function resolveSource(src, { allowFull = false, onFetched } = {}) {
+export async function resolveSource(src, { allowFull = false, onFetched, allowHosts = new Set() } = {}) {
   let fetched = 0;
   const count = (n) => {
     fetched += n;
@@ -330,15 +438,19 @@ export async function resolveSource(src, { allowFull = false, onFetched } = {}) 
   let single = null;
   let indexUrl = null;
   let label;
-  const ctx = {};
+  const ctx = { allowHosts };
   if (src.kind === 'hf') {
     const h = hubBase(src);
-    checkAddress(h.base, 'Hub address');
+    const hub = checkAddress(h.base, 'Hub address');
     base = h.base;
     ctx.hf = src.id;
-    label = `${h.repo}@${h.rev}`;
+    label = sourceLabel(src);
+    const need = hostsOfSource(src, allowHosts);
+    if (need.length) throw confirmError(need, `This link reads the Hub model ${src.id} from ${hub.origin}`);
   } else {
     const url = checkAddress(src.url, 'url');
+    const need = hostsOfSource(src, allowHosts);
+    if (need.length) throw confirmError(need, `This link reads ${url.href}`);
     const last = url.pathname.split('/').pop();
     const lower = decodeURIComponent(last).toLowerCase();
     label = url.href;
@@ -436,7 +548,29 @@ export async function resolveSource(src, { allowFull = false, onFetched } = {}) 
   };
 }
 
-// ---------------------------------------------------------------- worker side: sync reads
+// ---------------------------------------------------------------- worker side
+
+/**
+ * Reads `length` bytes at `start` of a link file ({name, url, size}) ahead
+ * of the analysis, asynchronously, so that a body longer than asked for is
+ * stopped as it arrives (a synchronous request, below, can only be checked
+ * once the whole body is in memory). Returns the bytes, or null when the
+ * read failed in a way the synchronous read will report with its own
+ * message (network, CORS, a short file); throws a RemoteError when the
+ * server answered wrongly (too much, a wrong Content-Range, no Range).
+ */
+export async function fetchWindow(f, start, length, counter) {
+  let got;
+  try {
+    got = await fetchRange(f.url, start, start + length - 1, f.name, { size: f.size, count: (n) => { counter.bytes += n; } });
+  } catch (e) {
+    if (e.kind === 'network' || e.kind === 'cors') return null;
+    throw e;
+  }
+  return got.bytes?.length === length ? got.bytes : null;
+}
+
+// The synchronous reads of the wasm side:
 
 /**
  * A file entry for the wasm side from {name, url, size, head} (or

@@ -5,11 +5,12 @@
 // Link sources {name, url, size, head} are read by synchronous Range
 // requests (remote.js).
 import init, { Inspector, exportReport, sha256Entry } from './pkg/quantlens.js';
-import { remoteEntry } from './remote.js';
+import { remoteEntry, fetchWindow } from './remote.js';
 
 let ready = null;
 const inspectors = new Map(); // key -> Inspector
 const blobsOf = new Map(); // key -> the files' Blobs (null for link sources)
+const linksOf = new Map(); // key -> the link files {name, url, size} (null for Blobs)
 
 // Reads blob bytes [start, start + length) with a BYOB stream into one
 // buffer reused from read to read: about 30 % less CPU for the browser than
@@ -102,6 +103,7 @@ async function handle(msg) {
       const insp = new Inspector(files, msg.index ?? null, msg.config ?? null, msg.options);
       inspectors.set(msg.key, insp);
       blobsOf.set(msg.key, msg.files.map((f) => f.blob ?? null));
+      linksOf.set(msg.key, msg.files.map((f) => (f.blob ? null : f)));
       const out = { type: 'opened', key: msg.key, count: insp.tensorCount() };
       if (msg.overview) out.overview = insp.overview();
       return out;
@@ -111,11 +113,14 @@ async function handle(msg) {
       const insp = inspectors.get(msg.key);
       const rows = [];
       const blobs = blobsOf.get(msg.key) ?? [];
+      const links = linksOf.get(msg.key) ?? [];
       for (const index of msg.indices) {
         const t0 = performance.now();
         try {
           const span = insp.tensorSpan(index);
-          const bytes = span && blobs[span.file] ? await readAhead(blobs[span.file], span.start, span.length) : null;
+          const link = span && links[span.file];
+          const bytes = span && blobs[span.file] ? await readAhead(blobs[span.file], span.start, span.length)
+            : link ? await fetchWindow(link, span.start, span.length, net) : null;
           if (bytes) insp.provide(index, span.file, span.start, bytes);
           rows.push({ index, row: insp.analyzeTensor(index), ms: performance.now() - t0 });
         } catch (e) {

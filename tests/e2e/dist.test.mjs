@@ -59,6 +59,10 @@ test('dist/ holds the site, the wasm package and the sample, nothing else', () =
   assert.equal(fs.statSync(path.join(distDir, 'sample/model.safetensors')).size,
     fs.statSync(path.join(miniLM, 'model.safetensors')).size);
   assert.deepEqual(fs.readdirSync(repoRoot).filter((f) => f.startsWith('dist.')), [], 'no temporary build folder left');
+  for (const f of ['index.html', 'compare.html']) {
+    const csp = /connect-src ([^;"]*)/.exec(fs.readFileSync(path.join(distDir, f), 'utf8'))[1].trim();
+    assert.equal(csp, "'self' https:", `${f}: production pages connect to https only`);
+  }
 });
 
 test('the URL check fails on absolute paths and foreign origins, and passes dist/', () => {

@@ -142,3 +142,33 @@ export function goodModel() {
     { name: 'layer.1.dense.weight', dtype: 'F32', shape: [64, 128], data: weights(8192, 9) },
   ], { format: 'pt' });
 }
+
+/**
+ * A shared link to this computer (every test server is on 127.0.0.1) waits
+ * for a click on the button that names the host. Waits until `done(arg)`
+ * holds in the page, clicking that button whenever one appears (once per
+ * host asked about).
+ */
+export async function untilConfirmed(page, done, arg, { timeout = 180000 } = {}) {
+  const button = '[data-testid=link-confirm]:not([data-clicked])';
+  for (;;) {
+    const which = await Promise.race([
+      page.waitForFunction(done, arg, { timeout, polling: 50 }).then(() => 'done', () => null),
+      page.waitForSelector(button, { timeout }).then(() => 'confirm', () => null),
+    ]);
+    if (which === 'done') return;
+    if (which !== 'confirm') throw new Error(`the page did not settle: ${await page.textContent('[data-testid=status]')}`);
+    const b = await page.$(button);
+    await b.evaluate((el) => { el.dataset.clicked = '1'; });
+    await b.click();
+  }
+}
+
+/** untilConfirmed, then the page's settled state (one of `states`). */
+export async function confirmLink(page, { timeout = 180000, states = ['done', 'error', 'idle'] } = {}) {
+  await untilConfirmed(page, (ok) => {
+    const s = document.querySelector('[data-testid=status]').dataset.state;
+    return ok.includes(s) && !(s === 'error' && document.querySelector('[data-testid=link-confirm]'));
+  }, states, { timeout });
+  return page.getAttribute('[data-testid=status]', 'data-state');
+}

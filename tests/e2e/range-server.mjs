@@ -35,6 +35,14 @@
 //   delay=MS     wait MS milliseconds before answering
 //   xorigin      redirects point at the second listener (`cdnOrigin`), as the
 //                Hub redirects to another host
+//   overlong=N   a server that lies about lengths: file answers (200 and 206)
+//                carry no Content-Length (and no Content-Range, which would
+//                let the browser cut the body short itself), and after the
+//                right bytes come N bytes more of padding (spaces, so JSON
+//                stays valid); with
+//   overfrom=K   only 206 answers whose range starts at byte K or later lie
+//                The log entry's `cut` is true when the client hung up
+//                before the body was complete.
 //
 // Manual use:
 //   node tests/e2e/range-server.mjs --port 8090 --mount /models/=DIR --site /app/=dist --hub org/name=DIR
@@ -58,7 +66,7 @@ function splitSwitches(rawPath) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
     if (eq < 0 && !KNOWN_SWITCHES.has(key)) throw new Error(`unknown switch ${key}`);
-    if (eq >= 0 && key !== 'truncate' && key !== 'delay') throw new Error(`unknown switch ${key}`);
+    if (eq >= 0 && !['truncate', 'delay', 'overlong', 'overfrom'].includes(key)) throw new Error(`unknown switch ${key}`);
     switches[key] = eq < 0 ? true : part.slice(eq + 1);
   }
   return { switches, raw: m[1], rest: m[2] ?? '/' };
@@ -140,7 +148,7 @@ export async function startRangeServer(opts = {}) {
     const url = new URL(req.url, 'http://x');
     const entry = {
       method: req.method, path: url.pathname, range: req.headers.range ?? null,
-      status: 0, bytes: 0, done: false, route: null, switches: {}, revision: null, file: null,
+      status: 0, bytes: 0, done: false, cut: false, route: null, switches: {}, revision: null, file: null,
     };
     log.push(entry);
     res.on('close', () => { entry.done = true; });
@@ -353,7 +361,10 @@ function serveFile(req, res, entry, file, sw, cors, what) {
     headers['Content-Range'] = `bytes ${start + shift}-${end + shift}/${reportedTotal}`;
   }
   const length = end - start + 1;
-  headers['Content-Length'] = String(Math.max(0, length));
+  const extra = sw.overlong !== undefined && (status === 200 || start >= Number(sw.overfrom ?? 0)) ? Number(sw.overlong) : 0;
+  if (!extra) headers['Content-Length'] = String(Math.max(0, length));
+  // Chromium itself stops a 206 body that runs past its Content-Range; without one, only the page can.
+  else delete headers['Content-Range'];
   entry.status = status;
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || length <= 0) return res.end();
@@ -365,9 +376,26 @@ function serveFile(req, res, entry, file, sw, cors, what) {
       res.once('drain', () => stream.resume());
     }
   });
-  stream.on('end', () => res.end());
+  stream.on('end', () => (extra ? pad(res, entry, extra) : res.end()));
   stream.on('error', () => res.destroy());
   res.on('close', () => stream.destroy());
+}
+
+/** Writes `n` bytes of spaces after a body (the overlong switch), as fast as the client takes them. */
+function pad(res, entry, n) {
+  const chunk = Buffer.alloc(64 << 10, 0x20);
+  let left = n;
+  const more = () => {
+    while (left > 0 && !res.destroyed) {
+      const c = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= c.length;
+      entry.bytes += c.length;
+      if (!res.write(c)) return res.once('drain', more);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on('close', () => { if (left > 0) entry.cut = true; });
+  more();
 }
 
 // ---------------------------------------------------------------- command line

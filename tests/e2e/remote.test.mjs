@@ -11,6 +11,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
   startServer, launch, openPage, analyse, waitSettled, miniLM, text, tmpDir, genModels, goodModel, repoRoot, artifacts,
+  confirmLink, untilConfirmed,
 } from './helpers.mjs';
 import { startRangeServer } from './range-server.mjs';
 
@@ -54,11 +55,21 @@ after(async () => {
 // ---------------------------------------------------------------- helpers
 const enc = encodeURIComponent;
 
-/** Opens the page at `#frag` in a fresh browser context and waits for the run to settle. */
+/**
+ * Opens the page at `#frag` in a fresh browser context, confirms the test
+ * servers' loopback hosts, and waits for the run to settle.
+ */
 async function openLink(frag, { settle = true } = {}) {
   const page = await openPage(browser, `${server.url}#${frag}`);
-  if (settle) await waitSettled(page, 180000);
+  if (settle) await confirmLink(page);
+  else await page.click('[data-testid=link-confirm]');
   return page;
+}
+
+/** Sets the fragment of an open page (a hashchange) and waits until `done` holds, confirming hosts. */
+async function goTo(page, frag, done, arg) {
+  await page.evaluate((f) => { location.hash = f; }, frag);
+  await untilConfirmed(page, done, arg, { timeout: 60000 });
 }
 
 async function download(page, testid) {
@@ -266,9 +277,8 @@ test('each failure mode shows its specific message, and the page stays usable', 
     console.log(`  ${what}: ${msg.split('\n')[0].slice(0, 150)}`);
     if (what === 'not an https address') assert.deepEqual(page.foreign, [], 'nothing was requested');
     // usable afterwards: a good link through the address bar (hashchange)
-    await page.evaluate((f) => { location.hash = f; }, `url=${srv.url('/models/small/good.safetensors')}`);
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=layer-row]').length === 4
-      && document.querySelector('[data-testid=status]').dataset.state === 'done', null, { timeout: 60000 });
+    await goTo(page, `url=${srv.url('/models/small/good.safetensors')}`, () => document.querySelectorAll('[data-testid=layer-row]').length === 4
+      && document.querySelector('[data-testid=status]').dataset.state === 'done');
     assert.equal(await page.isHidden('[data-testid=error]'), true);
     onlyModelHost(page);
     noPageErrors(page);
@@ -311,8 +321,8 @@ test('a Content-Range the page cannot read (not exposed by CORS) is named', asyn
     delete headers['access-control-expose-headers'];
     await route.fulfill({ response: resp, headers });
   });
-  await page.evaluate((f) => { location.hash = f; }, `url=${srv.url('/models/minilm/model.safetensors')}`);
-  await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'error', null, { timeout: 60000 });
+  await goTo(page, `url=${srv.url('/models/minilm/model.safetensors')}`, () => document.querySelector('[data-testid=status]').dataset.state === 'error'
+    && !document.querySelector('[data-testid=link-confirm]'));
   assert.match(await text(page, 'error'), /model\.safetensors: the server answered the range request for bytes 0-7 without a readable Content-Range header.*Access-Control-Expose-Headers/s);
   await page.context().close();
 });
@@ -326,15 +336,14 @@ test('a tensor read that fails mid-stream names the file, the bytes and the addr
     if (range && !/^bytes=(0-7|8-\d+)$/.test(range)) await route.abort('connectionreset');
     else await route.continue();
   });
-  await page.evaluate((f) => { location.hash = f; }, `url=${srv.url('/models/minilm/model.safetensors')}`);
-  await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'error', null, { timeout: 60000 })
+  await goTo(page, `url=${srv.url('/models/minilm/model.safetensors')}`, () => document.querySelector('[data-testid=status]').dataset.state === 'error'
+    && !document.querySelector('[data-testid=link-confirm]'))
     .catch(async (e) => { throw new Error(`${e.message}: ${await text(page, 'status')} / ${await text(page, 'error')}`); });
   assert.match(await text(page, 'error'), /model\.safetensors.*the range request for bytes \d+-\d+ of http:\/\/127\.0\.0\.1:\d+\/models\/minilm\/model\.safetensors failed/s);
   assert.equal(await page.locator('[data-testid=layer-row]').count(), 104, 'the structure view stays');
   await page.unroute(modelHost);
-  await page.evaluate((f) => { location.hash = f; }, `url=${srv.url('/models/small/good.safetensors')}`);
-  await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'done'
-    && document.querySelectorAll('[data-testid=layer-row]').length === 4, null, { timeout: 60000 });
+  await goTo(page, `url=${srv.url('/models/small/good.safetensors')}`, () => document.querySelector('[data-testid=status]').dataset.state === 'done'
+    && document.querySelectorAll('[data-testid=layer-row]').length === 4);
   await page.context().close();
 });
 
@@ -372,7 +381,7 @@ test('Copy link reproduces scheme, policy, filter, selected layer and thresholds
   assert.equal(a.rows.length, 24, 'attention.output.dense and output.dense, weight and bias, 6 layers');
   assert.ok(a.rows.some((r) => r[1].includes('selected')));
   const fresh = await openPage(browser, link);
-  assert.equal(await waitSettled(fresh, 180000), 'done', await text(fresh, 'error'));
+  assert.equal(await confirmLink(fresh), 'done', await text(fresh, 'error'));
   await fresh.waitForFunction(() => document.querySelector('[data-testid=detail-name]').textContent === 'encoder.layer.3.output.dense.weight');
   const b = await view(fresh);
   assert.deepEqual(b, a);
@@ -432,8 +441,7 @@ test('against= runs the converted-versus-original verification by link', async (
   const page = await openPage(browser, `${server.url}#url=${srv.url('/models/v2/')}&against=${srv.url('/models/minilm/')}`);
   await page.waitForURL(/compare\.html#/);
   await page.waitForFunction(() => window.__quantlens?.net !== undefined);
-  await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'done'
-    || document.querySelector('[data-testid=status]').dataset.state === 'error', null, { timeout: 180000 });
+  await confirmLink(page, { states: ['done', 'error'] });
   assert.equal(await page.getAttribute('[data-testid=status]', 'data-state'), 'done', await text(page, 'error'));
   assert.equal(await page.locator('[data-testid=verify-row]').count(), 104);
   const report = await page.evaluate(() => window.__quantlens.report());
@@ -459,7 +467,7 @@ test('against= runs the converted-versus-original verification by link', async (
 
   // Hub ids on both sides; SHA-256 of a linked file through range requests
   const hub = await openPage(browser, `${server.url}compare.html#hf=org/v2&against-hf=sentence-transformers/all-MiniLM-L6-v2&hub=${enc(srv.hubBase())}`);
-  await hub.waitForFunction(() => ['done', 'error'].includes(document.querySelector('[data-testid=status]').dataset.state), null, { timeout: 180000 });
+  await confirmLink(hub, { states: ['done', 'error'] });
   assert.equal(await hub.getAttribute('[data-testid=status]', 'data-state'), 'done', await text(hub, 'error'));
   assert.equal(await hub.locator('[data-testid=verify-row]').count(), 104);
   await hub.fill('[data-testid=sha-expected]', `${MINILM_SHA}  model.safetensors`);

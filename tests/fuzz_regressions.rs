@@ -1,0 +1,65 @@
+//! Inputs the fuzz targets (fuzz/) crashed on, replayed through the same
+//! public API as the targets, over in-memory bytes. Each input is in
+//! tests/fuzz/, in its target's layout (see fuzz/src/lib.rs): a crash here
+//! is a panic or an abort of the test process.
+
+use std::sync::Arc;
+
+use quantlens::sanity::open_tolerant;
+use quantlens::{NamedSource, Verification};
+
+fn file(name: &str, bytes: &[u8]) -> NamedSource {
+    NamedSource::new(name, Arc::new(bytes.to_vec()))
+}
+
+/// fuzz/src/lib.rs's `split`: u16 length prefixes before every part but the last.
+fn split(mut data: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    for _ in 1..n {
+        let len = if data.len() >= 2 {
+            let l = usize::from(u16::from_le_bytes([data[0], data[1]]));
+            data = &data[2..];
+            l.min(data.len())
+        } else {
+            data = &[];
+            0
+        };
+        let (head, tail) = data.split_at(len);
+        parts.push(head);
+        data = tail;
+    }
+    parts.push(data);
+    parts
+}
+
+/// The `formats` target: verify the converted file against the original.
+fn verify(input: &[u8]) -> Result<quantlens::Report, quantlens::Error> {
+    let p = split(input, 3);
+    let original = open_tolerant(vec![file("model.safetensors", p[0])], None, None)?;
+    let config = (!p[2].is_empty()).then_some(p[2]);
+    let converted = open_tolerant(vec![file("model.safetensors", p[1])], None, config)?;
+    Verification::new(original, converted).run()
+}
+
+fn input(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fuzz/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn int8_tensor_with_3_axes_and_a_scale_per_first_axis_slice_does_not_panic() {
+    // F32 [2,3,4] against I8 [2,3,4] with a `__scale__` of shape [2]:
+    // decoding once indexed the scales by rows of the last axis (6 of them).
+    // The scale is either read as one per first-axis slice (the row is
+    // compared) or refused as a bad_scale finding; never a panic.
+    let report = verify(&input("formats-int8-3d-row-scale.bin")).unwrap();
+    let flagged = report
+        .summary
+        .findings
+        .iter()
+        .any(|f| f.code == "bad_scale");
+    let compared = report
+        .layers
+        .iter()
+        .any(|l| l.name == "l.weight" && l.rel_error.is_some());
+    assert!(flagged || compared, "{:?}", report.summary.findings);
+}
