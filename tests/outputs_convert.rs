@@ -38,11 +38,11 @@ fn converted_matches_on_the_fly(format: &[&str], scheme: &[&str]) {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("conv");
     let mut convert: Vec<&std::ffi::OsStr> = vec!["convert".as_ref(), m.as_os_str(), out.as_os_str(), "-q".as_ref()];
-    convert.extend(format.iter().map(|s| s.as_ref()));
+    convert.extend(format.iter().map(|s| std::ffi::OsStr::new(s)));
     Command::cargo_bin("quantlens").unwrap().args(&convert).assert().success();
     let v = json(&["verify".as_ref(), m.as_os_str(), out.as_os_str(), "--outputs".as_ref(), "--json".as_ref(), "-q".as_ref()]);
     let mut args: Vec<&std::ffi::OsStr> = vec!["outputs".as_ref(), m.as_os_str(), "--json".as_ref(), "-q".as_ref()];
-    args.extend(scheme.iter().map(|s| s.as_ref()));
+    args.extend(scheme.iter().map(|s| std::ffi::OsStr::new(s)));
     let o = json(&args);
     assert!(v["summary"].is_object() || v["layers"].is_array(), "verify's own report is kept");
     assert!(v["outputs"]["quantized"].as_str().unwrap().starts_with("converted"));
