@@ -275,7 +275,15 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
     cli::verify::add_findings(&mut report, extra);
     let outs = if a.outputs {
         let model = inspection.model.clone();
-        Some(cli::outputs::check(&a.path, model, None, scheme, policy, a.gate.text.as_deref(), a.out.quiet)?)
+        Some(cli::outputs::check(
+            &a.path,
+            model,
+            None,
+            scheme,
+            policy,
+            a.gate.text.as_deref(),
+            a.out.quiet,
+        )?)
     } else {
         None
     };
@@ -286,16 +294,45 @@ fn outputs(a: OutputsArgs) -> anyhow::Result<ExitCode> {
     let (scheme, policy) = a.scheme.resolve()?;
     let model = cli::folder::open(&a.model)?;
     let converted = a.converted.as_deref().map(cli::folder::open).transpose()?;
-    let r = cli::outputs::check(&a.model, model, converted, scheme, policy, a.gate.text.as_deref(), a.quiet)?;
-    let format = if a.json { "json" } else if a.csv { "csv" } else if a.markdown { "markdown" } else { "table" };
-    Ok(cli::outputs::print_and_gate(&r, format, a.gate.fail_below_cosine, a.gate.fail_above_kld))
+    let r = cli::outputs::check(
+        &a.model,
+        model,
+        converted,
+        scheme,
+        policy,
+        a.gate.text.as_deref(),
+        a.quiet,
+    )?;
+    let format = if a.json {
+        "json"
+    } else if a.csv {
+        "csv"
+    } else if a.markdown {
+        "markdown"
+    } else {
+        "table"
+    };
+    Ok(cli::outputs::print_and_gate(
+        &r,
+        format,
+        a.gate.fail_below_cosine,
+        a.gate.fail_above_kld,
+    ))
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let original = cli::folder::open(&a.original)?;
     let converted = cli::folder::open(&a.converted)?;
     let outs = if a.outputs {
-        Some(cli::outputs::check(&a.original, original.clone(), Some(converted.clone()), Scheme::Int8Tensor, Policy::default_rule(), a.gate.text.as_deref(), a.out.quiet)?)
+        Some(cli::outputs::check(
+            &a.original,
+            original.clone(),
+            Some(converted.clone()),
+            Scheme::Int8Tensor,
+            Policy::default_rule(),
+            a.gate.text.as_deref(),
+            a.out.quiet,
+        )?)
     } else {
         None
     };

@@ -34,11 +34,19 @@ fn reference(model: &str) -> Reference {
     for (name, v) in st.tensors() {
         match v.dtype() {
             safetensors::Dtype::F32 => {
-                let x = v.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+                let x = v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
                 f32s.insert(name, (v.shape().to_vec(), x));
             }
             safetensors::Dtype::I64 => {
-                let x = v.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect();
+                let x = v
+                    .data()
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
                 i64s.insert(name, x);
             }
             d => panic!("unexpected dtype {d:?}"),
@@ -46,7 +54,12 @@ fn reference(model: &str) -> Reference {
     }
     let json = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
     let text = std::fs::read_to_string(dir.join("inputs.txt")).unwrap();
-    Reference { f32s, i64s, json, inputs: inputs::parse(&text, "inputs.txt").unwrap() }
+    Reference {
+        f32s,
+        i64s,
+        json,
+        inputs: inputs::parse(&text, "inputs.txt").unwrap(),
+    }
 }
 
 /// Collects hidden states and outputs as the engine passes them.
@@ -67,7 +80,11 @@ impl Observer for Collect {
 }
 
 fn rel_frobenius(a: &[f32], b: &[f32]) -> f64 {
-    let d: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum();
+    let d: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum();
     let n: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
     (d / n).sqrt()
 }
@@ -75,7 +92,13 @@ fn rel_frobenius(a: &[f32], b: &[f32]) -> f64 {
 fn run(model: &str) -> (Reference, OutputCheck, OutputsReport, Collect) {
     let r = reference(model);
     let dir = models().join(model);
-    let mut check = OutputCheck::with_scheme(open_folder(&dir), &side_files(&dir), Scheme::Int8Tensor, Policy::default_rule()).unwrap();
+    let mut check = OutputCheck::with_scheme(
+        open_folder(&dir),
+        &side_files(&dir),
+        Scheme::Int8Tensor,
+        Policy::default_rule(),
+    )
+    .unwrap();
     let mut c = Collect::default();
     let report = check.run(&r.inputs, &mut c).unwrap();
     (r, check, report, c)
@@ -93,10 +116,28 @@ fn check_layers(report: &OutputsReport, json: &Value) {
     for (g, w) in report.layers.iter().zip(want) {
         let l = g.layer;
         assert_eq!(l as u64, w["layer"].as_u64().unwrap());
-        close(&format!("layer {l} rel_error"), g.rel_error, w["rel_error"].as_f64().unwrap(), 0.02, 1e-9);
-        close(&format!("layer {l} cosine"), g.cosine, w["cosine"].as_f64().unwrap(), 0.0, 1e-4);
+        close(
+            &format!("layer {l} rel_error"),
+            g.rel_error,
+            w["rel_error"].as_f64().unwrap(),
+            0.02,
+            1e-9,
+        );
+        close(
+            &format!("layer {l} cosine"),
+            g.cosine,
+            w["cosine"].as_f64().unwrap(),
+            0.0,
+            1e-4,
+        );
         match w.get("alone_rel_error") {
-            Some(a) => close(&format!("layer {l} alone"), g.alone_rel_error.unwrap(), a.as_f64().unwrap(), 0.02, 1e-9),
+            Some(a) => close(
+                &format!("layer {l} alone"),
+                g.alone_rel_error.unwrap(),
+                a.as_f64().unwrap(),
+                0.02,
+                1e-9,
+            ),
             None => assert_eq!(g.alone_rel_error, None),
         }
     }
@@ -111,9 +152,15 @@ fn check_states(r: &Reference, c: &Collect, layers: usize) {
         for l in 0..=layers {
             let (o, q) = &c.hidden[&(l, i)];
             let e = rel_frobenius(o, &h[l * per..(l + 1) * per]);
-            assert!(e <= 1e-4, "input {i} layer {l}: original hidden states differ by {e:e}");
+            assert!(
+                e <= 1e-4,
+                "input {i} layer {l}: original hidden states differ by {e:e}"
+            );
             let e = rel_frobenius(q, &hq[l * per..(l + 1) * per]);
-            assert!(e <= 1e-4, "input {i} layer {l}: int8 hidden states differ by {e:e}");
+            assert!(
+                e <= 1e-4,
+                "input {i} layer {l}: int8 hidden states differ by {e:e}"
+            );
         }
     }
 }
@@ -121,10 +168,17 @@ fn check_states(r: &Reference, c: &Collect, layers: usize) {
 #[test]
 fn minilm_matches_sentence_transformers() {
     let (r, check, report, c) = run("all-MiniLM-L6-v2");
-    assert_eq!(check.max_length(), 256, "sentence_bert_config.json's max_seq_length, not tokenizer.json's 128");
+    assert_eq!(
+        check.max_length(),
+        256,
+        "sentence_bert_config.json's max_seq_length, not tokenizer.json's 128"
+    );
     let enc = check.encode(&r.inputs).unwrap();
     for (i, e) in enc.iter().enumerate() {
-        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")].iter().map(|&x| x as u32).collect();
+        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")]
+            .iter()
+            .map(|&x| x as u32)
+            .collect();
         assert_eq!(e.ids, want, "token ids of input {i}");
     }
     check_states(&r, &c, 6);
@@ -135,14 +189,32 @@ fn minilm_matches_sentence_transformers() {
         let cs = quantlens::outputs::figures::cosine(o, &e[i * 384..(i + 1) * 384]);
         assert!(cs >= 0.99999, "embedding {i}: cosine {cs} to the reference");
         let cs = quantlens::outputs::figures::cosine(q, &eq[i * 384..(i + 1) * 384]);
-        assert!(cs >= 0.99999, "int8 embedding {i}: cosine {cs} to the reference");
+        assert!(
+            cs >= 0.99999,
+            "int8 embedding {i}: cosine {cs} to the reference"
+        );
     }
     check_layers(&report, &r.json);
     let (g, w) = (report.embedding.as_ref().unwrap(), &r.json["embedding"]);
     assert_eq!((g.pooling.as_str(), g.normalized), ("mean", true));
-    close("cosine_mean", g.cosine_mean, w["cosine_mean"].as_f64().unwrap(), 0.0, 1e-4);
-    close("cosine_min", g.cosine_min, w["cosine_min"].as_f64().unwrap(), 0.0, 1e-4);
-    assert_eq!(g.neighbours_same as u64, w["neighbours_same"].as_u64().unwrap());
+    close(
+        "cosine_mean",
+        g.cosine_mean,
+        w["cosine_mean"].as_f64().unwrap(),
+        0.0,
+        1e-4,
+    );
+    close(
+        "cosine_min",
+        g.cosine_min,
+        w["cosine_min"].as_f64().unwrap(),
+        0.0,
+        1e-4,
+    );
+    assert_eq!(
+        g.neighbours_same as u64,
+        w["neighbours_same"].as_u64().unwrap()
+    );
     for (p, x) in g.per_input.iter().zip(w["per_input"].as_array().unwrap()) {
         close("per-input cosine", p.cosine, x.as_f64().unwrap(), 0.0, 1e-4);
     }
@@ -154,9 +226,15 @@ fn minilm_matches_sentence_transformers() {
 fn distilbert_classifier_matches_transformers() {
     let (r, check, report, c) = run("tiny-distilbert-nli");
     let enc = check.encode(&r.inputs).unwrap();
-    assert!(r.inputs.iter().all(|i| i.second.is_some()), "the inputs are pairs");
+    assert!(
+        r.inputs.iter().all(|i| i.second.is_some()),
+        "the inputs are pairs"
+    );
     for (i, e) in enc.iter().enumerate() {
-        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")].iter().map(|&x| x as u32).collect();
+        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")]
+            .iter()
+            .map(|&x| x as u32)
+            .collect();
         assert_eq!(e.ids, want, "token ids of pair {i}");
     }
     check_states(&r, &c, 2);
@@ -165,18 +243,53 @@ fn distilbert_classifier_matches_transformers() {
     for i in 0..r.inputs.len() {
         let (o, q) = &c.outputs[&i];
         for k in 0..3 {
-            assert!((o[k] - lo[i * 3 + k]).abs() <= 1e-4, "logit {i}/{k}: {} vs {}", o[k], lo[i * 3 + k]);
-            assert!((q[k] - lq[i * 3 + k]).abs() <= 1e-4, "int8 logit {i}/{k}: {} vs {}", q[k], lq[i * 3 + k]);
+            assert!(
+                (o[k] - lo[i * 3 + k]).abs() <= 1e-4,
+                "logit {i}/{k}: {} vs {}",
+                o[k],
+                lo[i * 3 + k]
+            );
+            assert!(
+                (q[k] - lq[i * 3 + k]).abs() <= 1e-4,
+                "int8 logit {i}/{k}: {} vs {}",
+                q[k],
+                lq[i * 3 + k]
+            );
         }
     }
     check_layers(&report, &r.json);
-    let (g, w) = (report.classification.as_ref().unwrap(), &r.json["classification"]);
+    let (g, w) = (
+        report.classification.as_ref().unwrap(),
+        &r.json["classification"],
+    );
     assert_eq!(g.agreement as u64, w["agreement"].as_u64().unwrap());
-    close("kld_mean", g.kld_mean, w["kld_mean"].as_f64().unwrap(), 0.02, 1e-12);
-    close("kld_max", g.kld_max, w["kld_max"].as_f64().unwrap(), 0.02, 1e-12);
+    close(
+        "kld_mean",
+        g.kld_mean,
+        w["kld_mean"].as_f64().unwrap(),
+        0.02,
+        1e-12,
+    );
+    close(
+        "kld_max",
+        g.kld_max,
+        w["kld_max"].as_f64().unwrap(),
+        0.02,
+        1e-12,
+    );
     let labels: Vec<&str> = g.per_input.iter().map(|p| p.label.as_str()).collect();
-    let labels_q: Vec<&str> = g.per_input.iter().map(|p| p.label_quantized.as_str()).collect();
-    let want = |k: &str| w[k].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>();
+    let labels_q: Vec<&str> = g
+        .per_input
+        .iter()
+        .map(|p| p.label_quantized.as_str())
+        .collect();
+    let want = |k: &str| {
+        w[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(labels, want("labels"));
     assert_eq!(labels_q, want("labels_quantized"));
     assert!(report.embedding.is_none());

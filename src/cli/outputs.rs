@@ -23,7 +23,10 @@ pub fn side_files(model_path: &Path) -> Result<SideFiles> {
             if len > MAX_SIDE_BYTES {
                 bail!("{}: {len} bytes is too large for a side file", p.display());
             }
-            side.insert(rel, std::fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?);
+            side.insert(
+                rel,
+                std::fs::read(&p).with_context(|| format!("{}: cannot read", p.display()))?,
+            );
         }
         Ok(())
     };
@@ -38,11 +41,17 @@ pub fn side_files(model_path: &Path) -> Result<SideFiles> {
 
 /// Reads `--text FILE` (at most 16 MB).
 pub fn read_inputs(path: &Path) -> Result<Vec<Input>> {
-    let len = std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?.len();
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("{}: cannot open", path.display()))?
+        .len();
     if len > 16 << 20 {
-        bail!("{}: {len} bytes is too large for an input file (16 MB at most)", path.display());
+        bail!(
+            "{}: {len} bytes is too large for an input file (16 MB at most)",
+            path.display()
+        );
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: not readable UTF-8 text", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: not readable UTF-8 text", path.display()))?;
     Ok(inputs::parse(&text, &path.display().to_string())?)
 }
 
@@ -103,7 +112,10 @@ pub fn gates(r: &OutputsReport, below_cosine: Option<f64>, above_kld: Option<f64
     }
     if let (Some(x), Some(c)) = (above_kld, &r.classification) {
         if c.kld_max > x {
-            eprintln!("quantlens: KL divergence {:.3e} is above --fail-above-kld {x}", c.kld_max);
+            eprintln!(
+                "quantlens: KL divergence {:.3e} is above --fail-above-kld {x}",
+                c.kld_max
+            );
             failed = true;
         }
     }
@@ -125,7 +137,10 @@ pub fn render(r: &OutputsReport, format: &str) -> String {
 pub fn attach(rendered: String, format: &str, r: &OutputsReport) -> String {
     if format == "json" {
         if let Ok(serde_json::Value::Object(mut m)) = serde_json::from_str(&rendered) {
-            m.insert("outputs".into(), serde_json::to_value(r).expect("serialisable"));
+            m.insert(
+                "outputs".into(),
+                serde_json::to_value(r).expect("serialisable"),
+            );
             return serde_json::to_string_pretty(&m).expect("serialisable") + "\n";
         }
     }
@@ -133,7 +148,12 @@ pub fn attach(rendered: String, format: &str, r: &OutputsReport) -> String {
 }
 
 /// `quantlens outputs`: prints and gates.
-pub fn print_and_gate(r: &OutputsReport, format: &str, below_cosine: Option<f64>, above_kld: Option<f64>) -> ExitCode {
+pub fn print_and_gate(
+    r: &OutputsReport,
+    format: &str,
+    below_cosine: Option<f64>,
+    above_kld: Option<f64>,
+) -> ExitCode {
     print!("{}", render(r, format));
     if gates(r, below_cosine, above_kld) {
         ExitCode::from(1)

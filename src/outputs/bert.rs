@@ -7,7 +7,9 @@ use candle_core::Tensor;
 
 use super::config::ArchConfig;
 use super::error::Result;
-use super::family::{embed_sum, find_prefix, BlockNames, EncoderBlock, Family, Head, Layer, Linear};
+use super::family::{
+    embed_sum, find_prefix, BlockNames, EncoderBlock, Family, Head, Layer, Linear,
+};
 use super::tokenizer::Encoded;
 use super::weights::WeightStream;
 
@@ -22,7 +24,11 @@ impl Bert {
     pub fn new(cfg: &ArchConfig, w: &WeightStream) -> Result<Self> {
         Ok(Bert {
             cfg: cfg.clone(),
-            prefix: find_prefix(w, &["", "bert.", "model."], "embeddings.word_embeddings.weight"),
+            prefix: find_prefix(
+                w,
+                &["", "bert.", "model."],
+                "embeddings.word_embeddings.weight",
+            ),
         })
     }
 }
@@ -81,7 +87,12 @@ impl Family for Bert {
     }
 
     fn layer(&self, w: &mut WeightStream, l: usize) -> Result<Box<dyn Layer>> {
-        Ok(Box::new(EncoderBlock::load(w, &block_names(&self.prefix, l), &self.cfg, l)?))
+        Ok(Box::new(EncoderBlock::load(
+            w,
+            &block_names(&self.prefix, l),
+            &self.cfg,
+            l,
+        )?))
     }
 
     fn head(&self, w: &mut WeightStream) -> Result<Option<Box<dyn Head>>> {

@@ -132,11 +132,7 @@ impl ArchConfig {
         let classifier = architecture
             .as_deref()
             .is_some_and(|a| a.ends_with("ForSequenceClassification"));
-        let labels = if classifier {
-            Some(labels(v)?)
-        } else {
-            None
-        };
+        let labels = if classifier { Some(labels(v)?) } else { None };
         let f = |k: &str| v.get(k).and_then(Value::as_f64);
         let c = if family == FamilyKind::DistilBert {
             ArchConfig {
@@ -207,10 +203,22 @@ impl ArchConfig {
                 d.push(format!("{what} {a} vs {b}"));
             }
         };
-        cmp("model_type", self.model_type.clone(), other.model_type.clone());
-        cmp("hidden size", self.hidden.to_string(), other.hidden.to_string());
+        cmp(
+            "model_type",
+            self.model_type.clone(),
+            other.model_type.clone(),
+        );
+        cmp(
+            "hidden size",
+            self.hidden.to_string(),
+            other.hidden.to_string(),
+        );
         cmp("layers", self.layers.to_string(), other.layers.to_string());
-        cmp("attention heads", self.heads.to_string(), other.heads.to_string());
+        cmp(
+            "attention heads",
+            self.heads.to_string(),
+            other.heads.to_string(),
+        );
         cmp(
             "intermediate size",
             self.intermediate.to_string(),
@@ -253,7 +261,10 @@ mod tests {
         let b = ArchConfig::from_json(&json!({"model_type":"bert","hidden_size":8,"num_hidden_layers":2,
             "num_attention_heads":2,"intermediate_size":16,"max_position_embeddings":32,"layer_norm_eps":1e-12}))
         .unwrap();
-        assert_eq!((b.family, b.hidden, b.type_vocab, b.labels), (FamilyKind::Bert, 8, 2, None));
+        assert_eq!(
+            (b.family, b.hidden, b.type_vocab, b.labels),
+            (FamilyKind::Bert, 8, 2, None)
+        );
         let d = ArchConfig::from_json(&json!({"model_type":"distilbert","dim":8,"n_layers":1,"n_heads":2,
             "hidden_dim":16,"max_position_embeddings":32,"architectures":["DistilBertForSequenceClassification"],
             "id2label":{"1":"B","0":"A"}}))
@@ -264,7 +275,10 @@ mod tests {
     #[test]
     fn unknown_type_names_config() {
         let e = ArchConfig::from_json(&json!({"model_type":"gpt9"})).unwrap_err();
-        assert!(e.to_string().contains("config.json") && e.to_string().contains("gpt9"), "{e}");
+        assert!(
+            e.to_string().contains("config.json") && e.to_string().contains("gpt9"),
+            "{e}"
+        );
         let e = ArchConfig::from_json(&json!({"model_type":"bert","hidden_size":8})).unwrap_err();
         assert!(e.to_string().contains("num_hidden_layers"), "{e}");
     }

@@ -7,7 +7,9 @@ use candle_core::Tensor;
 
 use super::config::ArchConfig;
 use super::error::Result;
-use super::family::{embed_sum, find_prefix, BlockNames, EncoderBlock, Family, Head, Layer, Linear};
+use super::family::{
+    embed_sum, find_prefix, BlockNames, EncoderBlock, Family, Head, Layer, Linear,
+};
 use super::tokenizer::Encoded;
 use super::weights::WeightStream;
 
@@ -47,7 +49,13 @@ impl Family for DistilBert {
                     .collect(),
             ),
         ];
-        embed_sum(w, &tables, &format!("{e}LayerNorm"), self.cfg.eps, inputs.len())
+        embed_sum(
+            w,
+            &tables,
+            &format!("{e}LayerNorm"),
+            self.cfg.eps,
+            inputs.len(),
+        )
     }
 
     fn layer(&self, w: &mut WeightStream, l: usize) -> Result<Box<dyn Layer>> {

@@ -48,10 +48,13 @@ pub struct OutputCheck {
 }
 
 fn arch(model: &Model, which: &str) -> Result<ArchConfig> {
-    let v = model.config.as_ref().ok_or_else(|| OutputsError::MissingFile {
-        file: "config.json".into(),
-        why: format!("the {which} model's architecture, sizes and activation come from it"),
-    })?;
+    let v = model
+        .config
+        .as_ref()
+        .ok_or_else(|| OutputsError::MissingFile {
+            file: "config.json".into(),
+            why: format!("the {which} model's architecture, sizes and activation come from it"),
+        })?;
     ArchConfig::from_json(v)
 }
 
@@ -70,18 +73,41 @@ pub fn device() -> Device {
 }
 
 impl OutputCheck {
-    fn build(original: WeightStream, quantized: WeightStream, cfg: ArchConfig, side: &SideFiles, label: String) -> Result<Self> {
+    fn build(
+        original: WeightStream,
+        quantized: WeightStream,
+        cfg: ArchConfig,
+        side: &SideFiles,
+        label: String,
+    ) -> Result<Self> {
         let family = family::for_config(&cfg, &original)?;
         let tokenizer = TextTokenizer::load(side, cfg.max_tokens())?;
         let pooling = Pooling::from_side(side)?;
-        Ok(OutputCheck { original, quantized, cfg, family, tokenizer, pooling, label })
+        Ok(OutputCheck {
+            original,
+            quantized,
+            cfg,
+            family,
+            tokenizer,
+            pooling,
+            label,
+        })
     }
 
     /// The original against itself quantized on the fly by `scheme` under `policy`.
-    pub fn with_scheme(model: Model, side: &SideFiles, scheme: Scheme, policy: Policy) -> Result<Self> {
+    pub fn with_scheme(
+        model: Model,
+        side: &SideFiles,
+        scheme: Scheme,
+        policy: Policy,
+    ) -> Result<Self> {
         let cfg = arch(&model, "original")?;
         let dev = device();
-        let label = format!("{} ({} policy, on the fly)", scheme.label(), policy.kind().name());
+        let label = format!(
+            "{} ({} policy, on the fly)",
+            scheme.label(),
+            policy.kind().name()
+        );
         let q = WeightStream::quantized(model.clone(), scheme, policy, &dev);
         Self::build(WeightStream::original(model, &dev), q, cfg, side, label)
     }
@@ -94,7 +120,10 @@ impl OutputCheck {
             let d = cfg.differences(&arch(&converted, "converted")?);
             if !d.is_empty() {
                 return Err(OutputsError::UnlikeComparison {
-                    detail: format!("config.json differs between the original and the converted model: {}", d.join(", ")),
+                    detail: format!(
+                        "config.json differs between the original and the converted model: {}",
+                        d.join(", ")
+                    ),
                 });
             }
         }
@@ -113,7 +142,14 @@ impl OutputCheck {
             }
         }
         let formats = c.stored_formats();
-        let label = format!("converted ({})", if formats.is_empty() { "float".into() } else { formats.join(", ") });
+        let label = format!(
+            "converted ({})",
+            if formats.is_empty() {
+                "float".into()
+            } else {
+                formats.join(", ")
+            }
+        );
         Self::build(o, c, cfg, side, label)
     }
 
@@ -140,12 +176,20 @@ impl OutputCheck {
     /// Runs both models over `inputs` in lockstep and computes the figures.
     pub fn run(&mut self, inputs: &[Input], obs: &mut dyn Observer) -> Result<OutputsReport> {
         if inputs.is_empty() {
-            return Err(OutputsError::BadInput { detail: "no inputs".into() });
+            return Err(OutputsError::BadInput {
+                detail: "no inputs".into(),
+            });
         }
         let enc = self.encode(inputs)?;
         let total = self.family.layers() + 2;
         let width = self.cfg.hidden;
-        let step = |obs: &mut dyn Observer, done: usize| if obs.progress(done, total) { Ok(()) } else { Err(OutputsError::Cancelled) };
+        let step = |obs: &mut dyn Observer, done: usize| {
+            if obs.progress(done, total) {
+                Ok(())
+            } else {
+                Err(OutputsError::Cancelled)
+            }
+        };
         step(obs, 0)?;
         let mut ho = self.family.embed(&mut self.original, &enc)?;
         let mut hq = self.family.embed(&mut self.quantized, &enc)?;
@@ -187,7 +231,10 @@ impl OutputCheck {
             embedding_cls: None,
             classification: None,
         };
-        let heads = (self.family.head(&mut self.original)?, self.family.head(&mut self.quantized)?);
+        let heads = (
+            self.family.head(&mut self.original)?,
+            self.family.head(&mut self.quantized)?,
+        );
         if let (Some(po), Some(pq)) = heads {
             let (mut lo, mut lq) = (Vec::new(), Vec::new());
             for i in 0..enc.len() {
@@ -198,8 +245,14 @@ impl OutputCheck {
             let labels = self.cfg.labels.clone().unwrap_or_default();
             report.classification = Some(figures::classification(&labels, &texts, &lo, &lq));
         } else {
-            let with_tokens: Vec<(String, usize)> = texts.iter().cloned().zip(enc.iter().map(|e| e.ids.len())).collect();
-            let pooled = |p: &Pooling, obs: Option<&mut dyn Observer>| -> Result<figures::EmbeddingFigures> {
+            let with_tokens: Vec<(String, usize)> = texts
+                .iter()
+                .cloned()
+                .zip(enc.iter().map(|e| e.ids.len()))
+                .collect();
+            let pooled = |p: &Pooling,
+                          obs: Option<&mut dyn Observer>|
+             -> Result<figures::EmbeddingFigures> {
                 let (mut vo, mut vq) = (Vec::new(), Vec::new());
                 for i in 0..enc.len() {
                     vo.push(p.pool(&flat(&ho[i])?, width));
@@ -210,7 +263,13 @@ impl OutputCheck {
                         obs.output(i, &vo[i], &vq[i]);
                     }
                 }
-                Ok(figures::embedding(&p.name(), p.normalize, &with_tokens, &vo, &vq))
+                Ok(figures::embedding(
+                    &p.name(),
+                    p.normalize,
+                    &with_tokens,
+                    &vo,
+                    &vq,
+                ))
             };
             match &self.pooling {
                 Some(p) => report.embedding = Some(pooled(p, Some(obs))?),

@@ -169,7 +169,9 @@ impl EncoderBlock {
         let (t, width) = h.dims2()?;
         let dh = width / self.heads;
         let split = |x: Tensor| -> Result<Tensor> {
-            Ok(x.reshape((t, self.heads, dh))?.transpose(0, 1)?.contiguous()?)
+            Ok(x.reshape((t, self.heads, dh))?
+                .transpose(0, 1)?
+                .contiguous()?)
         };
         let q = split(self.q.forward(h)?)?;
         let k = split(self.k.forward(h)?)?;

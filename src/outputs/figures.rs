@@ -207,8 +207,15 @@ pub struct ClassificationFigures {
 
 /// log-softmax of logits in f64.
 pub fn log_softmax(logits: &[f32]) -> Vec<f64> {
-    let m = logits.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
-    let lse = logits.iter().map(|&x| (x as f64 - m).exp()).sum::<f64>().ln() + m;
+    let m = logits
+        .iter()
+        .fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+    let lse = logits
+        .iter()
+        .map(|&x| (x as f64 - m).exp())
+        .sum::<f64>()
+        .ln()
+        + m;
     logits.iter().map(|&x| x as f64 - lse).collect()
 }
 
@@ -243,7 +250,12 @@ pub fn classification(
     orig: &[Vec<f32>],
     quant: &[Vec<f32>],
 ) -> ClassificationFigures {
-    let name = |i: usize| labels.get(i).cloned().unwrap_or_else(|| format!("LABEL_{i}"));
+    let name = |i: usize| {
+        labels
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("LABEL_{i}"))
+    };
     let per_input: Vec<InputLabels> = texts
         .iter()
         .zip(orig.iter().zip(quant))
@@ -281,7 +293,12 @@ mod tests {
     fn layer_figures_by_hand() {
         let mut a = LayerAcc::default();
         // Two tokens of width 2; q differs from h in one element.
-        a.push(&[3.0, 4.0, 1.0, 0.0], &[3.0, 4.0, 1.0, 1.0], Some(&[3.0, 4.0, 1.0, 0.0]), 2);
+        a.push(
+            &[3.0, 4.0, 1.0, 0.0],
+            &[3.0, 4.0, 1.0, 1.0],
+            Some(&[3.0, 4.0, 1.0, 0.0]),
+            2,
+        );
         let f = a.finish(1);
         assert!((f.rel_error - (1.0f64 / 26.0).sqrt()).abs() < 1e-12);
         assert!((f.cosine - (1.0 + 0.5f64.sqrt()) / 2.0).abs() < 1e-12);
@@ -292,7 +309,12 @@ mod tests {
     #[test]
     fn kld_and_labels() {
         let l = ["A".to_string(), "B".to_string()];
-        let c = classification(&l, &["x".into(), "y".into()], &[vec![2.0, 0.0], vec![0.0, 1.0]], &[vec![2.0, 0.0], vec![1.0, 0.0]]);
+        let c = classification(
+            &l,
+            &["x".into(), "y".into()],
+            &[vec![2.0, 0.0], vec![0.0, 1.0]],
+            &[vec![2.0, 0.0], vec![1.0, 0.0]],
+        );
         assert_eq!(c.agreement, 1);
         assert_eq!(c.per_input[1].label_quantized, "A");
         assert_eq!(c.per_input[0].kld, 0.0);

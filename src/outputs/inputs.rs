@@ -59,30 +59,102 @@ pub const SENTENCES: [&str; 24] = [
 
 /// Built-in premise / hypothesis pairs for sequence classifiers.
 pub const PAIRS: [(&str, &str); 24] = [
-    ("A woman is riding a bicycle along the river.", "Someone is cycling outdoors."),
-    ("A woman is riding a bicycle along the river.", "The woman is asleep at home."),
-    ("Three men are carrying a piano up the stairs.", "People are moving furniture."),
-    ("Three men are carrying a piano up the stairs.", "The piano is being played."),
-    ("The bakery sells fresh bread every morning.", "Bread can be bought there early."),
-    ("The bakery sells fresh bread every morning.", "The bakery only opens at night."),
-    ("A boy is feeding ducks at the pond.", "A child is near the water."),
-    ("A boy is feeding ducks at the pond.", "The ducks are hungry."),
-    ("The meeting was postponed until next week.", "The meeting did not happen as planned."),
-    ("The meeting was postponed until next week.", "The meeting took place today."),
-    ("A doctor is examining a patient's x-ray.", "A medical image is being studied."),
-    ("A doctor is examining a patient's x-ray.", "The patient has a broken arm."),
-    ("The train arrived twenty minutes late.", "The train was delayed."),
-    ("The train arrived twenty minutes late.", "The train was early."),
-    ("Two girls are painting a fence white.", "The fence is being painted."),
-    ("Two girls are painting a fence white.", "The girls are sisters."),
-    ("The museum is free on the first Sunday of the month.", "Entry sometimes costs nothing."),
-    ("The museum is free on the first Sunday of the month.", "The museum always charges entry."),
-    ("A crowd gathered to watch the fireworks.", "People are outside at night."),
-    ("A crowd gathered to watch the fireworks.", "Nobody came to the show."),
-    ("The programmer fixed the bug before the release.", "The software was repaired."),
-    ("The programmer fixed the bug before the release.", "The release was cancelled."),
-    ("An old man is playing chess in the park.", "Someone is playing a game."),
-    ("An old man is playing chess in the park.", "The man is swimming."),
+    (
+        "A woman is riding a bicycle along the river.",
+        "Someone is cycling outdoors.",
+    ),
+    (
+        "A woman is riding a bicycle along the river.",
+        "The woman is asleep at home.",
+    ),
+    (
+        "Three men are carrying a piano up the stairs.",
+        "People are moving furniture.",
+    ),
+    (
+        "Three men are carrying a piano up the stairs.",
+        "The piano is being played.",
+    ),
+    (
+        "The bakery sells fresh bread every morning.",
+        "Bread can be bought there early.",
+    ),
+    (
+        "The bakery sells fresh bread every morning.",
+        "The bakery only opens at night.",
+    ),
+    (
+        "A boy is feeding ducks at the pond.",
+        "A child is near the water.",
+    ),
+    (
+        "A boy is feeding ducks at the pond.",
+        "The ducks are hungry.",
+    ),
+    (
+        "The meeting was postponed until next week.",
+        "The meeting did not happen as planned.",
+    ),
+    (
+        "The meeting was postponed until next week.",
+        "The meeting took place today.",
+    ),
+    (
+        "A doctor is examining a patient's x-ray.",
+        "A medical image is being studied.",
+    ),
+    (
+        "A doctor is examining a patient's x-ray.",
+        "The patient has a broken arm.",
+    ),
+    (
+        "The train arrived twenty minutes late.",
+        "The train was delayed.",
+    ),
+    (
+        "The train arrived twenty minutes late.",
+        "The train was early.",
+    ),
+    (
+        "Two girls are painting a fence white.",
+        "The fence is being painted.",
+    ),
+    (
+        "Two girls are painting a fence white.",
+        "The girls are sisters.",
+    ),
+    (
+        "The museum is free on the first Sunday of the month.",
+        "Entry sometimes costs nothing.",
+    ),
+    (
+        "The museum is free on the first Sunday of the month.",
+        "The museum always charges entry.",
+    ),
+    (
+        "A crowd gathered to watch the fireworks.",
+        "People are outside at night.",
+    ),
+    (
+        "A crowd gathered to watch the fireworks.",
+        "Nobody came to the show.",
+    ),
+    (
+        "The programmer fixed the bug before the release.",
+        "The software was repaired.",
+    ),
+    (
+        "The programmer fixed the bug before the release.",
+        "The release was cancelled.",
+    ),
+    (
+        "An old man is playing chess in the park.",
+        "Someone is playing a game.",
+    ),
+    (
+        "An old man is playing chess in the park.",
+        "The man is swimming.",
+    ),
 ];
 
 /// The built-in set: pairs for a classifier, sentences otherwise.
@@ -156,7 +228,10 @@ mod tests {
         assert_eq!(v.len(), 2);
         assert_eq!(v[1].second.as_deref(), Some("d"));
         assert_eq!(v[1].line(), " c\td");
-        assert!(parse("\n \n", "t.txt").unwrap_err().to_string().contains("t.txt"));
+        assert!(parse("\n \n", "t.txt")
+            .unwrap_err()
+            .to_string()
+            .contains("t.txt"));
         assert!(parse("a\tb\tc", "t.txt").is_err());
         assert!(parse("a\t ", "t.txt").is_err());
         assert_eq!(builtin(true).len(), 24);

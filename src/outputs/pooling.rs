@@ -55,7 +55,8 @@ impl Pooling {
         let Some(bytes) = side.get("modules.json") else {
             return Ok(None);
         };
-        let mods: Value = serde_json::from_slice(bytes).map_err(|e| bad("modules.json", e.to_string()))?;
+        let mods: Value =
+            serde_json::from_slice(bytes).map_err(|e| bad("modules.json", e.to_string()))?;
         let mods = mods
             .as_array()
             .ok_or_else(|| bad("modules.json", "is not a list of modules".into()))?;
@@ -73,15 +74,16 @@ impl Pooling {
                         file: file.clone(),
                         why: "modules.json names a Pooling module".into(),
                     })?;
-                    let v: Value = serde_json::from_slice(b).map_err(|e| bad(&file, e.to_string()))?;
+                    let v: Value =
+                        serde_json::from_slice(b).map_err(|e| bad(&file, e.to_string()))?;
                     pooling = Some(modes(&v, &file)?);
                 }
-                other => {
-                    return Err(OutputsError::Unsupported {
-                        file: "modules.json".into(),
-                        detail: format!("module type {other:?} is not supported (Transformer, Pooling, Normalize)"),
-                    })
-                }
+                other => return Err(OutputsError::Unsupported {
+                    file: "modules.json".into(),
+                    detail: format!(
+                        "module type {other:?} is not supported (Transformer, Pooling, Normalize)"
+                    ),
+                }),
             }
         }
         let modes = pooling.ok_or_else(|| bad("modules.json", "names no Pooling module".into()))?;
@@ -106,7 +108,11 @@ impl Pooling {
 
     /// A name such as `mean` or `cls+mean`.
     pub fn name(&self) -> String {
-        self.modes.iter().map(|m| m.name()).collect::<Vec<_>>().join("+")
+        self.modes
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join("+")
     }
 
     /// Pools the hidden states `[tokens × width]` of one input.
@@ -118,7 +124,10 @@ impl Pooling {
             match m {
                 Mode::Cls => out.extend_from_slice(tokens.first().copied().unwrap_or(&[])),
                 Mode::Max => out.extend((0..width).map(|c| {
-                    tokens.iter().map(|t| t[c]).fold(f32::NEG_INFINITY, f32::max)
+                    tokens
+                        .iter()
+                        .map(|t| t[c])
+                        .fold(f32::NEG_INFINITY, f32::max)
                 })),
                 Mode::Mean | Mode::MeanSqrtLen => {
                     let d = if *m == Mode::Mean { n } else { n.sqrt() };
@@ -141,7 +150,12 @@ fn modes(v: &Value, file: &str) -> Result<Vec<Mode>> {
             "max" => Mode::Max,
             "mean" => Mode::Mean,
             "mean_sqrt_len_tokens" => Mode::MeanSqrtLen,
-            other => return Err(bad(file, format!("pooling_mode {other:?} is not supported"))),
+            other => {
+                return Err(bad(
+                    file,
+                    format!("pooling_mode {other:?} is not supported"),
+                ))
+            }
         }]);
     }
     let on = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
@@ -173,7 +187,10 @@ mod tests {
     #[test]
     fn modes_and_normalize() {
         let h = [1.0, 2.0, 3.0, 6.0];
-        let mut p = Pooling { modes: vec![Mode::Cls, Mode::Max, Mode::Mean], normalize: false };
+        let mut p = Pooling {
+            modes: vec![Mode::Cls, Mode::Max, Mode::Mean],
+            normalize: false,
+        };
         assert_eq!(p.pool(&h, 2), [1.0, 2.0, 3.0, 6.0, 2.0, 4.0]);
         p.normalize = true;
         p.modes = vec![Mode::Mean];
@@ -187,8 +204,17 @@ mod tests {
         s.insert("modules.json", br#"[{"path":"","type":"x.Transformer"},{"path":"1_Pooling","type":"x.Pooling"},{"path":"2_Normalize","type":"x.Normalize"}]"#.to_vec());
         let e = Pooling::from_side(&s).unwrap_err();
         assert!(e.to_string().contains("1_Pooling/config.json"), "{e}");
-        s.insert("1_Pooling/config.json", br#"{"pooling_mode_mean_tokens":true}"#.to_vec());
-        assert_eq!(Pooling::from_side(&s).unwrap(), Some(Pooling { modes: vec![Mode::Mean], normalize: true }));
+        s.insert(
+            "1_Pooling/config.json",
+            br#"{"pooling_mode_mean_tokens":true}"#.to_vec(),
+        );
+        assert_eq!(
+            Pooling::from_side(&s).unwrap(),
+            Some(Pooling {
+                modes: vec![Mode::Mean],
+                normalize: true
+            })
+        );
         assert_eq!(Pooling::from_side(&SideFiles::new()).unwrap(), None);
     }
 }

@@ -14,7 +14,10 @@ use crate::export::printable;
 /// An input for display: each text made printable, a pair's two texts
 /// joined by ` ⇥ `.
 pub fn shown(text: &str) -> String {
-    text.split('\t').map(printable).collect::<Vec<_>>().join(" ⇥ ")
+    text.split('\t')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join(" ⇥ ")
 }
 
 /// Everything the output check measured: the JSON `outputs` object.
@@ -60,12 +63,20 @@ impl OutputsReport {
         let mut v = Vec::new();
         if let Some(e) = &self.embedding {
             v.push(format!(
-                "{} embedding cosine: mean {:.6}, min {:.6}; {}/{} nearest neighbours unchanged",
-                e.pooling, e.cosine_mean, e.cosine_min, e.neighbours_same, self.inputs
+                "embedding cosine ({} pooling{}): mean {:.6}, min {:.6}; {}/{} nearest neighbours unchanged",
+                e.pooling,
+                if e.normalized { ", normalised" } else { "" },
+                e.cosine_mean,
+                e.cosine_min,
+                e.neighbours_same,
+                self.inputs
             ));
         }
         if let Some(e) = &self.embedding_cls {
-            v.push(format!("cls embedding cosine: mean {:.6}, min {:.6}", e.cosine_mean, e.cosine_min));
+            v.push(format!(
+                "embedding cosine (cls pooling): mean {:.6}, min {:.6}",
+                e.cosine_mean, e.cosine_min
+            ));
         }
         if let Some(c) = &self.classification {
             v.push(format!(
@@ -92,7 +103,11 @@ impl OutputsReport {
     /// A plain-text report for a terminal.
     pub fn to_text(&self) -> String {
         let mut s = self.header() + "\n\n";
-        let _ = writeln!(s, "{:>5}  {:>10}  {:>10}  {:>10}", "layer", "rel.err", "cosine", "alone");
+        let _ = writeln!(
+            s,
+            "{:>5}  {:>10}  {:>10}  {:>10}",
+            "layer", "rel.err", "cosine", "alone"
+        );
         for l in &self.layers {
             let _ = writeln!(
                 s,
@@ -100,7 +115,8 @@ impl OutputsReport {
                 l.layer,
                 l.rel_error * 100.0,
                 l.cosine,
-                l.alone_rel_error.map_or("-".into(), |a| format!("{:.4}%", a * 100.0))
+                l.alone_rel_error
+                    .map_or("-".into(), |a| format!("{:.4}%", a * 100.0))
             );
         }
         s.push('\n');
@@ -117,7 +133,13 @@ impl OutputsReport {
         }
         if let Some(c) = &self.classification {
             for p in c.per_input.iter().filter(|p| p.label != p.label_quantized) {
-                let _ = writeln!(s, "  changed: {} -> {}  {}", printable(&p.label), printable(&p.label_quantized), shown(&p.text));
+                let _ = writeln!(
+                    s,
+                    "  changed: {} -> {}  {}",
+                    printable(&p.label),
+                    printable(&p.label_quantized),
+                    shown(&p.text)
+                );
             }
         }
         s
@@ -137,7 +159,8 @@ impl OutputsReport {
                 l.layer,
                 l.rel_error * 100.0,
                 l.cosine,
-                l.alone_rel_error.map_or("-".into(), |a| format!("{:.4} %", a * 100.0))
+                l.alone_rel_error
+                    .map_or("-".into(), |a| format!("{:.4} %", a * 100.0))
             );
         }
         let cell = |t: &str| shown(t).replace('|', "\\|");
@@ -150,7 +173,14 @@ impl OutputsReport {
         if let Some(c) = &self.classification {
             s.push_str("\n| input | label | quantized | KLD |\n|---|---|---|---:|\n");
             for p in &c.per_input {
-                let _ = writeln!(s, "| {} | {} | {} | {:.3e} |", cell(&p.text), cell(&p.label), cell(&p.label_quantized), p.kld);
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {:.3e} |",
+                    cell(&p.text),
+                    cell(&p.label),
+                    cell(&p.label_quantized),
+                    p.kld
+                );
             }
         }
         s
@@ -159,7 +189,9 @@ impl OutputsReport {
     /// CSV: one line per layer, then one per input.
     pub fn to_csv(&self) -> String {
         let q = |t: &str| format!("\"{}\"", printable(t).replace('"', "\"\""));
-        let mut s = String::from("kind,index,rel_error,cosine,alone_rel_error,text,label,label_quantized,kld\n");
+        let mut s = String::from(
+            "kind,index,rel_error,cosine,alone_rel_error,text,label,label_quantized,kld\n",
+        );
         for l in &self.layers {
             let a = l.alone_rel_error.map_or(String::new(), |a| a.to_string());
             let _ = writeln!(s, "layer,{},{},{},{a},,,,", l.layer, l.rel_error, l.cosine);
@@ -171,7 +203,14 @@ impl OutputsReport {
         }
         if let Some(c) = &self.classification {
             for (i, p) in c.per_input.iter().enumerate() {
-                let _ = writeln!(s, "input,{i},,,,{},{},{},{}", q(&p.text), q(&p.label), q(&p.label_quantized), p.kld);
+                let _ = writeln!(
+                    s,
+                    "input,{i},,,,{},{},{},{}",
+                    q(&p.text),
+                    q(&p.label),
+                    q(&p.label_quantized),
+                    p.kld
+                );
             }
         }
         s

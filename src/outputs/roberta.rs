@@ -52,7 +52,12 @@ impl Family for Roberta {
     }
 
     fn layer(&self, w: &mut WeightStream, l: usize) -> Result<Box<dyn Layer>> {
-        Ok(Box::new(EncoderBlock::load(w, &block_names(&self.prefix, l), &self.cfg, l)?))
+        Ok(Box::new(EncoderBlock::load(
+            w,
+            &block_names(&self.prefix, l),
+            &self.cfg,
+            l,
+        )?))
     }
 
     fn head(&self, w: &mut WeightStream) -> Result<Option<Box<dyn Head>>> {

@@ -40,10 +40,12 @@ impl TextTokenizer {
     /// `sentence_bert_config.json`'s `max_seq_length` when present, else
     /// `model_limit` (the position table's), whatever `tokenizer.json` says.
     pub fn load(side: &SideFiles, model_limit: usize) -> Result<Self> {
-        let bytes = side.get("tokenizer.json").ok_or(OutputsError::MissingFile {
-            file: "tokenizer.json".into(),
-            why: "the output check tokenizes inputs with the model's own tokenizer".into(),
-        })?;
+        let bytes = side
+            .get("tokenizer.json")
+            .ok_or(OutputsError::MissingFile {
+                file: "tokenizer.json".into(),
+                why: "the output check tokenizes inputs with the model's own tokenizer".into(),
+            })?;
         let mut inner = Tokenizer::from_bytes(bytes)
             .map_err(|e| err(format!("cannot be read as a tokenizer: {e}")))?;
         inner.with_padding(None);

@@ -63,7 +63,13 @@ impl WeightStream {
     /// The original model with `scheme` applied on the fly to every tensor
     /// `policy` quantizes.
     pub fn quantized(model: Model, scheme: Scheme, policy: Policy, device: &Device) -> Self {
-        Self::build(model, &|_| None, Some((scheme, policy)), "quantized", device)
+        Self::build(
+            model,
+            &|_| None,
+            Some((scheme, policy)),
+            "quantized",
+            device,
+        )
     }
 
     /// A converted model, read back as f32. `original` gives the original
@@ -152,10 +158,18 @@ impl WeightStream {
         let (src, file) = (sh.source.as_ref(), sh.header.file.as_str());
         let values = analyze::scan(src, file, t, &mut self.scratch)?;
         let mut at = 0u64;
-        analyze::quantize_pass(src, file, t, scheme, &values, &mut self.scratch, |_, d, _| {
-            keep(at, d);
-            at += d.len() as u64;
-        })?;
+        analyze::quantize_pass(
+            src,
+            file,
+            t,
+            scheme,
+            &values,
+            &mut self.scratch,
+            |_, d, _| {
+                keep(at, d);
+                at += d.len() as u64;
+            },
+        )?;
         self.bytes_read += 2 * t.bytes();
         Ok(())
     }

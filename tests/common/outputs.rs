@@ -68,11 +68,31 @@ pub fn tiny_bert(
             .collect()
     };
     let mut t: Vec<(String, Vec<usize>, Vec<f32>)> = vec![
-        ("embeddings.word_embeddings.weight".into(), vec![vocab, hidden], rnd(vocab * hidden, 0.5)),
-        ("embeddings.position_embeddings.weight".into(), vec![512, hidden], rnd(512 * hidden, 0.1)),
-        ("embeddings.token_type_embeddings.weight".into(), vec![2, hidden], rnd(2 * hidden, 0.1)),
-        ("embeddings.LayerNorm.weight".into(), vec![hidden], vec![1.0; hidden]),
-        ("embeddings.LayerNorm.bias".into(), vec![hidden], vec![0.0; hidden]),
+        (
+            "embeddings.word_embeddings.weight".into(),
+            vec![vocab, hidden],
+            rnd(vocab * hidden, 0.5),
+        ),
+        (
+            "embeddings.position_embeddings.weight".into(),
+            vec![512, hidden],
+            rnd(512 * hidden, 0.1),
+        ),
+        (
+            "embeddings.token_type_embeddings.weight".into(),
+            vec![2, hidden],
+            rnd(2 * hidden, 0.1),
+        ),
+        (
+            "embeddings.LayerNorm.weight".into(),
+            vec![hidden],
+            vec![1.0; hidden],
+        ),
+        (
+            "embeddings.LayerNorm.bias".into(),
+            vec![hidden],
+            vec![0.0; hidden],
+        ),
     ];
     for l in 0..layers {
         let p = format!("encoder.layer.{l}.");
@@ -93,8 +113,10 @@ pub fn tiny_bert(
         }
     }
     t.retain(|(n, _, _)| Some(n.as_str()) != drop);
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> =
-        t.into_iter().map(|(n, s, v)| (n, s, super::f32_bytes(&v))).collect();
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = t
+        .into_iter()
+        .map(|(n, s, v)| (n, s, super::f32_bytes(&v)))
+        .collect();
     let rows: Vec<(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)> = bytes
         .iter()
         .map(|(n, s, b)| (n.as_str(), safetensors::Dtype::F32, s.clone(), b.clone()))
@@ -108,5 +130,9 @@ pub fn tiny_bert(
     });
     config(&mut cfg);
     std::fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
-    std::fs::copy(super::minilm().join("tokenizer.json"), dir.join("tokenizer.json")).unwrap();
+    std::fs::copy(
+        super::minilm().join("tokenizer.json"),
+        dir.join("tokenizer.json"),
+    )
+    .unwrap();
 }
