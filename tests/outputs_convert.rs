@@ -57,7 +57,7 @@ fn converted_matches_on_the_fly(format: &[&str], scheme: &[&str]) {
         out.as_os_str(),
         "-q".as_ref(),
     ];
-    convert.extend(format.iter().map(|s| std::ffi::OsStr::new(s)));
+    convert.extend(format.iter().map(std::ffi::OsStr::new));
     Command::cargo_bin("quantlens")
         .unwrap()
         .args(&convert)
@@ -77,7 +77,7 @@ fn converted_matches_on_the_fly(format: &[&str], scheme: &[&str]) {
         "--json".as_ref(),
         "-q".as_ref(),
     ];
-    args.extend(scheme.iter().map(|s| std::ffi::OsStr::new(s)));
+    args.extend(scheme.iter().map(std::ffi::OsStr::new));
     let o = json(&args);
     assert!(
         v["summary"].is_object() || v["layers"].is_array(),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::Tensor;
-use quantlens::outputs::{inputs, Observer, OutputCheck, OutputsReport, SideFiles};
+use quantlens::outputs::{inputs, Observer, OutputCheck, OutputsReport};
 use quantlens::{Policy, Scheme};
 use serde_json::Value;
 

@@ -78,12 +78,14 @@ impl Pooling {
                         serde_json::from_slice(b).map_err(|e| bad(&file, e.to_string()))?;
                     pooling = Some(modes(&v, &file)?);
                 }
-                other => return Err(OutputsError::Unsupported {
-                    file: "modules.json".into(),
-                    detail: format!(
+                other => {
+                    return Err(OutputsError::Unsupported {
+                        file: "modules.json".into(),
+                        detail: format!(
                         "module type {other:?} is not supported (Transformer, Pooling, Normalize)"
                     ),
-                }),
+                    })
+                }
             }
         }
         let modes = pooling.ok_or_else(|| bad("modules.json", "names no Pooling module".into()))?;
