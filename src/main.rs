@@ -28,6 +28,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Convert a model to real int8 (the seeds' format) or MLX's quantized format, then verify the output.
     Convert(ConvertArgs),
+    /// Run the original and the quantized model on the same inputs, layer by layer, and compare their outputs.
+    Outputs(cli::outputs::OutputsArgs),
     /// Write every tensor of a model dequantized to f32 (for external checks).
     #[command(hide = true)]
     Dequantize { model: PathBuf, out: PathBuf },
@@ -118,6 +120,11 @@ struct InspectArgs {
     /// Expected SHA-256 of a file of the model, as FILE=HEX (repeatable; a SHA256SUMS file in the folder is read too).
     #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
     sha256: Vec<(String, String)>,
+    /// Also run the output check (the scheme on the fly) and embed its `outputs` object.
+    #[arg(long)]
+    outputs: bool,
+    #[command(flatten)]
+    gate: cli::outputs::OutputsGate,
 }
 
 #[derive(Args)]
@@ -131,6 +138,11 @@ struct VerifyArgs {
     /// Expected SHA-256 of a file of the converted model, as FILE=HEX (repeatable; SHA256SUMS files in either folder are read too).
     #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
     sha256: Vec<(String, String)>,
+    /// Also run the output check, original against converted, and embed its `outputs` object.
+    #[arg(long)]
+    outputs: bool,
+    #[command(flatten)]
+    gate: cli::outputs::OutputsGate,
 }
 
 #[derive(Args)]
@@ -205,6 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
         Command::Convert(a) => convert(a),
+        Command::Outputs(a) => cli::outputs::command(a),
         Command::Dequantize { model, out } => {
             let n = cli::convert::dequantize_to(&cli::folder::open(&model)?, &out)?;
             eprintln!("wrote {n} tensors to {}", out.display());
@@ -231,12 +244,39 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
         &a.sha256,
     )?);
     cli::verify::add_findings(&mut report, extra);
-    finish(report, &a.out)
+    let outs = if a.outputs {
+        let model = inspection.model.clone();
+        Some(cli::outputs::check(
+            &a.path,
+            model,
+            None,
+            scheme,
+            policy,
+            a.gate.text.as_deref(),
+            a.out.quiet,
+        )?)
+    } else {
+        None
+    };
+    finish(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let original = cli::folder::open(&a.original)?;
     let converted = cli::folder::open(&a.converted)?;
+    let outs = if a.outputs {
+        Some(cli::outputs::check(
+            &a.original,
+            original.clone(),
+            Some(converted.clone()),
+            Scheme::Int8Tensor,
+            Policy::default_rule(),
+            a.gate.text.as_deref(),
+            a.out.quiet,
+        )?)
+    } else {
+        None
+    };
     let v = quantlens::Verification::new(original, converted);
     let mut report = cli::verify::run(&v, a.out.quiet)?;
     let mut extra = cli::sums::check_dir(&cli::folder::model_dir(&a.converted), &a.sha256)?;
@@ -245,7 +285,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         &[],
     )?);
     cli::verify::add_findings(&mut report, extra);
-    finish(report, &a.out)
+    finish(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
 }
 
 fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
@@ -332,13 +372,24 @@ fn sha256_cmd(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints a report and decides the exit code.
-fn finish(report: quantlens::Report, a: &OutputArgs) -> anyhow::Result<ExitCode> {
+fn finish(
+    report: quantlens::Report,
+    a: &OutputArgs,
+    outputs: Option<(
+        &quantlens::outputs::OutputsReport,
+        &cli::outputs::OutputsGate,
+    )>,
+) -> anyhow::Result<ExitCode> {
     let format = a.format();
-    let out = export::by_name(format)
+    let mut out = export::by_name(format)
         .expect("known format")
         .render(&report);
-    print!("{out}");
     let mut failed = report.has_errors();
+    if let Some((o, g)) = outputs {
+        out = cli::outputs::attach(out, format, o);
+        failed |= cli::outputs::gates(o, g.fail_below_cosine, g.fail_above_kld);
+    }
+    print!("{out}");
     if let (Some(limit), Some(worst)) = (a.fail_above, report.summary.max_rel_error) {
         if worst > limit {
             let name = report
