@@ -33,6 +33,8 @@ pub mod header;
 pub mod index;
 pub mod inspect;
 pub mod model;
+#[cfg(feature = "outputs")]
+pub mod outputs;
 pub mod policy;
 pub mod report;
 pub mod sanity;

@@ -28,6 +28,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Convert a model to real int8 (the seeds' format) or MLX's quantized format, then verify the output.
     Convert(ConvertArgs),
+    /// Run the original and the quantized model on the same inputs, layer by layer, and compare their outputs.
+    Outputs(OutputsArgs),
     /// Write every tensor of a model dequantized to f32 (for external checks).
     #[command(hide = true)]
     Dequantize { model: PathBuf, out: PathBuf },
@@ -107,6 +109,44 @@ impl OutputArgs {
     }
 }
 
+/// The output check's inputs and gates, shared by `outputs`, `inspect --outputs` and `verify --outputs`.
+#[derive(Args)]
+struct OutputsGate {
+    /// Inputs, one per line (a TAB between the two texts of a pair); built-in inputs otherwise.
+    #[arg(long, value_name = "FILE")]
+    text: Option<PathBuf>,
+    /// Exit 1 if the smallest embedding cosine (for a classifier, the last layer's mean cosine) is below X.
+    #[arg(long, value_name = "X")]
+    fail_below_cosine: Option<f64>,
+    /// Exit 1 if a classifier's largest KL divergence is above X.
+    #[arg(long, value_name = "X")]
+    fail_above_kld: Option<f64>,
+}
+
+#[derive(Args)]
+struct OutputsArgs {
+    /// The original model folder.
+    model: PathBuf,
+    /// A converted model folder to compare with (otherwise --scheme is applied on the fly).
+    converted: Option<PathBuf>,
+    #[command(flatten)]
+    scheme: SchemeArgs,
+    #[command(flatten)]
+    gate: OutputsGate,
+    /// Print the JSON report.
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    json: bool,
+    /// Print CSV (one line per layer, then per input).
+    #[arg(long, conflicts_with = "markdown")]
+    csv: bool,
+    /// Print a Markdown report.
+    #[arg(long)]
+    markdown: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 #[derive(Args)]
 struct InspectArgs {
     /// A model folder, a .safetensors file, or a model.safetensors.index.json.
@@ -118,6 +158,11 @@ struct InspectArgs {
     /// Expected SHA-256 of a file of the model, as FILE=HEX (repeatable; a SHA256SUMS file in the folder is read too).
     #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
     sha256: Vec<(String, String)>,
+    /// Also run the output check (the scheme on the fly) and embed its `outputs` object.
+    #[arg(long)]
+    outputs: bool,
+    #[command(flatten)]
+    gate: OutputsGate,
 }
 
 #[derive(Args)]
@@ -131,6 +176,11 @@ struct VerifyArgs {
     /// Expected SHA-256 of a file of the converted model, as FILE=HEX (repeatable; SHA256SUMS files in either folder are read too).
     #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
     sha256: Vec<(String, String)>,
+    /// Also run the output check, original against converted, and embed its `outputs` object.
+    #[arg(long)]
+    outputs: bool,
+    #[command(flatten)]
+    gate: OutputsGate,
 }
 
 #[derive(Args)]
@@ -196,6 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
         Command::Convert(a) => convert(a),
+        Command::Outputs(a) => outputs(a),
         Command::Dequantize { model, out } => {
             let n = cli::convert::dequantize_to(&cli::folder::open(&model)?, &out)?;
             eprintln!("wrote {n} tensors to {}", out.display());
@@ -222,12 +273,69 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
         &a.sha256,
     )?);
     cli::verify::add_findings(&mut report, extra);
-    finish(report, &a.out)
+    let outs = if a.outputs {
+        let model = inspection.model.clone();
+        Some(cli::outputs::check(
+            &a.path,
+            model,
+            None,
+            scheme,
+            policy,
+            a.gate.text.as_deref(),
+            a.out.quiet,
+        )?)
+    } else {
+        None
+    };
+    finish(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
+}
+
+fn outputs(a: OutputsArgs) -> anyhow::Result<ExitCode> {
+    let (scheme, policy) = a.scheme.resolve()?;
+    let model = cli::folder::open(&a.model)?;
+    let converted = a.converted.as_deref().map(cli::folder::open).transpose()?;
+    let r = cli::outputs::check(
+        &a.model,
+        model,
+        converted,
+        scheme,
+        policy,
+        a.gate.text.as_deref(),
+        a.quiet,
+    )?;
+    let format = if a.json {
+        "json"
+    } else if a.csv {
+        "csv"
+    } else if a.markdown {
+        "markdown"
+    } else {
+        "table"
+    };
+    Ok(cli::outputs::print_and_gate(
+        &r,
+        format,
+        a.gate.fail_below_cosine,
+        a.gate.fail_above_kld,
+    ))
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let original = cli::folder::open(&a.original)?;
     let converted = cli::folder::open(&a.converted)?;
+    let outs = if a.outputs {
+        Some(cli::outputs::check(
+            &a.original,
+            original.clone(),
+            Some(converted.clone()),
+            Scheme::Int8Tensor,
+            Policy::default_rule(),
+            a.gate.text.as_deref(),
+            a.out.quiet,
+        )?)
+    } else {
+        None
+    };
     let v = quantlens::Verification::new(original, converted);
     let mut report = cli::verify::run(&v, a.out.quiet)?;
     let mut extra = cli::sums::check_dir(&cli::folder::model_dir(&a.converted), &a.sha256)?;
@@ -236,7 +344,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         &[],
     )?);
     cli::verify::add_findings(&mut report, extra);
-    finish(report, &a.out)
+    finish(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
 }
 
 fn convert(a: ConvertArgs) -> anyhow::Result<ExitCode> {
@@ -303,13 +411,21 @@ fn sha256_cmd(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints a report and decides the exit code.
-fn finish(report: quantlens::Report, a: &OutputArgs) -> anyhow::Result<ExitCode> {
+fn finish(
+    report: quantlens::Report,
+    a: &OutputArgs,
+    outputs: Option<(&quantlens::outputs::OutputsReport, &OutputsGate)>,
+) -> anyhow::Result<ExitCode> {
     let format = a.format();
-    let out = export::by_name(format)
+    let mut out = export::by_name(format)
         .expect("known format")
         .render(&report);
-    print!("{out}");
     let mut failed = report.has_errors();
+    if let Some((o, g)) = outputs {
+        out = cli::outputs::attach(out, format, o);
+        failed |= cli::outputs::gates(o, g.fail_below_cosine, g.fail_above_kld);
+    }
+    print!("{out}");
     if let (Some(limit), Some(worst)) = (a.fail_above, report.summary.max_rel_error) {
         if worst > limit {
             let name = report

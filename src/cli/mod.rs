@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod folder;
+pub mod outputs;
 pub mod progress;
 pub mod run;
 pub mod sums;

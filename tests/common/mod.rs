@@ -2,6 +2,9 @@
 //! writers built on the `safetensors` crate, and the Python oracles.
 #![allow(dead_code)]
 
+#[cfg(feature = "outputs")]
+pub mod outputs;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,138 @@
+//! Opening a model folder for the output check, as the CLI does.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use quantlens::outputs::side::FIXED;
+use quantlens::outputs::SideFiles;
+use quantlens::{FileSource, Model, NamedSource};
+
+/// The model in a folder: every `.safetensors` file and `config.json`.
+pub fn open_folder(dir: &Path) -> Model {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    let sources = files
+        .iter()
+        .map(|p| {
+            let f = FileSource::new(std::fs::File::open(p).unwrap()).unwrap();
+            NamedSource::new(p.file_name().unwrap().to_string_lossy(), Arc::new(f))
+        })
+        .collect();
+    let config = std::fs::read(dir.join("config.json")).ok();
+    Model::open(sources, None, config.as_deref()).unwrap()
+}
+
+/// The folder's side files (tokenizer, sentence-transformers configs).
+pub fn side_files(dir: &Path) -> SideFiles {
+    let mut s = SideFiles::new();
+    for f in FIXED {
+        if let Ok(b) = std::fs::read(dir.join(f)) {
+            s.insert(f, b);
+        }
+    }
+    for m in s.module_paths() {
+        let rel = format!("{m}/config.json");
+        if let Ok(b) = std::fs::read(dir.join(&rel)) {
+            s.insert(rel, b);
+        }
+    }
+    s
+}
+
+/// A small random BERT written to `dir` with MiniLM's tokenizer: `vocab`
+/// rows, width `hidden`, feed-forward `inter`, `layers` layers. `drop`
+/// leaves one tensor out; `config` edits the config before it is written.
+pub fn tiny_bert(
+    dir: &Path,
+    vocab: usize,
+    hidden: usize,
+    inter: usize,
+    layers: usize,
+    drop: Option<&str>,
+    config: impl FnOnce(&mut serde_json::Value),
+) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut seed = 0x2545F4914F6CDD1Du64;
+    let mut rnd = |n: usize, scale: f32| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
+            })
+            .collect()
+    };
+    let mut t: Vec<(String, Vec<usize>, Vec<f32>)> = vec![
+        (
+            "embeddings.word_embeddings.weight".into(),
+            vec![vocab, hidden],
+            rnd(vocab * hidden, 0.5),
+        ),
+        (
+            "embeddings.position_embeddings.weight".into(),
+            vec![512, hidden],
+            rnd(512 * hidden, 0.1),
+        ),
+        (
+            "embeddings.token_type_embeddings.weight".into(),
+            vec![2, hidden],
+            rnd(2 * hidden, 0.1),
+        ),
+        (
+            "embeddings.LayerNorm.weight".into(),
+            vec![hidden],
+            vec![1.0; hidden],
+        ),
+        (
+            "embeddings.LayerNorm.bias".into(),
+            vec![hidden],
+            vec![0.0; hidden],
+        ),
+    ];
+    for l in 0..layers {
+        let p = format!("encoder.layer.{l}.");
+        for (n, o, i) in [
+            ("attention.self.query", hidden, hidden),
+            ("attention.self.key", hidden, hidden),
+            ("attention.self.value", hidden, hidden),
+            ("attention.output.dense", hidden, hidden),
+            ("intermediate.dense", inter, hidden),
+            ("output.dense", hidden, inter),
+        ] {
+            t.push((format!("{p}{n}.weight"), vec![o, i], rnd(o * i, 0.3)));
+            t.push((format!("{p}{n}.bias"), vec![o], rnd(o, 0.1)));
+        }
+        for n in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            t.push((format!("{p}{n}.weight"), vec![hidden], vec![1.0; hidden]));
+            t.push((format!("{p}{n}.bias"), vec![hidden], vec![0.0; hidden]));
+        }
+    }
+    t.retain(|(n, _, _)| Some(n.as_str()) != drop);
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = t
+        .into_iter()
+        .map(|(n, s, v)| (n, s, super::f32_bytes(&v)))
+        .collect();
+    let rows: Vec<(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)> = bytes
+        .iter()
+        .map(|(n, s, b)| (n.as_str(), safetensors::Dtype::F32, s.clone(), b.clone()))
+        .collect();
+    super::write_safetensors(&dir.join("model.safetensors"), &rows, None);
+    let mut cfg = serde_json::json!({
+        "architectures": ["BertModel"], "model_type": "bert", "hidden_size": hidden,
+        "num_hidden_layers": layers, "num_attention_heads": 2, "intermediate_size": inter,
+        "max_position_embeddings": 512, "type_vocab_size": 2, "vocab_size": vocab,
+        "hidden_act": "gelu", "layer_norm_eps": 1e-12
+    });
+    config(&mut cfg);
+    std::fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
+    std::fs::copy(
+        super::minilm().join("tokenizer.json"),
+        dir.join("tokenizer.json"),
+    )
+    .unwrap();
+}
