@@ -118,7 +118,7 @@ struct OutputsGate {
     /// Exit 1 if the smallest embedding cosine (for a classifier, the last layer's mean cosine) is below X.
     #[arg(long, value_name = "X")]
     fail_below_cosine: Option<f64>,
-    /// Exit 1 if a classifier's largest KL divergence is above X.
+    /// Exit 1 if a classifier's largest KL divergence, or a decoder's mean next-token KL divergence, is above X.
     #[arg(long, value_name = "X")]
     fail_above_kld: Option<f64>,
 }

@@ -36,11 +36,19 @@ fn reference(model: &str) -> Reference {
     for (name, v) in st.tensors() {
         match v.dtype() {
             safetensors::Dtype::F32 => {
-                let x = v.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+                let x = v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
                 f32s.insert(name, (v.shape().to_vec(), x));
             }
             safetensors::Dtype::I64 => {
-                let x = v.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect();
+                let x = v
+                    .data()
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
                 i64s.insert(name, x);
             }
             d => panic!("unexpected dtype {d:?}"),
@@ -48,7 +56,12 @@ fn reference(model: &str) -> Reference {
     }
     let json = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
     let text = std::fs::read_to_string(dir.join("inputs.txt")).unwrap();
-    Reference { f32s, i64s, json, inputs: inputs::parse(&text, "inputs.txt").unwrap() }
+    Reference {
+        f32s,
+        i64s,
+        json,
+        inputs: inputs::parse(&text, "inputs.txt").unwrap(),
+    }
 }
 
 /// Collects hidden states and the logits blocks as the engine passes them.
@@ -79,27 +92,46 @@ impl Observer for Collect {
 
 fn rel_frobenius(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
-    let d: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum();
+    let d: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum();
     let n: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
     (d / n).sqrt()
 }
 
 fn log_softmax(x: &[f32]) -> Vec<f32> {
-    quantlens::outputs::figures::log_softmax(x).into_iter().map(|v| v as f32).collect()
+    quantlens::outputs::figures::log_softmax(x)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect()
 }
 
 fn close(what: &str, got: f64, want: f64, rel: f64) {
-    assert!((got - want).abs() <= rel * want.abs(), "{what}: got {got}, reference {want}");
+    assert!(
+        (got - want).abs() <= rel * want.abs(),
+        "{what}: got {got}, reference {want}"
+    );
 }
 
 fn check_model(model: &str, layers: usize) -> OutputsReport {
     let r = reference(model);
     let dir = models().join(model);
-    let mut check = OutputCheck::with_scheme(open_folder(&dir), &side_files(&dir), Scheme::Int8Tensor, Policy::default_rule()).unwrap();
+    let mut check = OutputCheck::with_scheme(
+        open_folder(&dir),
+        &side_files(&dir),
+        Scheme::Int8Tensor,
+        Policy::default_rule(),
+    )
+    .unwrap();
     assert_eq!(check.max_length(), 256, "max_position_embeddings");
     let enc = check.encode(&r.inputs).unwrap();
     for (i, e) in enc.iter().enumerate() {
-        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")].iter().map(|&x| x as u32).collect();
+        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")]
+            .iter()
+            .map(|&x| x as u32)
+            .collect();
         assert_eq!(e.ids, want, "token ids of input {i}");
     }
     let mut c = Collect::default();
@@ -114,9 +146,15 @@ fn check_model(model: &str, layers: usize) -> OutputsReport {
         for l in 0..=layers {
             let (o, q) = &c.hidden[&(l, i)];
             let e = rel_frobenius(o, &h[l * per..(l + 1) * per]);
-            assert!(e <= 1e-4, "input {i} layer {l}: original hidden states differ by {e:e}");
+            assert!(
+                e <= 1e-4,
+                "input {i} layer {l}: original hidden states differ by {e:e}"
+            );
             let e = rel_frobenius(q, &hq[l * per..(l + 1) * per]);
-            assert!(e <= 1e-4, "input {i} layer {l}: int8 hidden states differ by {e:e}");
+            assert!(
+                e <= 1e-4,
+                "input {i} layer {l}: int8 hidden states differ by {e:e}"
+            );
         }
     }
     // Log-probabilities of every position, original and int8.
@@ -129,9 +167,15 @@ fn check_model(model: &str, layers: usize) -> OutputsReport {
         for t in 0..shape[0] {
             let (o, q) = &c.logits[at + t];
             let e = rel_frobenius(&log_softmax(o), &lp[t * v..(t + 1) * v]);
-            assert!(e <= 1e-4, "input {i} position {t}: log-probs differ by {e:e}");
+            assert!(
+                e <= 1e-4,
+                "input {i} position {t}: log-probs differ by {e:e}"
+            );
             let e = rel_frobenius(&log_softmax(q), &lq[t * v..(t + 1) * v]);
-            assert!(e <= 1e-4, "input {i} position {t}: int8 log-probs differ by {e:e}");
+            assert!(
+                e <= 1e-4,
+                "input {i} position {t}: int8 log-probs differ by {e:e}"
+            );
         }
         at += shape[0];
     }
@@ -147,24 +191,61 @@ fn check_model(model: &str, layers: usize) -> OutputsReport {
         let l = g.layer;
         assert_eq!(l as u64, x["layer"].as_u64().unwrap());
         if l == 0 {
-            assert_eq!((g.rel_error, g.alone_rel_error), (0.0, None), "embeddings stay float");
+            assert_eq!(
+                (g.rel_error, g.alone_rel_error),
+                (0.0, None),
+                "embeddings stay float"
+            );
         } else {
-            close(&format!("layer {l} rel_error"), g.rel_error, x["rel_error"].as_f64().unwrap(), 0.02);
-            close(&format!("layer {l} alone"), g.alone_rel_error.unwrap(), x["alone_rel_error"].as_f64().unwrap(), 0.02);
+            close(
+                &format!("layer {l} rel_error"),
+                g.rel_error,
+                x["rel_error"].as_f64().unwrap(),
+                0.02,
+            );
+            close(
+                &format!("layer {l} alone"),
+                g.alone_rel_error.unwrap(),
+                x["alone_rel_error"].as_f64().unwrap(),
+                0.02,
+            );
         }
-        close(&format!("layer {l} cosine"), g.cosine, x["cosine"].as_f64().unwrap(), 0.02);
+        close(
+            &format!("layer {l} cosine"),
+            g.cosine,
+            x["cosine"].as_f64().unwrap(),
+            0.02,
+        );
     }
     let (g, x) = (report.next_token.as_ref().unwrap(), &w["next_token"]);
-    for (k, v) in [("kld_mean", g.kld_mean), ("kld_median", g.kld_median), ("kld_p99", g.kld_p99), ("kld_max", g.kld_max)] {
+    for (k, v) in [
+        ("kld_mean", g.kld_mean),
+        ("kld_median", g.kld_median),
+        ("kld_p99", g.kld_p99),
+        ("kld_max", g.kld_max),
+    ] {
         close(k, v, x[k].as_f64().unwrap(), 0.05);
     }
-    close("rms_delta_p", g.rms_delta_p, x["rms_delta_p"].as_f64().unwrap(), 0.02);
+    close(
+        "rms_delta_p",
+        g.rms_delta_p,
+        x["rms_delta_p"].as_f64().unwrap(),
+        0.02,
+    );
     let want_top = x["same_top"].as_u64().unwrap() as f64;
     let slack = (0.005 * report.tokens as f64).max(2.0);
-    assert!((g.same_top as f64 - want_top).abs() <= slack, "same_top {} vs {want_top}", g.same_top);
+    assert!(
+        (g.same_top as f64 - want_top).abs() <= slack,
+        "same_top {} vs {want_top}",
+        g.same_top
+    );
     let per = report.per_input.as_ref().unwrap();
     assert_eq!(per.len(), r.inputs.len());
-    let mean: f64 = per.iter().map(|p| p.kld_mean * p.tokens as f64).sum::<f64>() / report.tokens as f64;
+    let mean: f64 = per
+        .iter()
+        .map(|p| p.kld_mean * p.tokens as f64)
+        .sum::<f64>()
+        / report.tokens as f64;
     close("per-input means", mean, g.kld_mean, 1e-9);
     report
 }
@@ -195,32 +276,55 @@ fn edited(
     for f in ["tokenizer.json", "tokenizer_config.json"] {
         std::fs::copy(src.join(f), d.path().join(f)).unwrap();
     }
-    let mut cfg: Value = serde_json::from_slice(&std::fs::read(src.join("config.json")).unwrap()).unwrap();
+    let mut cfg: Value =
+        serde_json::from_slice(&std::fs::read(src.join("config.json")).unwrap()).unwrap();
     config(&mut cfg);
-    std::fs::write(d.path().join("config.json"), serde_json::to_vec(&cfg).unwrap()).unwrap();
+    std::fs::write(
+        d.path().join("config.json"),
+        serde_json::to_vec(&cfg).unwrap(),
+    )
+    .unwrap();
     let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut t: Vec<(String, Vec<usize>, Vec<f32>)> = st
         .tensors()
         .into_iter()
         .map(|(n, v)| {
-            let x = v.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+            let x = v
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
             (n, v.shape().to_vec(), x)
         })
         .collect();
     tensors(&mut t);
-    let data: Vec<Vec<u8>> = t.iter().map(|(_, _, x)| x.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+    let data: Vec<Vec<u8>> = t
+        .iter()
+        .map(|(_, _, x)| x.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
     let views: Vec<(String, safetensors::tensor::TensorView)> = t
         .iter()
         .zip(&data)
-        .map(|((n, s, _), b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
+        .map(|((n, s, _), b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                    .unwrap(),
+            )
+        })
         .collect();
     safetensors::serialize_to_file(views, None, &d.path().join("model.safetensors")).unwrap();
     d
 }
 
 fn check(dir: &Path) -> Result<OutputCheck, OutputsError> {
-    OutputCheck::with_scheme(open_folder(dir), &side_files(dir), Scheme::Int8Tensor, Policy::default_rule())
+    OutputCheck::with_scheme(
+        open_folder(dir),
+        &side_files(dir),
+        Scheme::Int8Tensor,
+        Policy::default_rule(),
+    )
 }
 
 #[test]
@@ -228,7 +332,10 @@ fn an_unchanged_copy_runs() {
     // The editing harness itself keeps a runnable model.
     let d = edited(|_| {}, |_| {});
     let inputs = inputs::builtin(false)[..2].to_vec();
-    let r = check(d.path()).unwrap().run(&inputs, &mut quantlens::outputs::Quiet).unwrap();
+    let r = check(d.path())
+        .unwrap()
+        .run(&inputs, &mut quantlens::outputs::Quiet)
+        .unwrap();
     assert!(r.next_token.unwrap().kld_mean > 0.0);
 }
 
@@ -237,15 +344,27 @@ fn unsupported_model_type_is_named() {
     let d = edited(|c| c["model_type"] = "falcon".into(), |_| {});
     let e = check(d.path()).err().unwrap();
     assert_eq!(e.code(), "unsupported_model");
-    assert!(e.to_string().contains("config.json") && e.to_string().contains("falcon"), "{e}");
+    assert!(
+        e.to_string().contains("config.json") && e.to_string().contains("falcon"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_rope_scaling_is_named() {
-    let d = edited(|c| c["rope_parameters"] = serde_json::json!({"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0}), |_| {});
+    let d = edited(
+        |c| {
+            c["rope_parameters"] =
+                serde_json::json!({"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0})
+        },
+        |_| {},
+    );
     let e = check(d.path()).err().unwrap();
     assert_eq!(e.code(), "unsupported_model");
-    assert!(e.to_string().contains("config.json") && e.to_string().contains("yarn"), "{e}");
+    assert!(
+        e.to_string().contains("config.json") && e.to_string().contains("yarn"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -254,9 +373,15 @@ fn missing_lm_head_without_tied_embeddings_is_named() {
     let e = check(d.path()).err().unwrap();
     assert_eq!(e.code(), "missing_tensor");
     let s = e.to_string();
-    assert!(s.contains("lm_head.weight") && s.contains("tie_word_embeddings"), "{s}");
+    assert!(
+        s.contains("lm_head.weight") && s.contains("tie_word_embeddings"),
+        "{s}"
+    );
     // Tied, the embedding serves as the output layer and the check runs.
-    let d = edited(|c| c["tie_word_embeddings"] = true.into(), |t| t.retain(|(n, _, _)| n != "lm_head.weight"));
+    let d = edited(
+        |c| c["tie_word_embeddings"] = true.into(),
+        |t| t.retain(|(n, _, _)| n != "lm_head.weight"),
+    );
     assert!(check(d.path()).is_ok());
 }
 
@@ -273,7 +398,10 @@ fn tokenizer_larger_than_the_embedding_is_named() {
     let d = edited(|c| c["vocab_size"] = 500.into(), cut);
     let e = check(d.path()).err().unwrap();
     let s = e.to_string();
-    assert!(s.contains("tokenizer.json") && s.contains("700") && s.contains("500"), "{s}");
+    assert!(
+        s.contains("tokenizer.json") && s.contains("700") && s.contains("500"),
+        "{s}"
+    );
 }
 
 // ------------------------------------------------- affine 4-bit, group 32
@@ -291,10 +419,25 @@ struct Recorded {
 const MLX_AFFINE_LLAMA: Recorded = Recorded {
     layers: [
         (0.05166967736285864, 0.9985071372280349, 0.05166967736285864),
-        (0.06330006480478106, 0.9976288683630531, 0.038552324367601615),
-        (0.06475978461497492, 0.9973343382872536, 0.026141458224344823),
+        (
+            0.06330006480478106,
+            0.9976288683630531,
+            0.038552324367601615,
+        ),
+        (
+            0.06475978461497492,
+            0.9973343382872536,
+            0.026141458224344823,
+        ),
     ],
-    next: (0.0022427633394956014, 0.0014641996614895123, 0.014386147584357755, 0.016852920751421047, 340, 0.015606122794780913),
+    next: (
+        0.0022427633394956014,
+        0.0014641996614895123,
+        0.014386147584357755,
+        0.016852920751421047,
+        340,
+        0.015606122794780913,
+    ),
 };
 
 const MLX_AFFINE_QWEN2: Recorded = Recorded {
@@ -303,23 +446,41 @@ const MLX_AFFINE_QWEN2: Recorded = Recorded {
         (0.08646124336202245, 0.9955188232249307, 0.04920986527685862),
         (0.06848621243792594, 0.9955584158236714, 0.03471645307730302),
     ],
-    next: (0.0035426122110557685, 0.0016830495982246684, 0.026871753908223193, 0.05155286533578651, 371, 0.012339877912888975),
+    next: (
+        0.0035426122110557685,
+        0.0016830495982246684,
+        0.026871753908223193,
+        0.05155286533578651,
+        371,
+        0.012339877912888975,
+    ),
 };
 
 fn check_affine(model: &str, want: &Recorded) {
     let r = reference(model);
     let dir = models().join(model);
     let policy = Policy::new(quantlens::PolicyKind::Default, 32, &[], &[]).unwrap();
-    let scheme = Scheme::Affine { bits: 4, group_size: 32 };
-    let mut check = OutputCheck::with_scheme(open_folder(&dir), &side_files(&dir), scheme, policy).unwrap();
-    let g = check.run(&r.inputs, &mut quantlens::outputs::Quiet).unwrap();
+    let scheme = Scheme::Affine {
+        bits: 4,
+        group_size: 32,
+    };
+    let mut check =
+        OutputCheck::with_scheme(open_folder(&dir), &side_files(&dir), scheme, policy).unwrap();
+    let g = check
+        .run(&r.inputs, &mut quantlens::outputs::Quiet)
+        .unwrap();
     assert_eq!(g.tokens as u64, r.json["tokens"].as_u64().unwrap());
     assert_eq!(g.layers[0].rel_error, 0.0);
     for (l, (e, c, a)) in want.layers.iter().enumerate() {
         let f = &g.layers[l + 1];
         close(&format!("layer {} rel_error", l + 1), f.rel_error, *e, 0.02);
         close(&format!("layer {} cosine", l + 1), f.cosine, *c, 0.02);
-        close(&format!("layer {} alone", l + 1), f.alone_rel_error.unwrap(), *a, 0.02);
+        close(
+            &format!("layer {} alone", l + 1),
+            f.alone_rel_error.unwrap(),
+            *a,
+            0.02,
+        );
     }
     let n = g.next_token.as_ref().unwrap();
     let (mean, median, p99, max, same, dp) = want.next;
@@ -329,7 +490,11 @@ fn check_affine(model: &str, want: &Recorded) {
     close("kld_max", n.kld_max, max, 0.05);
     close("rms_delta_p", n.rms_delta_p, dp, 0.02);
     let slack = (0.005 * g.tokens as f64).max(2.0);
-    assert!((n.same_top as f64 - same as f64).abs() <= slack, "same_top {} vs {same}", n.same_top);
+    assert!(
+        (n.same_top as f64 - same as f64).abs() <= slack,
+        "same_top {} vs {same}",
+        n.same_top
+    );
 }
 
 #[test]

@@ -110,6 +110,15 @@ pub fn gates(r: &OutputsReport, below_cosine: Option<f64>, above_kld: Option<f64
             failed = true;
         }
     }
+    if let (Some(x), Some(n)) = (above_kld, &r.next_token) {
+        if n.kld_mean > x {
+            eprintln!(
+                "quantlens: mean next-token KL divergence {:.3e} is above --fail-above-kld {x}",
+                n.kld_mean
+            );
+            failed = true;
+        }
+    }
     if let (Some(x), Some(c)) = (above_kld, &r.classification) {
         if c.kld_max > x {
             eprintln!(

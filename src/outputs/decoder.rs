@@ -32,10 +32,13 @@ pub struct Decoder {
 impl Decoder {
     /// Checks the config and the output layer's presence.
     pub fn new(cfg: &ArchConfig, original: &WeightStream) -> Result<Self> {
-        let dec = cfg.decoder.clone().ok_or_else(|| OutputsError::Unsupported {
-            file: "config.json".into(),
-            detail: format!("model_type {:?} has no decoder settings", cfg.model_type),
-        })?;
+        let dec = cfg
+            .decoder
+            .clone()
+            .ok_or_else(|| OutputsError::Unsupported {
+                file: "config.json".into(),
+                detail: format!("model_type {:?} has no decoder settings", cfg.model_type),
+            })?;
         let prefix = find_prefix(original, &["model.", ""], "embed_tokens.weight");
         let d = Decoder {
             inv_freq: inv_freq(&dec.rope, dec.head_dim),
@@ -91,7 +94,11 @@ impl Proj {
     fn load(ws: &mut WeightStream, name: &str, bias: bool, by: &str) -> Result<Self> {
         Ok(Proj {
             w: ws.tensor(&format!("{name}.weight"), by)?,
-            b: if bias { Some(ws.tensor(&format!("{name}.bias"), by)?) } else { None },
+            b: if bias {
+                Some(ws.tensor(&format!("{name}.bias"), by)?)
+            } else {
+                None
+            },
         })
     }
 
@@ -130,7 +137,12 @@ const SCORE_FLOATS: usize = 8 << 20;
 /// Rows `rows` of the additive causal mask `[rows × T]`: 0 where query i
 /// may see key j (j ≤ i, and within the sliding window when there is
 /// one), −∞ elsewhere.
-fn causal_mask(rows: std::ops::Range<usize>, t: usize, window: Option<usize>, device: &Device) -> Result<Tensor> {
+fn causal_mask(
+    rows: std::ops::Range<usize>,
+    t: usize,
+    window: Option<usize>,
+    device: &Device,
+) -> Result<Tensor> {
     let n = rows.len();
     let m: Vec<f32> = rows
         .flat_map(|i| (0..t).map(move |j| (i, j)))
@@ -152,7 +164,9 @@ impl DecoderLayer {
         let (t, _) = x.dims2()?;
         let dev = x.device();
         let split = |y: Tensor, n: usize| -> Result<Tensor> {
-            Ok(y.reshape((t, n, self.head_dim))?.transpose(0, 1)?.contiguous()?)
+            Ok(y.reshape((t, n, self.head_dim))?
+                .transpose(0, 1)?
+                .contiguous()?)
         };
         let rope = RopeTables::new(&self.inv_freq, t, dev)?;
         let q = rope.apply(&split(self.q.forward(x)?, self.heads)?)?;
@@ -174,12 +188,15 @@ impl DecoderLayer {
         let mut parts = Vec::with_capacity(t.div_ceil(block));
         for i0 in (0..t).step_by(block) {
             let n = block.min(t - i0);
-            let scores = (q.narrow(1, i0, n)?.matmul(&kt)? * (1.0 / (self.head_dim as f64).sqrt()))?;
+            let scores =
+                (q.narrow(1, i0, n)?.matmul(&kt)? * (1.0 / (self.head_dim as f64).sqrt()))?;
             let scores = scores.broadcast_add(&causal_mask(i0..i0 + n, t, self.window, dev)?)?;
             let p = candle_nn::ops::softmax_last_dim(&scores)?;
             parts.push(p.matmul(&v)?);
         }
-        let ctx = Tensor::cat(&parts, 1)?.transpose(0, 1)?.reshape((t, self.heads * self.head_dim))?;
+        let ctx = Tensor::cat(&parts, 1)?
+            .transpose(0, 1)?
+            .reshape((t, self.heads * self.head_dim))?;
         self.o.forward(&ctx)
     }
 }
@@ -188,7 +205,9 @@ impl Layer for DecoderLayer {
     fn forward(&self, h: &Tensor) -> Result<Tensor> {
         let h = (h + self.attention(&rms_norm(h, &self.input_norm, self.eps)?, SCORE_FLOATS)?)?;
         let x = rms_norm(&h, &self.post_norm, self.eps)?;
-        let f = self.down.forward(&(self.gate.forward(&x)?.silu()? * self.up.forward(&x)?)?)?;
+        let f = self
+            .down
+            .forward(&(self.gate.forward(&x)?.silu()? * self.up.forward(&x)?)?)?;
         Ok((h + f)?)
     }
 }
@@ -200,7 +219,11 @@ impl Family for Decoder {
 
     fn embed(&self, w: &mut WeightStream, inputs: &[Encoded]) -> Result<Vec<Tensor>> {
         let all: Vec<u32> = inputs.iter().flat_map(|e| e.ids.iter().copied()).collect();
-        let rows = w.rows(&format!("{}embed_tokens.weight", self.prefix), &all, "the embeddings")?;
+        let rows = w.rows(
+            &format!("{}embed_tokens.weight", self.prefix),
+            &all,
+            "the embeddings",
+        )?;
         let mut at = 0;
         inputs
             .iter()
@@ -216,7 +239,9 @@ impl Family for Decoder {
         let by = format!("layer {}", l + 1);
         let p = format!("{}layers.{l}.", self.prefix);
         let d = &self.dec;
-        let proj = |ws: &mut WeightStream, n: &str, bias: bool| Proj::load(ws, &format!("{p}{n}"), bias, &by);
+        let proj = |ws: &mut WeightStream, n: &str, bias: bool| {
+            Proj::load(ws, &format!("{p}{n}"), bias, &by)
+        };
         Ok(Box::new(DecoderLayer {
             input_norm: ws.tensor(&format!("{p}input_layernorm.weight"), &by)?,
             post_norm: ws.tensor(&format!("{p}post_attention_layernorm.weight"), &by)?,
@@ -242,7 +267,10 @@ impl Family for Decoder {
 
     fn lm_head(&self, w: &WeightStream) -> Option<LmHead> {
         let weight = self.head_name();
-        let vocab = w.shape(&weight).and_then(|s| s.first().copied()).map_or(self.dec.vocab, |r| r as usize);
+        let vocab = w
+            .shape(&weight)
+            .and_then(|s| s.first().copied())
+            .map_or(self.dec.vocab, |r| r as usize);
         Some(LmHead {
             norm: format!("{}norm.weight", self.prefix),
             weight,
@@ -288,7 +316,10 @@ mod tests {
 
     #[test]
     fn query_blocks_equal_the_whole_and_gqa_repeats() {
-        let p = |o: usize, i: usize, s: u64| Proj { w: random(&[o, i], s), b: Some(random(&[o], s + 100)) };
+        let p = |o: usize, i: usize, s: u64| Proj {
+            w: random(&[o, i], s),
+            b: Some(random(&[o], s + 100)),
+        };
         let layer = DecoderLayer {
             input_norm: random(&[8], 1),
             post_norm: random(&[8], 2),
@@ -304,12 +335,30 @@ mod tests {
             kv_heads: 2,
             head_dim: 2,
             window: None,
-            inv_freq: inv_freq(&Rope { theta: 10000.0, scaling: RopeScaling::None }, 2),
+            inv_freq: inv_freq(
+                &Rope {
+                    theta: 10000.0,
+                    scaling: RopeScaling::None,
+                },
+                2,
+            ),
         };
         let x = random(&[5, 8], 10);
-        let whole: Vec<f32> = layer.attention(&x, usize::MAX).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let whole: Vec<f32> = layer
+            .attention(&x, usize::MAX)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         for floats in [1, 8, 30] {
-            let b: Vec<f32> = layer.attention(&x, floats).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let b: Vec<f32> = layer
+                .attention(&x, floats)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             for (g, w) in b.iter().zip(&whole) {
                 assert!((g - w).abs() <= 1e-6, "{floats}: {g} vs {w}");
             }
@@ -319,10 +368,16 @@ mod tests {
 
     #[test]
     fn mask_is_causal_and_windowed() {
-        let m: Vec<Vec<f32>> = causal_mask(0..3, 3, None, &Device::Cpu).unwrap().to_vec2().unwrap();
+        let m: Vec<Vec<f32>> = causal_mask(0..3, 3, None, &Device::Cpu)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
         assert_eq!(m[0][1], f32::NEG_INFINITY);
         assert_eq!((m[2][0], m[2][2], m[1][2]), (0.0, 0.0, f32::NEG_INFINITY));
-        let w: Vec<Vec<f32>> = causal_mask(1..3, 3, Some(2), &Device::Cpu).unwrap().to_vec2().unwrap();
+        let w: Vec<Vec<f32>> = causal_mask(1..3, 3, Some(2), &Device::Cpu)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
         assert_eq!((w[1][0], w[1][1], w[0][0]), (f32::NEG_INFINITY, 0.0, 0.0));
     }
 }

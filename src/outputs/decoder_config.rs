@@ -122,7 +122,10 @@ pub fn rope(v: &Value) -> Result<Rope> {
             .ok_or_else(|| bad(format!("rope_theta is {t}, not a number above 1")))?,
     };
     let Some(s) = scaling else {
-        return Ok(Rope { theta, scaling: RopeScaling::None });
+        return Ok(Rope {
+            theta,
+            scaling: RopeScaling::None,
+        });
     };
     let kind = s
         .get("rope_type")
@@ -131,7 +134,9 @@ pub fn rope(v: &Value) -> Result<Rope> {
         .unwrap_or("default");
     let scaling = match kind {
         "default" => RopeScaling::None,
-        "linear" => RopeScaling::Linear { factor: number(s, "factor", "linear rope scaling")? },
+        "linear" => RopeScaling::Linear {
+            factor: number(s, "factor", "linear rope scaling")?,
+        },
         "llama3" => {
             let what = "llama3 rope scaling";
             let r = RopeScaling::Llama3 {
@@ -140,18 +145,23 @@ pub fn rope(v: &Value) -> Result<Rope> {
                 high_freq_factor: number(s, "high_freq_factor", what)?,
                 original_max_position: number(s, "original_max_position_embeddings", what)?,
             };
-            if let RopeScaling::Llama3 { low_freq_factor: lo, high_freq_factor: hi, .. } = r {
+            if let RopeScaling::Llama3 {
+                low_freq_factor: lo,
+                high_freq_factor: hi,
+                ..
+            } = r
+            {
                 if hi <= lo {
-                    return Err(bad(format!("{what}: high_freq_factor {hi} must exceed low_freq_factor {lo}")));
+                    return Err(bad(format!(
+                        "{what}: high_freq_factor {hi} must exceed low_freq_factor {lo}"
+                    )));
                 }
             }
             r
         }
-        other => {
-            return Err(unsupported(format!(
-                "rope scaling {other:?} is not supported by the output check (default, linear, llama3)"
-            )))
-        }
+        other => return Err(unsupported(format!(
+            "rope scaling {other:?} is not supported by the output check (default, linear, llama3)"
+        ))),
     };
     Ok(Rope { theta, scaling })
 }
@@ -180,7 +190,9 @@ impl DecoderConfig {
             Some(_) => size(v, "head_dim")?,
         };
         if head_dim % 2 != 0 {
-            return Err(bad(format!("head_dim {head_dim} is odd; rotary embedding needs pairs")));
+            return Err(bad(format!(
+                "head_dim {head_dim} is odd; rotary embedding needs pairs"
+            )));
         }
         let flag = |k: &str, default: bool| v.get(k).and_then(Value::as_bool).unwrap_or(default);
         let qwen = kind == FamilyKind::Qwen2;
@@ -214,7 +226,12 @@ impl DecoderConfig {
 }
 
 /// The [`ArchConfig`] of a decoder LLM (`kind` from [`decoder_kind`]).
-pub fn arch_config(v: &Value, kind: FamilyKind, model_type: String, architecture: Option<String>) -> Result<ArchConfig> {
+pub fn arch_config(
+    v: &Value,
+    kind: FamilyKind,
+    model_type: String,
+    architecture: Option<String>,
+) -> Result<ArchConfig> {
     if let Some(a) = architecture.as_deref() {
         if !a.ends_with("ForCausalLM") {
             return Err(unsupported(format!(
@@ -222,9 +239,17 @@ pub fn arch_config(v: &Value, kind: FamilyKind, model_type: String, architecture
             )));
         }
     }
-    match v.get("hidden_act").and_then(Value::as_str).unwrap_or("silu") {
+    match v
+        .get("hidden_act")
+        .and_then(Value::as_str)
+        .unwrap_or("silu")
+    {
         "silu" | "swish" => {}
-        other => return Err(unsupported(format!("hidden_act {other:?} is not supported for {model_type} (silu)"))),
+        other => {
+            return Err(unsupported(format!(
+                "hidden_act {other:?} is not supported for {model_type} (silu)"
+            )))
+        }
     }
     let hidden = size(v, "hidden_size")?;
     let heads = size(v, "num_attention_heads")?;
@@ -238,7 +263,10 @@ pub fn arch_config(v: &Value, kind: FamilyKind, model_type: String, architecture
         heads,
         intermediate: size(v, "intermediate_size")?,
         activation: Activation::Silu,
-        eps: v.get("rms_norm_eps").and_then(Value::as_f64).unwrap_or(1e-6),
+        eps: v
+            .get("rms_norm_eps")
+            .and_then(Value::as_f64)
+            .unwrap_or(1e-6),
         max_position: size(v, "max_position_embeddings")?,
         type_vocab: 0,
         pad_token_id: 0,
@@ -260,7 +288,12 @@ mod tests {
 
     fn arch(v: &Value) -> Result<ArchConfig> {
         let t = v["model_type"].as_str().unwrap();
-        arch_config(v, decoder_kind(t).unwrap(), t.into(), Some("LlamaForCausalLM".into()))
+        arch_config(
+            v,
+            decoder_kind(t).unwrap(),
+            t.into(),
+            Some("LlamaForCausalLM".into()),
+        )
     }
 
     #[test]
@@ -275,7 +308,10 @@ mod tests {
         let (a, b) = (arch(&v4).unwrap(), arch(&v5).unwrap());
         assert_eq!(a, b);
         let d = a.decoder.unwrap();
-        assert_eq!((d.kv_heads, d.head_dim, d.tied, d.qkv_bias), (2, 16, false, false));
+        assert_eq!(
+            (d.kv_heads, d.head_dim, d.tied, d.qkv_bias),
+            (2, 16, false, false)
+        );
         assert_eq!(d.rope.theta, 500000.0);
         assert!(matches!(d.rope.scaling, RopeScaling::Llama3 { factor, .. } if factor == 8.0));
         assert_eq!(a.eps, 1e-5);
@@ -288,7 +324,13 @@ mod tests {
         v.as_object_mut().unwrap().remove("tie_word_embeddings");
         let d = arch(&v).unwrap().decoder.unwrap();
         assert!(d.qkv_bias && !d.o_bias && d.tied);
-        assert_eq!(d.rope, Rope { theta: 10000.0, scaling: RopeScaling::None });
+        assert_eq!(
+            d.rope,
+            Rope {
+                theta: 10000.0,
+                scaling: RopeScaling::None
+            }
+        );
         v["model_type"] = json!("mistral");
         v["sliding_window"] = json!(4096);
         let d = arch(&v).unwrap().decoder.unwrap();
@@ -307,10 +349,18 @@ mod tests {
         assert!(e.contains("low_freq_factor"), "{e}");
         let mut v = base();
         v["num_key_value_heads"] = json!(3);
-        assert!(arch(&v).unwrap_err().to_string().contains("num_key_value_heads"));
-        let e = arch_config(&base(), FamilyKind::Llama, "llama".into(), Some("LlamaForSequenceClassification".into()))
+        assert!(arch(&v)
             .unwrap_err()
-            .to_string();
+            .to_string()
+            .contains("num_key_value_heads"));
+        let e = arch_config(
+            &base(),
+            FamilyKind::Llama,
+            "llama".into(),
+            Some("LlamaForSequenceClassification".into()),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("LlamaForSequenceClassification"), "{e}");
     }
 }

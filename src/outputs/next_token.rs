@@ -122,7 +122,9 @@ impl PositionAcc {
         PositionResult {
             kld: (self.cross / self.sum_o - lse_o + lse_q).max(0.0),
             same_top: self.arg_o == self.arg_q,
-            delta_p: self.next_logits.map(|(a, b)| (b - lse_q).exp() - (a - lse_o).exp()),
+            delta_p: self
+                .next_logits
+                .map(|(a, b)| (b - lse_q).exp() - (a - lse_o).exp()),
         }
     }
 }
@@ -160,7 +162,10 @@ pub struct InputNextToken {
 
 /// The figures from every position's result, `per_input` holding each
 /// input's text and position count (in order, summing to `results.len()`).
-pub fn figures(results: &[PositionResult], per_input: &[(String, usize)]) -> (NextTokenFigures, Vec<InputNextToken>) {
+pub fn figures(
+    results: &[PositionResult],
+    per_input: &[(String, usize)],
+) -> (NextTokenFigures, Vec<InputNextToken>) {
     let mut sorted: Vec<f64> = results.iter().map(|r| r.kld).collect();
     sorted.sort_by(f64::total_cmp);
     let n = results.len().max(1) as f64;
@@ -196,12 +201,25 @@ pub fn figures(results: &[PositionResult], per_input: &[(String, usize)]) -> (Ne
     (figures, inputs)
 }
 
+/// The one-line summary of the next-token figures over `tokens` positions.
+pub fn summary_line(n: &NextTokenFigures, tokens: usize) -> String {
+    format!(
+        "next token: same top token at {}/{tokens} positions; KLD mean {:.3e}, median {:.3e}, p99 {:.3e}, max {:.3e}; RMS Δp {:.3}%",
+        n.same_top, n.kld_mean, n.kld_median, n.kld_p99, n.kld_max, n.rms_delta_p * 100.0
+    )
+}
+
 /// Markdown table of the per-input next-token figures.
 pub fn markdown_rows(per: &[InputNextToken]) -> String {
     let mut s = String::from("\n| input | tokens | mean KLD | same top |\n|---|---:|---:|---:|\n");
     for p in per {
         let text = super::report::shown(&p.text).replace('|', "\\|");
-        s.push_str(&format!("| {text} | {} | {:.3e} | {:.1} % |\n", p.tokens, p.kld_mean, p.same_top * 100.0));
+        s.push_str(&format!(
+            "| {text} | {} | {:.3e} | {:.1} % |\n",
+            p.tokens,
+            p.kld_mean,
+            p.same_top * 100.0
+        ));
     }
     s
 }
@@ -249,14 +267,21 @@ pub fn score(
     let (no, nq) = (normed(original, ho)?, normed(quantized, hq)?);
     let mut acc: Vec<PositionAcc> = enc
         .iter()
-        .flat_map(|e| (0..e.ids.len()).map(|p| PositionAcc::new(e.ids.get(p + 1).map(|&i| i as usize))))
+        .flat_map(|e| {
+            (0..e.ids.len()).map(|p| PositionAcc::new(e.ids.get(p + 1).map(|&i| i as usize)))
+        })
         .collect();
     let (positions, hidden) = no.dims2()?;
     let rows = block_rows(positions, hidden, head.vocab);
     for first in (0..head.vocab).step_by(rows) {
         let end = (first + rows).min(head.vocab) as u64;
         let logits = |w: &mut WeightStream, h: &Tensor| -> Result<Tensor> {
-            let m = w.row_block(&head.weight, first as u64, end, "the output layer (lm_head)")?;
+            let m = w.row_block(
+                &head.weight,
+                first as u64,
+                end,
+                "the output layer (lm_head)",
+            )?;
             Ok(h.matmul(&m.t()?)?)
         };
         let (lo, lq) = (logits(original, &no)?, logits(quantized, &nq)?);
@@ -267,7 +292,11 @@ pub fn score(
         }
     }
     let results: Vec<PositionResult> = acc.iter().map(PositionAcc::finish).collect();
-    let per: Vec<(String, usize)> = texts.iter().cloned().zip(enc.iter().map(|e| e.ids.len())).collect();
+    let per: Vec<(String, usize)> = texts
+        .iter()
+        .cloned()
+        .zip(enc.iter().map(|e| e.ids.len()))
+        .collect();
     Ok(figures(&results, &per))
 }
 
@@ -278,8 +307,14 @@ mod tests {
 
     #[test]
     fn online_blocks_equal_the_full_log_softmax() {
-        let o: Vec<f32> = (0..37).map(|i| ((i * 7919) % 23) as f32 * 0.7 - 8.0).collect();
-        let q: Vec<f32> = o.iter().enumerate().map(|(i, x)| x + ((i % 5) as f32 - 2.0) * 0.3).collect();
+        let o: Vec<f32> = (0..37)
+            .map(|i| ((i * 7919) % 23) as f32 * 0.7 - 8.0)
+            .collect();
+        let q: Vec<f32> = o
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + ((i % 5) as f32 - 2.0) * 0.3)
+            .collect();
         let (lp, lq) = (log_softmax(&o), log_softmax(&q));
         let want = kld(&lp, &lq);
         for block in [1, 4, 10, 37] {
@@ -289,7 +324,11 @@ mod tests {
                 a.push(first, &o[first..end], &q[first..end]);
             }
             let r = a.finish();
-            assert!((r.kld - want).abs() < 1e-12 * want.max(1.0), "block {block}: {} vs {want}", r.kld);
+            assert!(
+                (r.kld - want).abs() < 1e-12 * want.max(1.0),
+                "block {block}: {} vs {want}",
+                r.kld
+            );
             let dp = lq[11].exp() - lp[11].exp();
             assert!((r.delta_p.unwrap() - dp).abs() < 1e-12);
             let arg = |v: &[f64]| (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b });
@@ -300,13 +339,27 @@ mod tests {
 
     #[test]
     fn summary_figures_by_hand() {
-        let r = |kld, same_top, delta_p| PositionResult { kld, same_top, delta_p };
-        let results = [r(0.1, true, Some(0.3)), r(0.4, false, None), r(0.2, true, Some(-0.4))];
+        let r = |kld, same_top, delta_p| PositionResult {
+            kld,
+            same_top,
+            delta_p,
+        };
+        let results = [
+            r(0.1, true, Some(0.3)),
+            r(0.4, false, None),
+            r(0.2, true, Some(-0.4)),
+        ];
         let (f, per) = figures(&results, &[("a".into(), 2), ("b".into(), 1)]);
         assert!((f.kld_mean - 0.7 / 3.0).abs() < 1e-15);
-        assert_eq!((f.kld_median, f.kld_max, f.kld_p99, f.same_top), (0.2, 0.4, 0.4, 2));
+        assert_eq!(
+            (f.kld_median, f.kld_max, f.kld_p99, f.same_top),
+            (0.2, 0.4, 0.4, 2)
+        );
         assert!((f.rms_delta_p - (0.25f64 / 2.0).sqrt()).abs() < 1e-15);
-        assert_eq!((per[0].tokens, per[0].same_top, per[1].kld_mean), (2, 0.5, 0.2));
+        assert_eq!(
+            (per[0].tokens, per[0].same_top, per[1].kld_mean),
+            (2, 0.5, 0.2)
+        );
         assert!((per[0].kld_mean - 0.25).abs() < 1e-15);
     }
 

@@ -53,7 +53,10 @@ mod tests {
     fn varied_and_distinct() {
         let t = super::TEXTS;
         assert!((20..=30).contains(&t.len()));
-        assert!(t.iter().any(|s| s.contains("def ")) && t.iter().any(|s| s.chars().any(|c| c.is_ascii_digit())));
+        assert!(
+            t.iter().any(|s| s.contains("def "))
+                && t.iter().any(|s| s.chars().any(|c| c.is_ascii_digit()))
+        );
         let mut d = t.to_vec();
         d.sort();
         d.dedup();

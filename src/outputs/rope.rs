@@ -57,7 +57,10 @@ impl RopeTables {
     /// Tables for `t` positions.
     pub fn new(inv_freq: &[f32], t: usize, device: &Device) -> Result<Self> {
         let half = inv_freq.len();
-        let (mut cos, mut sin) = (Vec::with_capacity(t * 2 * half), Vec::with_capacity(t * 2 * half));
+        let (mut cos, mut sin) = (
+            Vec::with_capacity(t * 2 * half),
+            Vec::with_capacity(t * 2 * half),
+        );
         for p in 0..t {
             // The angle is an f32 product, as in transformers' f32 matmul.
             let angles: Vec<f64> = inv_freq.iter().map(|&f| (p as f32 * f) as f64).collect();
@@ -99,12 +102,20 @@ mod tests {
                 original_max_position: 8192.0,
             },
         };
-        let plain = inv_freq(&Rope { theta: 500000.0, scaling: RopeScaling::None }, 128);
+        let plain = inv_freq(
+            &Rope {
+                theta: 500000.0,
+                scaling: RopeScaling::None,
+            },
+            128,
+        );
         let s = inv_freq(&rope, 128);
         assert_eq!(s[0], plain[0]);
         assert_eq!(s[63], plain[63] / 8.0);
         let wl = |f: f32| 2.0 * std::f64::consts::PI / f as f64;
-        let mid = (0..64).find(|&i| wl(plain[i]) >= 2048.0 && wl(plain[i]) <= 8192.0).unwrap();
+        let mid = (0..64)
+            .find(|&i| wl(plain[i]) >= 2048.0 && wl(plain[i]) <= 8192.0)
+            .unwrap();
         assert!(s[mid] < plain[mid] && s[mid] > plain[mid] / 8.0);
         assert_eq!(plain[1], (1.0 / 500000f64.powf(2.0 / 128.0)) as f32);
     }
@@ -114,7 +125,13 @@ mod tests {
         // One head, two positions, head_dim 2: position 1 rotates by 1 radian.
         let t = RopeTables::new(&[1.0], 2, &Device::Cpu).unwrap();
         let x = Tensor::new(&[[[1f32, 0.0], [1.0, 0.0]]], &Device::Cpu).unwrap();
-        let y: Vec<f32> = t.apply(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let y: Vec<f32> = t
+            .apply(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let (c, s) = (1f32.cos(), 1f32.sin());
         for (g, w) in y.iter().zip([1.0, 0.0, c, s]) {
             assert!((g - w).abs() < 1e-6, "{y:?}");
