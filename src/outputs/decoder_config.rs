@@ -159,9 +159,11 @@ pub fn rope(v: &Value) -> Result<Rope> {
             }
             r
         }
-        other => return Err(unsupported(format!(
+        other => {
+            return Err(unsupported(format!(
             "rope scaling {other:?} is not supported by the output check (default, linear, llama3)"
-        ))),
+        )))
+        }
     };
     Ok(Rope { theta, scaling })
 }

@@ -262,7 +262,7 @@ pub fn score(
 ) -> Result<(NextTokenFigures, Vec<InputNextToken>)> {
     let normed = |w: &mut WeightStream, hs: &[Tensor]| -> Result<Tensor> {
         let g = w.tensor(&head.norm, "the final norm")?;
-        Ok(rms_norm(&Tensor::cat(hs, 0)?, &g, head.eps)?)
+        rms_norm(&Tensor::cat(hs, 0)?, &g, head.eps)
     };
     let (no, nq) = (normed(original, ho)?, normed(quantized, hq)?);
     let mut acc: Vec<PositionAcc> = enc
