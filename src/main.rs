@@ -29,7 +29,7 @@ enum Command {
     /// Convert a model to real int8 (the seeds' format) or MLX's quantized format, then verify the output.
     Convert(ConvertArgs),
     /// Run the original and the quantized model on the same inputs, layer by layer, and compare their outputs.
-    Outputs(OutputsArgs),
+    Outputs(cli::outputs::OutputsArgs),
     /// Write every tensor of a model dequantized to f32 (for external checks).
     #[command(hide = true)]
     Dequantize { model: PathBuf, out: PathBuf },
@@ -109,44 +109,6 @@ impl OutputArgs {
     }
 }
 
-/// The output check's inputs and gates, shared by `outputs`, `inspect --outputs` and `verify --outputs`.
-#[derive(Args)]
-struct OutputsGate {
-    /// Inputs, one per line (a TAB between the two texts of a pair); built-in inputs otherwise.
-    #[arg(long, value_name = "FILE")]
-    text: Option<PathBuf>,
-    /// Exit 1 if the smallest embedding cosine (for a classifier, the last layer's mean cosine) is below X.
-    #[arg(long, value_name = "X")]
-    fail_below_cosine: Option<f64>,
-    /// Exit 1 if a classifier's largest KL divergence, or a decoder's mean next-token KL divergence, is above X.
-    #[arg(long, value_name = "X")]
-    fail_above_kld: Option<f64>,
-}
-
-#[derive(Args)]
-struct OutputsArgs {
-    /// The original model folder.
-    model: PathBuf,
-    /// A converted model folder to compare with (otherwise --scheme is applied on the fly).
-    converted: Option<PathBuf>,
-    #[command(flatten)]
-    scheme: SchemeArgs,
-    #[command(flatten)]
-    gate: OutputsGate,
-    /// Print the JSON report.
-    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
-    json: bool,
-    /// Print CSV (one line per layer, then per input).
-    #[arg(long, conflicts_with = "markdown")]
-    csv: bool,
-    /// Print a Markdown report.
-    #[arg(long)]
-    markdown: bool,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
-}
-
 #[derive(Args)]
 struct InspectArgs {
     /// A model folder, a .safetensors file, or a model.safetensors.index.json.
@@ -162,7 +124,7 @@ struct InspectArgs {
     #[arg(long)]
     outputs: bool,
     #[command(flatten)]
-    gate: OutputsGate,
+    gate: cli::outputs::OutputsGate,
 }
 
 #[derive(Args)]
@@ -180,7 +142,7 @@ struct VerifyArgs {
     #[arg(long)]
     outputs: bool,
     #[command(flatten)]
-    gate: OutputsGate,
+    gate: cli::outputs::OutputsGate,
 }
 
 #[derive(Args)]
@@ -246,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
         Command::Convert(a) => convert(a),
-        Command::Outputs(a) => outputs(a),
+        Command::Outputs(a) => cli::outputs::command(a),
         Command::Dequantize { model, out } => {
             let n = cli::convert::dequantize_to(&cli::folder::open(&model)?, &out)?;
             eprintln!("wrote {n} tensors to {}", out.display());
@@ -288,36 +250,6 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
         None
     };
     finish(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
-}
-
-fn outputs(a: OutputsArgs) -> anyhow::Result<ExitCode> {
-    let (scheme, policy) = a.scheme.resolve()?;
-    let model = cli::folder::open(&a.model)?;
-    let converted = a.converted.as_deref().map(cli::folder::open).transpose()?;
-    let r = cli::outputs::check(
-        &a.model,
-        model,
-        converted,
-        scheme,
-        policy,
-        a.gate.text.as_deref(),
-        a.quiet,
-    )?;
-    let format = if a.json {
-        "json"
-    } else if a.csv {
-        "csv"
-    } else if a.markdown {
-        "markdown"
-    } else {
-        "table"
-    };
-    Ok(cli::outputs::print_and_gate(
-        &r,
-        format,
-        a.gate.fail_below_cosine,
-        a.gate.fail_above_kld,
-    ))
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -414,7 +346,10 @@ fn sha256_cmd(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
 fn finish(
     report: quantlens::Report,
     a: &OutputArgs,
-    outputs: Option<(&quantlens::outputs::OutputsReport, &OutputsGate)>,
+    outputs: Option<(
+        &quantlens::outputs::OutputsReport,
+        &cli::outputs::OutputsGate,
+    )>,
 ) -> anyhow::Result<ExitCode> {
     let format = a.format();
     let mut out = export::by_name(format)

@@ -111,3 +111,38 @@ fn verify_outputs_on_an_mlx_conversion() {
         ],
     );
 }
+
+#[test]
+fn inspect_outputs_embeds_the_same_object() {
+    let m = common::minilm();
+    let i = json(&[
+        "inspect".as_ref(),
+        m.as_os_str(),
+        "--outputs".as_ref(),
+        "--json".as_ref(),
+        "-q".as_ref(),
+    ]);
+    let o = json(&[
+        "outputs".as_ref(),
+        m.as_os_str(),
+        "--json".as_ref(),
+        "-q".as_ref(),
+    ]);
+    assert!(i["summary"].is_object(), "inspect's own report is kept");
+    assert_eq!(i["outputs"], o["outputs"]);
+    assert_eq!(o["outputs"]["inputs"], 24);
+    // The gate: MiniLM's int8 embeddings are below cosine 0.99.
+    let code = |gate: &str| {
+        Command::cargo_bin("quantlens")
+            .unwrap()
+            .arg("outputs")
+            .arg(&m)
+            .args(["-q", "--fail-below-cosine", gate])
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code("0.99"), Some(1));
+    assert_eq!(code("0.9"), Some(0));
+}

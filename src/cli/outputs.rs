@@ -2,7 +2,7 @@
 //! `inspect` and `verify` embed: reading the side files from disk,
 //! printing, and the exit-code gates.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -10,7 +10,83 @@ use quantlens::outputs::side::{FIXED, MAX_SIDE_BYTES};
 use quantlens::outputs::{inputs, Input, Observer, OutputCheck, OutputsReport, SideFiles};
 use quantlens::{Model, Policy, Scheme};
 
+use clap::Args;
+
 use super::folder::model_dir;
+
+/// The output check's inputs and gates, shared by `outputs`, `inspect --outputs` and `verify --outputs`.
+#[derive(Args)]
+pub struct OutputsGate {
+    /// Inputs, one per line (a TAB between the two texts of a pair); built-in inputs otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub text: Option<PathBuf>,
+    /// Exit 1 if the smallest embedding cosine (for a classifier, the last layer's mean cosine) is below X.
+    #[arg(long, value_name = "X")]
+    pub fail_below_cosine: Option<f64>,
+    /// Exit 1 if a classifier's largest KL divergence, or a decoder's mean next-token KL divergence, is above X.
+    #[arg(long, value_name = "X")]
+    pub fail_above_kld: Option<f64>,
+}
+
+/// `quantlens outputs` arguments.
+#[derive(Args)]
+pub struct OutputsArgs {
+    /// The original model folder.
+    model: PathBuf,
+    /// A converted model folder to compare with (otherwise --scheme is applied on the fly).
+    converted: Option<PathBuf>,
+    #[command(flatten)]
+    scheme: crate::SchemeArgs,
+    #[command(flatten)]
+    gate: OutputsGate,
+    /// Print the JSON report.
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    json: bool,
+    /// Print CSV (one line per layer, then per input).
+    #[arg(long, conflicts_with = "markdown")]
+    csv: bool,
+    /// Print a Markdown report.
+    #[arg(long)]
+    markdown: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// `quantlens outputs`.
+pub fn command(a: OutputsArgs) -> Result<ExitCode> {
+    let (scheme, policy) = a.scheme.resolve()?;
+    let model = super::folder::open(&a.model)?;
+    let converted = a
+        .converted
+        .as_deref()
+        .map(super::folder::open)
+        .transpose()?;
+    let r = check(
+        &a.model,
+        model,
+        converted,
+        scheme,
+        policy,
+        a.gate.text.as_deref(),
+        a.quiet,
+    )?;
+    let format = if a.json {
+        "json"
+    } else if a.csv {
+        "csv"
+    } else if a.markdown {
+        "markdown"
+    } else {
+        "table"
+    };
+    Ok(print_and_gate(
+        &r,
+        format,
+        a.gate.fail_below_cosine,
+        a.gate.fail_above_kld,
+    ))
+}
 
 /// Reads the tokenizer and sentence-transformers files of a model folder.
 pub fn side_files(model_path: &Path) -> Result<SideFiles> {

@@ -330,7 +330,8 @@ mod tests {
         assert_eq!(nearest_others(&o), [Some(1), Some(0), Some(1)]);
         let t: Vec<(String, usize)> = (0..3).map(|i| (i.to_string(), 1)).collect();
         let e = embedding("mean", false, &t, &o, &q);
-        assert_eq!(e.neighbours_same, 1);
+        assert_eq!(nearest_others(&q), [Some(1), Some(2), Some(1)]);
+        assert_eq!(e.neighbours_same, 2);
         assert!((e.cosine_min - cosine(&[0.9, 0.1], &[0.1, 0.9])).abs() < 1e-12);
     }
 }
