@@ -176,24 +176,42 @@ pub fn quantize_pass(
     scheme: Scheme,
     values: &ValueStats,
     s: &mut Scratch,
+    sink: impl FnMut(&[f32], &[f32], &mut [f32]),
+) -> Result<u64, Error> {
+    let rows = t.numel / t.shape.last().copied().unwrap_or(1).max(1);
+    quantize_rows(src, file, t, scheme, values, 0..rows, s, sink)
+}
+
+/// [`quantize_pass`] over rows `rows` only (a block of an output layer):
+/// every scheme's rows and groups are row-aligned, and `int8-tensor`'s
+/// scale comes from `values`, the whole tensor's statistics.
+#[allow(clippy::too_many_arguments)]
+pub fn quantize_rows(
+    src: &dyn ByteSource,
+    file: &str,
+    t: &TensorInfo,
+    scheme: Scheme,
+    values: &ValueStats,
+    rows: std::ops::Range<u64>,
+    s: &mut Scratch,
     mut sink: impl FnMut(&[f32], &[f32], &mut [f32]),
 ) -> Result<u64, Error> {
     let cols = t.shape.last().copied().unwrap_or(1).max(1);
+    let elems = rows.start * cols..rows.end * cols;
     let mut clipped = 0u64;
     match scheme {
         Scheme::Int8Tensor => {
             let scale = scheme::int8_scale(values.max_abs());
-            stream(src, file, t, 0..t.numel, CHUNK_ELEMS, s, |_, w, d, e| {
+            stream(src, file, t, elems, CHUNK_ELEMS, s, |_, w, d, e| {
                 clipped += int8_block(w, d, scale);
                 sink(w, d, e);
             })?;
         }
         Scheme::Int8Channel => {
-            let rows = t.numel / cols;
             if cols <= CHUNK_ELEMS as u64 {
                 let rows_per_chunk = (CHUNK_ELEMS as u64 / cols).max(1);
                 let chunk = (rows_per_chunk * cols) as usize;
-                stream(src, file, t, 0..t.numel, chunk, s, |_, w, d, e| {
+                stream(src, file, t, elems, chunk, s, |_, w, d, e| {
                     for (wr, dr) in w
                         .chunks_exact(cols as usize)
                         .zip(d.chunks_exact_mut(cols as usize))
@@ -205,7 +223,7 @@ pub fn quantize_pass(
                 })?;
             } else {
                 // A row longer than a chunk: find its max, then quantize it.
-                for r in 0..rows {
+                for r in rows {
                     let (from, to) = (r * cols, (r + 1) * cols);
                     let mut max_abs = 0f32;
                     stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, _, _| {
@@ -223,7 +241,7 @@ pub fn quantize_pass(
             let g = group_size as usize;
             let n_bins = ((1u32 << bits) - 1) as f32;
             let chunk = CHUNK_ELEMS - CHUNK_ELEMS % g;
-            stream(src, file, t, 0..t.numel, chunk, s, |_, w, d, e| {
+            stream(src, file, t, elems, chunk, s, |_, w, d, e| {
                 for (wg, dg) in w.chunks(g).zip(d.chunks_mut(g)) {
                     let (sc, b) = scheme::affine_params(wg, bits);
                     for (o, &x) in dg.iter_mut().zip(wg) {

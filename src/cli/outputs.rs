@@ -23,7 +23,7 @@ pub struct OutputsGate {
     /// Exit 1 if the smallest embedding cosine (for a classifier, the last layer's mean cosine) is below X.
     #[arg(long, value_name = "X")]
     pub fail_below_cosine: Option<f64>,
-    /// Exit 1 if a classifier's largest KL divergence is above X.
+    /// Exit 1 if a classifier's largest KL divergence, or a decoder's mean next-token KL divergence, is above X.
     #[arg(long, value_name = "X")]
     pub fail_above_kld: Option<f64>,
 }
@@ -183,6 +183,15 @@ pub fn gates(r: &OutputsReport, below_cosine: Option<f64>, above_kld: Option<f64
         let c = gate_cosine(r);
         if c < x {
             eprintln!("quantlens: output cosine {c:.6} is below --fail-below-cosine {x}");
+            failed = true;
+        }
+    }
+    if let (Some(x), Some(n)) = (above_kld, &r.next_token) {
+        if n.kld_mean > x {
+            eprintln!(
+                "quantlens: mean next-token KL divergence {:.3e} is above --fail-above-kld {x}",
+                n.kld_mean
+            );
             failed = true;
         }
     }

@@ -16,6 +16,10 @@ pub enum FamilyKind {
     DistilBert,
     /// RoBERTa and XLM-RoBERTa (position-id offset, no token types).
     Roberta,
+    /// Llama 2/3 and Mistral decoders ([`super::decoder`]).
+    Llama,
+    /// Qwen2 decoders: Llama's layout with q/k/v biases.
+    Qwen2,
 }
 
 impl FamilyKind {
@@ -25,6 +29,8 @@ impl FamilyKind {
             FamilyKind::Bert => "bert",
             FamilyKind::DistilBert => "distilbert",
             FamilyKind::Roberta => "roberta",
+            FamilyKind::Llama => "llama",
+            FamilyKind::Qwen2 => "qwen2",
         }
     }
 }
@@ -38,6 +44,8 @@ pub enum Activation {
     GeluTanh,
     /// `relu`.
     Relu,
+    /// `silu` (decoders' SwiGLU).
+    Silu,
 }
 
 /// What the forward pass needs to know about a model.
@@ -69,6 +77,8 @@ pub struct ArchConfig {
     pub pad_token_id: u32,
     /// Label names, by class index, when the model is a sequence classifier.
     pub labels: Option<Vec<String>>,
+    /// Decoder settings (GQA, rotary, biases, tying) of a decoder LLM.
+    pub decoder: Option<super::decoder_config::DecoderConfig>,
 }
 
 fn bad(detail: String) -> OutputsError {
@@ -116,6 +126,9 @@ impl ArchConfig {
             .and_then(|a| a.get(0))
             .and_then(Value::as_str)
             .map(str::to_string);
+        if let Some(kind) = super::decoder_config::decoder_kind(&model_type) {
+            return super::decoder_config::arch_config(v, kind, model_type, architecture);
+        }
         let family = match model_type.as_str() {
             "bert" => FamilyKind::Bert,
             "distilbert" => FamilyKind::DistilBert,
@@ -124,7 +137,7 @@ impl ArchConfig {
                 return Err(OutputsError::Unsupported {
                     file: "config.json".into(),
                     detail: format!(
-                        "model_type {other:?} is not supported by the output check (bert, distilbert, roberta, xlm-roberta)"
+                        "model_type {other:?} is not supported by the output check (bert, distilbert, roberta, xlm-roberta, llama, mistral, qwen2)"
                     ),
                 })
             }
@@ -150,6 +163,7 @@ impl ArchConfig {
                 type_vocab: 0,
                 pad_token_id: 0,
                 labels,
+                decoder: None,
             }
         } else {
             let roberta = family == FamilyKind::Roberta;
@@ -173,6 +187,7 @@ impl ArchConfig {
                     .and_then(Value::as_u64)
                     .unwrap_or(if roberta { 1 } else { 0 }) as u32,
                 labels,
+                decoder: None,
             }
         };
         if c.hidden % c.heads != 0 {
@@ -223,6 +238,11 @@ impl ArchConfig {
             "intermediate size",
             self.intermediate.to_string(),
             other.intermediate.to_string(),
+        );
+        cmp(
+            "decoder settings",
+            format!("{:?}", self.decoder),
+            format!("{:?}", other.decoder),
         );
         cmp(
             "labels",

@@ -30,6 +30,9 @@ pub trait Observer {
     fn hidden(&mut self, _layer: usize, _input: usize, _orig: &Tensor, _quant: &Tensor) {}
     /// The final output vectors of `input`: pooled embeddings or logits.
     fn output(&mut self, _input: usize, _orig: &[f32], _quant: &[f32]) {}
+    /// A decoder's next-token logits for vocabulary rows from `first_row`:
+    /// `[positions × rows]` over every position of every input, in order.
+    fn logits(&mut self, _first_row: usize, _orig: &Tensor, _quant: &Tensor) {}
 }
 
 /// An observer that only watches.
@@ -82,6 +85,7 @@ impl OutputCheck {
     ) -> Result<Self> {
         let family = family::for_config(&cfg, &original)?;
         let tokenizer = TextTokenizer::load(side, cfg.max_tokens())?;
+        family.check_vocabulary(&original, tokenizer.vocab_size())?;
         let pooling = Pooling::from_side(side)?;
         Ok(OutputCheck {
             original,
@@ -163,8 +167,12 @@ impl OutputCheck {
         self.tokenizer.max_length
     }
 
-    /// The built-in inputs that fit the model: pairs for a classifier.
+    /// The built-in inputs that fit the model: pairs for a classifier, varied
+    /// texts for a decoder.
     pub fn builtin_inputs(&self) -> Vec<Input> {
+        if self.cfg.decoder.is_some() {
+            return super::prompts::builtin();
+        }
         inputs::builtin(self.cfg.labels.is_some())
     }
 
@@ -230,7 +238,17 @@ impl OutputCheck {
             embedding: None,
             embedding_cls: None,
             classification: None,
+            next_token: None,
+            per_input: None,
         };
+        if let Some(head) = self.family.lm_head(&self.original) {
+            let (o, q) = (&mut self.original, &mut self.quantized);
+            let (nt, per) = super::next_token::score(&head, o, q, &ho, &hq, &enc, &texts, obs)?;
+            report.next_token = Some(nt);
+            report.per_input = Some(per);
+            step(obs, total)?;
+            return Ok(report);
+        }
         let heads = (
             self.family.head(&mut self.original)?,
             self.family.head(&mut self.quantized)?,

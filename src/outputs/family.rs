@@ -40,6 +40,14 @@ pub trait Family {
     fn layer(&self, w: &mut WeightStream, l: usize) -> Result<Box<dyn Layer>>;
     /// Reads the classification head, when the architecture has one.
     fn head(&self, w: &mut WeightStream) -> Result<Option<Box<dyn Head>>>;
+    /// A decoder's output layer, scored by [`super::next_token`].
+    fn lm_head(&self, _w: &WeightStream) -> Option<super::next_token::LmHead> {
+        None
+    }
+    /// Fails when the tokenizer's vocabulary exceeds the model's.
+    fn check_vocabulary(&self, _w: &WeightStream, _tokenizer_vocab: usize) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The family of a config, with tensor-name prefixes found in `original`.
@@ -48,6 +56,9 @@ pub fn for_config(cfg: &ArchConfig, original: &WeightStream) -> Result<Box<dyn F
         FamilyKind::Bert => Box::new(super::bert::Bert::new(cfg, original)?),
         FamilyKind::DistilBert => Box::new(super::distilbert::DistilBert::new(cfg, original)?),
         FamilyKind::Roberta => Box::new(super::roberta::Roberta::new(cfg, original)?),
+        FamilyKind::Llama | FamilyKind::Qwen2 => {
+            Box::new(super::decoder::Decoder::new(cfg, original)?)
+        }
     })
 }
 
@@ -117,6 +128,7 @@ pub fn activate(x: &Tensor, a: Activation) -> Result<Tensor> {
         Activation::Gelu => x.gelu_erf()?,
         Activation::GeluTanh => x.gelu()?,
         Activation::Relu => x.relu()?,
+        Activation::Silu => x.silu()?,
     })
 }
 

@@ -11,7 +11,10 @@
 //! sentence-transformers files as bytes), [`tokenizer`], [`inputs`],
 //! [`weights`], [`family`] (the trait and shared encoder blocks) with one
 //! file per family ([`bert`], [`distilbert`], [`roberta`]), [`pooling`],
-//! [`figures`], [`report`], [`engine`], [`error`].
+//! [`figures`], [`report`], [`engine`], [`error`]. Decoder LLMs: [`decoder`]
+//! (Llama, Mistral, Qwen2) with [`decoder_config`], [`rope`],
+//! [`prompts`] and [`next_token`] (KL divergence of the next-token
+//! distributions).
 //!
 //! ```no_run
 //! # use quantlens::outputs::{OutputCheck, SideFiles, Quiet};
@@ -25,15 +28,20 @@
 
 pub mod bert;
 pub mod config;
+pub mod decoder;
+pub mod decoder_config;
 pub mod distilbert;
 pub mod engine;
 pub mod error;
 pub mod family;
 pub mod figures;
 pub mod inputs;
+pub mod next_token;
 pub mod pooling;
+pub mod prompts;
 pub mod report;
 pub mod roberta;
+pub mod rope;
 pub mod side;
 pub mod tokenizer;
 pub mod weights;

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::figures::{ClassificationFigures, EmbeddingFigures, LayerFigures};
+use super::next_token::{InputNextToken, NextTokenFigures};
 use crate::export::printable;
 
 /// An input for display: each text made printable, a pair's two texts
@@ -49,6 +50,12 @@ pub struct OutputsReport {
     /// Figures of a sequence classifier.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classification: Option<ClassificationFigures>,
+    /// Next-token figures of a decoder LLM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<NextTokenFigures>,
+    /// Per-input next-token figures of a decoder LLM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_input: Option<Vec<InputNextToken>>,
 }
 
 impl OutputsReport {
@@ -83,6 +90,9 @@ impl OutputsReport {
                 "labels agree on {}/{}; KLD mean {:.3e}, median {:.3e}, p99 {:.3e}, max {:.3e}",
                 c.agreement, self.inputs, c.kld_mean, c.kld_median, c.kld_p99, c.kld_max
             ));
+        }
+        if let Some(n) = &self.next_token {
+            v.push(super::next_token::summary_line(n, self.tokens));
         }
         v
     }
@@ -170,6 +180,9 @@ impl OutputsReport {
                 let _ = writeln!(s, "| {} | {} | {:.6} |", cell(&p.text), p.tokens, p.cosine);
             }
         }
+        if let Some(p) = &self.per_input {
+            s.push_str(&super::next_token::markdown_rows(p));
+        }
         if let Some(c) = &self.classification {
             s.push_str("\n| input | label | quantized | KLD |\n|---|---|---|---:|\n");
             for p in &c.per_input {
@@ -200,6 +213,9 @@ impl OutputsReport {
             for (i, p) in e.per_input.iter().enumerate() {
                 let _ = writeln!(s, "input,{i},,{},,{},,,", p.cosine, q(&p.text));
             }
+        }
+        if let Some(p) = &self.per_input {
+            s.push_str(&super::next_token::csv_rows(p));
         }
         if let Some(c) = &self.classification {
             for (i, p) in c.per_input.iter().enumerate() {

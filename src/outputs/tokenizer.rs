@@ -69,6 +69,11 @@ impl TextTokenizer {
         Ok(TextTokenizer { inner, max_length })
     }
 
+    /// Tokens in the vocabulary, added tokens included.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
     /// Encodes one input (a text, or a pair), special tokens added, cut
     /// to [`Self::max_length`] the way transformers' `truncation=True` does
     /// (longest first).

@@ -28,6 +28,8 @@ pub struct WeightStream {
     scratch: Scratch,
     /// Bytes of tensor data read so far (companions included).
     pub bytes_read: u64,
+    /// Value statistics of tensors read block by block ([`Self::row_block`]).
+    stats: HashMap<String, crate::stats::ValueStats>,
 }
 
 impl WeightStream {
@@ -52,6 +54,7 @@ impl WeightStream {
             device: device.clone(),
             scratch: Scratch::default(),
             bytes_read: 0,
+            stats: HashMap::new(),
         }
     }
 
@@ -234,5 +237,58 @@ impl WeightStream {
             self.bytes_read += l.stored_bytes / n_rows.max(1) * rows.len() as u64;
         }
         Ok(Tensor::from_vec(out, (rows.len(), cols), &self.device)?)
+    }
+
+    /// Rows `start..end` of a 2-D tensor, for an output layer read block by
+    /// block. Under a scheme only those rows are quantized; `int8-tensor`'s
+    /// scale comes from one scan of the tensor, kept for the next blocks.
+    pub fn row_block(
+        &mut self,
+        name: &str,
+        start: u64,
+        end: u64,
+        needed_by: &str,
+    ) -> Result<Tensor> {
+        let l = self.logical(name, needed_by)?.clone();
+        if l.shape.len() != 2 || start >= end || end > l.shape[0] {
+            return Err(OutputsError::BadTensor {
+                tensor: name.into(),
+                detail: format!(
+                    "rows {start}..{end} asked for, but its shape is {:?}",
+                    l.shape
+                ),
+            });
+        }
+        let cols = l.shape[1] as usize;
+        let mut out = Vec::with_capacity((end - start) as usize * cols);
+        if let Some(scheme) = self.quantizes(&l)? {
+            let (sh, t) = self.model.tensor(l.main)?;
+            let (src, file) = (sh.source.as_ref(), sh.header.file.as_str());
+            if !self.stats.contains_key(name) {
+                let v = analyze::scan(src, file, t, &mut self.scratch)?;
+                self.bytes_read += t.bytes();
+                self.stats.insert(name.to_string(), v);
+            }
+            let values = &self.stats[name];
+            analyze::quantize_rows(
+                src,
+                file,
+                t,
+                scheme,
+                values,
+                start..end,
+                &mut self.scratch,
+                |_, d, _| out.extend_from_slice(d),
+            )?;
+            self.bytes_read += t.bytes() / l.shape[0] * (end - start);
+        } else {
+            Dequantizer::new(&self.model, &l)?.rows(start, end, &mut out)?;
+            self.bytes_read += l.stored_bytes / l.shape[0] * (end - start);
+        }
+        Ok(Tensor::from_vec(
+            out,
+            ((end - start) as usize, cols),
+            &self.device,
+        )?)
     }
 }
