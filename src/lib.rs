@@ -22,6 +22,7 @@
 //! ```
 
 pub mod analyze;
+pub mod checks;
 pub mod convert;
 pub mod dtype;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod header;
 pub mod index;
 pub mod inspect;
 pub mod model;
+pub mod pipeline;
 pub mod policy;
 pub mod report;
 pub mod sanity;
@@ -54,6 +56,7 @@ pub use header::{read_header, Header, TensorInfo, MAX_HEADER_BYTES};
 pub use index::ShardIndex;
 pub use inspect::Inspection;
 pub use model::{Model, NamedSource};
+pub use pipeline::{InspectOptions, ModelInput, Pipeline};
 pub use policy::{Decision, KeepReason, Policy, PolicyKind};
 pub use report::{Action, LayerRow, Report, Summary};
 pub use scheme::Scheme;

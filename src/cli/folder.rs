@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use quantlens::{FileSource, Model, NamedSource, MAX_HEADER_BYTES};
+use quantlens::{FileSource, Model, ModelInput, NamedSource, MAX_HEADER_BYTES};
 
 /// The folder a model path lives in (the path itself for a folder).
 pub fn model_dir(path: &Path) -> PathBuf {
@@ -102,8 +102,10 @@ fn read_small(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
-/// Opens the model at `path`.
-pub fn open(path: &Path) -> Result<Model> {
+/// The files of the model at `path` as the core takes them: byte sources,
+/// the index and config bytes (no `SHA256SUMS` text: see
+/// [`super::sums::sums_text`]).
+pub fn input(path: &Path) -> Result<ModelInput> {
     let files = discover(path)?;
     let mut sources = Vec::new();
     for p in &files.safetensors {
@@ -122,10 +124,25 @@ pub fn open(path: &Path) -> Result<Model> {
         })
         .transpose()?;
     let config = files.config.as_deref().map(read_small).transpose()?;
+    Ok(ModelInput {
+        files: sources,
+        index,
+        config,
+        sums: None,
+    })
+}
+
+/// Opens the model at `path`, tolerating damaged or missing shards (they
+/// become findings).
+pub fn open(path: &Path) -> Result<Model> {
+    let input = input(path)?;
     let model = quantlens::sanity::open_tolerant(
-        sources,
-        index.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
-        config.as_deref(),
+        input.files,
+        input
+            .index
+            .as_ref()
+            .map(|(n, b)| (n.as_str(), b.as_slice())),
+        input.config.as_deref(),
     )?;
     Ok(model)
 }
