@@ -45,9 +45,7 @@ pub mod stats;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
-pub mod wasm;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm_verify;
+pub mod web;
 
 pub use dtype::Dtype;
 pub use error::Error;

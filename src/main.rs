@@ -187,7 +187,7 @@ fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
         a.out.quiet,
     )?;
     let digests = cli::sums::actual(&dir, &p.digest_files())?;
-    finish(p.report(rows, &digests), &a.out)
+    finish(p.report(rows, Some(&digests)), &a.out)
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {

@@ -24,15 +24,18 @@
 //! let p = Pipeline::open(input, &InspectOptions::default()).unwrap();
 //! let mut scratch = Scratch::default();
 //! let rows = (0..p.len()).map(|i| p.row(i, &mut scratch)).collect::<Result<Vec<_>, _>>().unwrap();
-//! let report = p.report(rows, &BTreeMap::new());
+//! let report = p.report(rows, Some(&BTreeMap::new()));
 //! assert_eq!(report.summary.quantized_layers, 1);
 //! ```
 
 mod options;
+mod part;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use part::{PartShard, PartTensor};
 
 pub use options::{
     parse_sha, InspectOptions, DEFAULT_BITS, DEFAULT_GROUP_SIZE, DEFAULT_POLICY, DEFAULT_SCHEME,
@@ -41,7 +44,7 @@ pub use options::{
 use crate::analyze::Scratch;
 use crate::checks::digests::Expected;
 use crate::sanity::open_tolerant;
-use crate::{fake, Error, Finding, Inspection, LayerRow, NamedSource, Report};
+use crate::{fake, Error, Finding, Inspection, LayerRow, Model, NamedSource, Report};
 
 /// What a driver hands over: the model's files and side files as bytes.
 #[derive(Clone, Default)]
@@ -82,8 +85,9 @@ pub struct Pipeline {
     pub inspection: Inspection,
     /// The digests the files should have.
     pub expected: Expected,
-    /// Model-order tensor index by name, for the scan of a row's tensor.
-    by_name: HashMap<String, usize>,
+    /// Model-order tensor index by name: the tensor a row's scan reads,
+    /// and the tensors of a module ([`Pipeline::row_tensors`]).
+    by_name: BTreeMap<String, usize>,
 }
 
 impl Pipeline {
@@ -101,13 +105,10 @@ impl Pipeline {
                 .map(|(n, b)| (n.as_str(), b.as_slice())),
             input.config.as_deref(),
         )?;
-        let by_name = (0..model.tensors.len())
-            .filter_map(|i| model.tensor(i).ok().map(|(_, t)| (t.name.clone(), i)))
-            .collect();
         Ok(Pipeline {
+            by_name: names(&model),
             inspection: Inspection::new(model, scheme, &policy),
             expected,
-            by_name,
         })
     }
 
@@ -151,8 +152,13 @@ impl Pipeline {
 
     /// The report from every row's result (in row order) and the actual
     /// digests of the files named by [`Pipeline::digest_files`] that are
-    /// present (file name to hex).
-    pub fn report(&self, rows: Vec<RowResult>, digests: &BTreeMap<String, String>) -> Report {
+    /// present (file name to hex). Digest findings come last, in file
+    /// name order; with `None` (not hashed yet) there are none.
+    pub fn report(
+        &self,
+        rows: Vec<RowResult>,
+        digests: Option<&BTreeMap<String, String>>,
+    ) -> Report {
         let mut extra = Vec::new();
         let rows = rows
             .into_iter()
@@ -162,10 +168,22 @@ impl Pipeline {
             })
             .collect();
         let mut report = self.inspection.report(rows);
-        extra.extend(self.expected.findings(digests));
         add_findings(&mut report, extra);
+        if let Some(d) = digests {
+            // After the model's findings, in file name order: the page
+            // adds them when its hashing, which runs after the analysis,
+            // ends.
+            report.summary.findings.extend(self.expected.findings(d));
+        }
         report
     }
+}
+
+/// Model-order tensor index by tensor name.
+fn names(model: &Model) -> BTreeMap<String, usize> {
+    (0..model.tensors.len())
+        .filter_map(|i| model.tensor(i).ok().map(|(_, t)| (t.name.clone(), i)))
+        .collect()
 }
 
 /// Adds findings to a finished report, keeping the most severe first (a
