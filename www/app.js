@@ -4,6 +4,7 @@
 // Models opened by link (#url=, #hf=; see remote.js): the page fetches the
 // headers, the workers read tensor data by Range requests.
 import { parseFragment, buildFragment, sourceOf, resolveSource, RemoteError, FULL_BODY_LIMIT } from './remote.js';
+import { nf, fmtBytes, fmtParams, fmtPct, fmtSci, fmtFixed, storedLabel, actionText } from './inspector/format.js';
 
 // Compare by link (#url=A&against=B) is the compare page's job.
 {
@@ -174,40 +175,8 @@ let pool = new Pool(POOL_SIZE);
 pool.ready.catch((e) => showError(e.message));
 
 // ---------------------------------------------------------------- formatting
-const nf = new Intl.NumberFormat('en-US');
-function fmtBytes(b) {
-  if (b == null) return '–';
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let x = b;
-  while (x >= 1000 && i < u.length - 1) {
-    x /= 1000;
-    i++;
-  }
-  return `${x.toFixed(i === 0 ? 0 : x < 10 ? 2 : 1)} ${u[i]}`;
-}
-function fmtParams(n) {
-  if (n == null) return '–';
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
-  return String(n);
-}
-function fmtPct(x) {
-  if (x == null) return '–';
-  const p = x * 100;
-  return `${p >= 10 ? p.toFixed(1) : p >= 1 ? p.toFixed(2) : p.toPrecision(2)} %`;
-}
-function fmtSci(x) {
-  if (x == null) return '–';
-  if (x === 0) return '0';
-  return Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(4) : x.toExponential(2);
-}
-function fmtFixed(d) {
-  return (x) => (x == null ? '–' : x.toFixed(d));
-}
 function relClass(r) {
-  if (r.rel_error == null) return r.action === 'keep' ? 'kept' : 'pending';
+  if (r.rel_error == null) return r.action === 'keep' ? 'kept' : r.action === 'stored' ? 'stored' : 'pending';
   return r.rel_error < state.thr.warn ? 'good' : r.rel_error < state.thr.bad ? 'warn' : 'bad';
 }
 
@@ -218,7 +187,7 @@ const COLS = [
   { key: 'shape', label: 'Shape', get: (r) => r.shape, fmt: (s) => (s && s.length ? s.join(' × ') : 'scalar'), sortBy: (r) => r.params },
   { key: 'params', label: 'Params', num: true, fmt: fmtParams },
   { key: 'action', label: 'Action' },
-  { key: 'reason', label: 'Reason', fmt: (x) => x ?? '' },
+  { key: 'reason', label: 'Reason', get: (r) => (r.action === 'stored' ? storedLabel(r) : r.reason), fmt: (x) => x ?? '' },
   { key: 'rel_error', label: 'Rel. error', num: true, fmt: fmtPct, cls: 'strong' },
   { key: 'cmp_rel_error', label: 'Rel. error (B)', num: true, fmt: fmtPct, cls: 'col-cmp', get: (r, i) => state.compare?.rows?.[i]?.rel_error ?? null },
   { key: 'mse', label: 'MSE', num: true, fmt: fmtSci },
@@ -1097,6 +1066,8 @@ function renderOverview(report) {
   $('count-tensors').textContent = String(s.tensors);
   $('count-quantized').textContent = String(s.quantized_layers);
   $('count-kept').textContent = String(s.kept_layers);
+  $('count-stored').textContent = String(s.stored_layers ?? 0);
+  $('stored-bpw').textContent = s.bits_per_weight != null ? `${s.bits_per_weight.toFixed(2)} bits/weight` : '';
   $('kept-by-dtype').textContent = Object.entries(s.kept_by_dtype ?? {}).map(([k, v]) => `${v} ${k}`).join(' · ');
   $('params').textContent = fmtParams(s.params);
   const [b0, b1] = [fmtBytes(s.bytes_before), fmtBytes(s.bytes_after)];
@@ -1321,7 +1292,7 @@ function drawRelPlot() {
     if (c?.rel_error != null) {
       g.append(svgEl('rect', { x: x + barW, y: y(c.rel_error), width: Math.max(barW - (bw > 3 ? 1 : 0), 0.6), height: Math.max(m.t + ph - y(c.rel_error), 0.5), class: 'v cmp' }));
     }
-    const tip = `${r?.name ?? ''}\n${r?.action === 'keep' ? `kept (${r.reason})` : `rel. error ${fmtPct(r?.rel_error)}`}${c?.rel_error != null ? ` · ${SCHEMES[state.compare.scheme].label}: ${fmtPct(c.rel_error)}` : ''}`;
+    const tip = `${r?.name ?? ''}\n${r ? actionText(r, `rel. error ${fmtPct(r.rel_error)}`) : ''}${c?.rel_error != null ? ` · ${SCHEMES[state.compare.scheme].label}: ${fmtPct(c.rel_error)}` : ''}`;
     g.append(svgEl('title', {}, tip));
     g.addEventListener('click', () => selectLayer(i, true));
     svg.append(g);
@@ -1357,7 +1328,7 @@ async function selectLayer(i, scroll) {
   const cmp = state.compare?.rows?.[i];
   $('detail-facts').textContent = [
     `${r.dtype} ${r.shape?.join(' × ') || 'scalar'}`,
-    r.action === 'keep' ? `kept (${r.reason})` : `quantized · rel. error ${fmtPct(r.rel_error)} · SQNR ${fmtFixed(1)(r.sqnr_db)} dB · cosine ${fmtFixed(6)(r.cosine)}`,
+    actionText(r, `quantized · rel. error ${fmtPct(r.rel_error)} · SQNR ${fmtFixed(1)(r.sqnr_db)} dB · cosine ${fmtFixed(6)(r.cosine)}`),
     cmp?.rel_error != null ? `${SCHEMES[state.compare.scheme].label}: ${fmtPct(cmp.rel_error)}` : null,
   ].filter(Boolean).join(' · ');
   const my = ++histSeq;
@@ -1376,8 +1347,8 @@ async function selectLayer(i, scroll) {
       return;
     }
     drawHist(hw, hist.weight_counts, hist.weight_min, hist.weight_max, 'w');
-    if (hist.error_max > 0 && r.action !== 'keep') drawHist(he, hist.error_counts, -hist.error_max, hist.error_max, 'e');
-    else he.append(el('p', { class: 'muted small' }, r.action === 'keep' ? `Kept in ${r.dtype}: no quantization error.` : 'No quantization error.'));
+    if (hist.error_max > 0 && r.action === 'quantize') drawHist(he, hist.error_counts, -hist.error_max, hist.error_max, 'e');
+    else he.append(el('p', { class: 'muted small' }, r.action === 'quantize' ? 'No quantization error.' : r.action === 'stored' ? 'Stored quantized: not quantized again.' : `Kept in ${r.dtype}: no quantization error.`));
   } catch (e) {
     if (e.cancelled || my !== histSeq) return;
     clear(hw);
