@@ -42,6 +42,7 @@ pub mod scheme;
 pub mod sha;
 pub mod source;
 pub mod stats;
+pub mod stored;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]

@@ -67,6 +67,10 @@ pub enum KeepReason {
     /// A dtype name outside the safetensors list.
     #[serde(rename = "unsupported-dtype")]
     UnsupportedDtype,
+    /// Named like a quantized weight's scales or zero points, with no
+    /// weight using it.
+    #[serde(rename = "companion")]
+    Companion,
 }
 
 impl KeepReason {
@@ -82,6 +86,7 @@ impl KeepReason {
             KeepReason::Excluded => "excluded",
             KeepReason::GroupSize => "group-size",
             KeepReason::UnsupportedDtype => "unsupported-dtype",
+            KeepReason::Companion => "companion",
         }
     }
 }

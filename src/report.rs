@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::analyze::TensorAnalysis;
 use crate::model::ConfigSummary;
 use crate::policy::Decision;
+use crate::stats::ValueStats;
+use crate::stored::{Logical, StoredInfo};
 use crate::{Finding, Model, Scheme, Severity, TensorInfo};
 
 /// Whether a tensor is quantized or kept.
@@ -18,6 +20,9 @@ pub enum Action {
     Quantize,
     /// Stored as it is.
     Keep,
+    /// Already stored quantized (see the row's `stored` object); it is
+    /// described, never quantized again.
+    Stored,
 }
 
 /// One tensor's row. Metric fields are `null` for kept tensors and for
@@ -52,9 +57,45 @@ pub struct LayerRow {
     pub max: Option<f64>,
     pub mean: Option<f64>,
     pub std: Option<f64>,
+    /// How a stored-quantized layer is stored (`null` for other rows).
+    #[serde(default)]
+    pub stored: Option<StoredInfo>,
 }
 
 impl LayerRow {
+    /// The row of a stored-quantized layer: how it is stored and, when it
+    /// was read back, statistics of its dequantized values. It carries no
+    /// error metrics: nothing is quantized again.
+    pub fn stored(file: &str, dtype: &str, l: &Logical, v: Option<&ValueStats>) -> Self {
+        let mut row = LayerRow::new(
+            file,
+            &TensorInfo {
+                name: l.name.clone(),
+                dtype: crate::Dtype::parse(dtype),
+                shape: l.shape.clone(),
+                numel: l.numel(),
+                start: 0,
+                end: l.stored_bytes,
+            },
+            Decision::Keep(crate::KeepReason::NonFloat),
+            Scheme::Int8Tensor,
+            &TensorAnalysis {
+                values: v.cloned(),
+                errors: None,
+            },
+        );
+        row.action = Action::Stored;
+        row.reason = None;
+        let mut info = l.stored_info();
+        if let (Some(s), Some(v)) = (info.as_mut(), v) {
+            let n = v.finite();
+            s.rms = (n > 0).then(|| (v.sum_sq() / n as f64).sqrt());
+            s.zero_share = (v.count > 0).then(|| v.zeros as f64 / v.count as f64);
+        }
+        row.stored = info;
+        row
+    }
+
     /// Builds a row from a tensor, the policy's decision and what streaming
     /// it found.
     pub fn new(
@@ -75,7 +116,7 @@ impl LayerRow {
         };
         let bytes_after = match action {
             Action::Quantize => scheme.quantized_bytes(&t.shape, scale_bytes),
-            Action::Keep => t.bytes(),
+            Action::Keep | Action::Stored => t.bytes(),
         };
         let v = a.values.as_ref();
         let e = a.errors.as_ref();
@@ -108,12 +149,30 @@ impl LayerRow {
             max: v.and_then(|s| finite(s.max)),
             mean: v.and_then(|s| s.mean()),
             std: v.and_then(|s| s.std()),
+            stored: None,
         }
     }
 
-    /// Findings this row implies: NaN/Inf, unknown dtypes, constant tensors.
+    /// Findings this row implies: NaN/Inf, unknown dtypes, constant
+    /// tensors, scales quantization never produces.
     pub fn findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
+        if let Some(s) = self.stored.as_ref().filter(|s| s.bad_scales > 0) {
+            out.push(Finding::tensor(
+                "bad_scale",
+                Severity::Error,
+                &self.file,
+                &self.name,
+                format!(
+                    "tensor {:?} has {} scale(s) that are zero, negative, NaN or infinite{}",
+                    self.name,
+                    s.bad_scales,
+                    s.bad_scale_example
+                        .as_ref()
+                        .map_or(String::new(), |e| format!(" (e.g. {e})"))
+                ),
+            ));
+        }
         let nan = self.nan_count.unwrap_or(0);
         let inf = self.inf_count.unwrap_or(0);
         if nan + inf > 0 {
@@ -188,6 +247,9 @@ pub struct Summary {
     pub tensors: u64,
     pub quantized_layers: u64,
     pub kept_layers: u64,
+    /// Layers already stored quantized (`action: "stored"`).
+    #[serde(default)]
+    pub stored_layers: u64,
     pub kept_by_dtype: BTreeMap<String, u64>,
     pub kept_by_reason: BTreeMap<String, u64>,
     pub params: u64,
@@ -195,6 +257,10 @@ pub struct Summary {
     pub bytes_before: u64,
     pub bytes_after: u64,
     pub compression_ratio: f64,
+    /// 8 × stored tensor bytes / logical parameters (a stored-quantized
+    /// weight counts its dequantized elements, its companions bytes only).
+    #[serde(default)]
+    pub bits_per_weight: Option<f64>,
     pub max_rel_error: Option<f64>,
     pub worst_layers: Vec<WorstLayer>,
     pub findings: Vec<Finding>,
@@ -269,6 +335,7 @@ impl Summary {
         let mut kept_by_dtype = BTreeMap::new();
         let mut kept_by_reason = BTreeMap::new();
         let (mut q, mut qp, mut params, mut before, mut after) = (0, 0, 0, 0, 0);
+        let mut stored = 0;
         for r in layers {
             params += r.params;
             before += r.bytes_before;
@@ -278,6 +345,7 @@ impl Summary {
                     q += 1;
                     qp += r.params;
                 }
+                Action::Stored => stored += 1,
                 Action::Keep => {
                     *kept_by_dtype.entry(r.dtype.clone()).or_insert(0) += 1;
                     *kept_by_reason
@@ -295,7 +363,8 @@ impl Summary {
         Summary {
             tensors: layers.len() as u64,
             quantized_layers: q,
-            kept_layers: layers.len() as u64 - q,
+            kept_layers: layers.len() as u64 - q - stored,
+            stored_layers: stored,
             kept_by_dtype,
             kept_by_reason,
             params,
@@ -307,6 +376,7 @@ impl Summary {
             } else {
                 before as f64 / after as f64
             },
+            bits_per_weight: (params > 0).then(|| 8.0 * before as f64 / params as f64),
             max_rel_error: rated.first().and_then(|r| r.rel_error),
             worst_layers: rated
                 .iter()

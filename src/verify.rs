@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use crate::formats::{recognise, Dequantizer, Layout, Logical, Recognised};
 use crate::stats::{ErrorStats, ValueStats};
+use crate::stored::{recognise, Dequantizer, Layout, Logical, Recognised};
 use crate::{analyze::CHUNK_ELEMS, Error};
 use crate::{fake, Action, Finding, LayerRow, Model, Report, Scheme, Severity};
 
@@ -105,9 +105,26 @@ impl Verification {
                 continue;
             };
             let c = &conv.tensors[ci];
-            let decodable = |l: &Logical| l.layout != Layout::Raw;
+            let decodable = |l: &Logical| l.layout.is_decodable();
             let mut comparable = true;
-            if decodable(o) != decodable(c) {
+            if c.layout.is_quantized() && !decodable(c) {
+                // Broken layers were named by recognition; packed formats
+                // without a checked decoder are said to be unread.
+                comparable = false;
+                if let Layout::Packed { .. } = c.layout {
+                    findings.push(Finding::tensor(
+                        "not_dequantized",
+                        Severity::Info,
+                        &conv_file(c),
+                        &c.name,
+                        format!(
+                            "tensor {:?} is stored as {}, which quantlens recognises but does not read back; no error is computed",
+                            c.name,
+                            c.layout.label()
+                        ),
+                    ));
+                }
+            } else if decodable(o) != decodable(c) {
                 comparable = false;
                 let (od, cd) = (dtype_of(&original, o), dtype_of(&converted, c));
                 findings.push(Finding::tensor(
@@ -195,7 +212,7 @@ impl Verification {
         let cfile = csh.header.file.as_str();
         let ofile = self.original.tensor(o.main)?.0.header.file.clone();
         let mut findings = Vec::new();
-        let scheme = scheme_label(&self.converted, c);
+        let scheme = scheme_label(c);
         let mut row = LayerRow {
             name: o.name.clone(),
             file: cfile.to_string(),
@@ -228,6 +245,7 @@ impl Verification {
             max: None,
             mean: None,
             std: None,
+            stored: c.stored_info(),
         };
         if c.layout == Layout::Float {
             if let Some(g) = fake::detect(csh.source.as_ref(), cfile, ct)? {
@@ -415,16 +433,20 @@ fn dtype_of(m: &Model, l: &Logical) -> String {
         .unwrap_or_default()
 }
 
-/// The scheme label of a converted tensor, as `inspect` names schemes.
-fn scheme_label(m: &Model, c: &Logical) -> Option<String> {
+/// The scheme label of a converted tensor, as `inspect` names schemes
+/// (`int8-tensor`, `affine-4bit-g64`) or as the layout names itself.
+fn scheme_label(c: &Logical) -> Option<String> {
     match &c.layout {
-        Layout::Int8 { scale } => Some(if m.tensor(*scale).is_ok_and(|(_, t)| t.numel > 1) {
+        Layout::Int8 { rows_per_scale, .. } => Some(if *rows_per_scale > 0 {
             "int8-channel".into()
         } else {
             "int8-tensor".into()
         }),
         Layout::Mlx {
-            bits, group_size, ..
+            mode: crate::stored::MlxMode::Affine,
+            bits,
+            group_size,
+            ..
         } => Some(
             Scheme::Affine {
                 bits: *bits,
@@ -432,6 +454,7 @@ fn scheme_label(m: &Model, c: &Logical) -> Option<String> {
             }
             .label(),
         ),
+        l if l.is_quantized() => Some(l.label()),
         _ => None,
     }
 }

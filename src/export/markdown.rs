@@ -1,5 +1,5 @@
 use super::{bytes, num, pct, printable, shape, Exporter};
-use crate::{Action, Report};
+use crate::Report;
 
 /// A Markdown summary and per-layer table, safe to paste into an issue.
 pub struct Markdown;
@@ -34,6 +34,9 @@ impl Exporter for Markdown {
         o.push_str(&format!("| tensors | {} |\n", s.tensors));
         o.push_str(&format!("| quantized layers | {} |\n", s.quantized_layers));
         o.push_str(&format!("| kept layers | {} |\n", s.kept_layers));
+        if let Some(line) = super::stored_summary(r) {
+            o.push_str(&format!("| stored quantized | {} |\n", cell(&line)));
+        }
         o.push_str(&format!("| parameters | {} |\n", s.params));
         o.push_str(&format!(
             "| size | {} → {} ({:.2}×) |\n",
@@ -59,10 +62,7 @@ impl Exporter for Markdown {
         }
         o.push_str("### Layers\n\n| tensor | dtype | shape | action | rel. error | MSE | max abs error | SQNR dB |\n|---|---|---|---|---:|---:|---:|---:|\n");
         for l in &r.layers {
-            let action = match l.action {
-                Action::Quantize => "quantize".to_string(),
-                Action::Keep => format!("keep ({})", l.reason.as_deref().unwrap_or("")),
-            };
+            let action = super::action(l, " ");
             o.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 cell(&l.name),

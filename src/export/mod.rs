@@ -33,6 +33,63 @@ pub fn by_name(name: &str) -> Option<Box<dyn Exporter>> {
     }
 }
 
+/// The stored-format line of a summary, e.g. `37 layers stored as MLX
+/// affine 4-bit g64 (5.0 bits/weight), 67 float: 54.5 MB; 90.9 MB as f32,
+/// 45.4 MB as f16`, or `None` when no layer is stored quantized.
+pub fn stored_summary(r: &Report) -> Option<String> {
+    let s = &r.summary;
+    if s.stored_layers == 0 {
+        return None;
+    }
+    // (description, layers, stored bytes, parameters), in first-seen order.
+    let mut kinds: Vec<(String, u64, u64, u64)> = Vec::new();
+    for l in &r.layers {
+        let Some(info) = &l.stored else { continue };
+        let d = info.describe();
+        match kinds.iter_mut().find(|k| k.0 == d) {
+            Some(k) => {
+                k.1 += 1;
+                k.2 += l.bytes_before;
+                k.3 += l.params;
+            }
+            None => kinds.push((d, 1, l.bytes_before, l.params)),
+        }
+    }
+    let parts: Vec<String> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, (d, n, b, p))| {
+            let bpw = 8.0 * *b as f64 / (*p).max(1) as f64;
+            let what = if i == 0 {
+                format!("{n} layer{} stored as", if *n == 1 { "" } else { "s" })
+            } else {
+                format!("{n} as")
+            };
+            format!("{what} {} ({bpw:.1} bits/weight)", printable(d))
+        })
+        .collect();
+    Some(format!(
+        "{}, {} float: {}; {} as f32, {} as f16",
+        parts.join(", "),
+        s.tensors - s.stored_layers,
+        bytes(s.bytes_before),
+        bytes(s.params * 4),
+        bytes(s.params * 2)
+    ))
+}
+
+/// The action column of a row: `quantize`, `keep: REASON`, `stored: KIND`.
+pub(crate) fn action(l: &crate::LayerRow, sep: &str) -> String {
+    match l.action {
+        crate::Action::Quantize => "quantize".to_string(),
+        crate::Action::Keep => format!("keep{sep}{}", l.reason.as_deref().unwrap_or("")),
+        crate::Action::Stored => format!(
+            "stored{sep}{}",
+            l.stored.as_ref().map_or(String::new(), |s| s.describe())
+        ),
+    }
+}
+
 /// Replaces control characters (terminal escapes, newlines) with visible
 /// `\u{..}` escapes.
 pub fn printable(s: &str) -> String {

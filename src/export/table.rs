@@ -1,5 +1,5 @@
 use super::{bytes, num, pct, printable, shape, Exporter};
-use crate::{Action, Report};
+use crate::Report;
 
 /// The terminal table: one aligned line per tensor, then the summary.
 pub struct Table;
@@ -37,10 +37,7 @@ impl Exporter for Table {
             "sqnr.dB"
         );
         for l in &r.layers {
-            let action = match l.action {
-                Action::Quantize => "quantize".to_string(),
-                Action::Keep => format!("keep: {}", l.reason.as_deref().unwrap_or("")),
-            };
+            let action = super::action(l, ": ");
             o.push_str(&format!(
                 "{}  {:<6} {:<12} {:<18} {:>10} {:>10} {:>10} {:>8}\n",
                 fit(&printable(&l.name), name_w),
@@ -68,6 +65,10 @@ impl Exporter for Table {
             s.kept_layers,
             kept.join(", ")
         ));
+        if let Some(line) = super::stored_summary(r) {
+            o.push_str(&line);
+            o.push('\n');
+        }
         o.push_str(&format!(
             "{} parameters; {} -> {} ({:.2}x smaller)\n",
             s.params,

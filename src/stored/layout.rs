@@ -1,0 +1,284 @@
+//! The recognised layout of one logical tensor: how it is stored, which
+//! stored tensors it reads, and how its row describes it.
+
+use serde::{Deserialize, Serialize};
+
+use super::config::MlxMode;
+
+/// A stored format quantlens recognises but does not dequantize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackedFormat {
+    /// AutoGPTQ / GPTQModel: `qweight` `[in/pack, out]`, `qzeros`, `scales`, `g_idx`.
+    Gptq,
+    /// AutoAWQ: `qweight` `[in, out/pack]`, `qzeros`, `scales`.
+    Awq,
+    /// compressed-tensors `pack-quantized`: `weight_packed`, `weight_scale`, `weight_zero_point`.
+    CompressedTensors,
+}
+
+impl PackedFormat {
+    /// The format's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            PackedFormat::Gptq => "gptq",
+            PackedFormat::Awq => "awq",
+            PackedFormat::CompressedTensors => "compressed-tensors",
+        }
+    }
+}
+
+/// How one logical tensor is stored. Indices are model-order positions of
+/// stored tensors.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layout {
+    /// A float tensor, decoded as stored.
+    Float,
+    /// Int8 codes times an f32 scale: one for the tensor, or one per
+    /// slice of the first dimension (`rows_per_scale` rows of the last
+    /// axis each).
+    Int8 { scale: usize, rows_per_scale: u64 },
+    /// MLX quantized codes in `u32` words, with scales (and biases for
+    /// the affine mode).
+    Mlx {
+        mode: MlxMode,
+        scales: usize,
+        biases: Option<usize>,
+        bits: u8,
+        group_size: u64,
+    },
+    /// FP8 weights times an f32 scale: per tensor, per row, or per
+    /// `block` of `(rows, cols)`.
+    Fp8 {
+        scale: usize,
+        block: Option<(u64, u64)>,
+        extra: Vec<usize>,
+    },
+    /// Recognised and sized, not dequantized.
+    Packed {
+        format: PackedFormat,
+        bits: u8,
+        group_size: Option<u64>,
+        companions: Vec<usize>,
+    },
+    /// A quantized weight whose companions are missing or malformed: its
+    /// storage is known, its values are not recoverable.
+    Broken {
+        format: &'static str,
+        companions: Vec<usize>,
+    },
+    /// Stored as it is and not decodable (integers, unknown dtypes).
+    Raw,
+}
+
+impl Layout {
+    /// A short label: `float`, `int8`, `mlx-affine-4bit-g64`,
+    /// `mlx-mxfp4-g32`, `fp8`, `gptq-4bit-g128`, `raw`.
+    pub fn label(&self) -> String {
+        match self {
+            Layout::Float => "float".into(),
+            Layout::Int8 { .. } => "int8".into(),
+            Layout::Mlx {
+                mode: MlxMode::Affine,
+                bits,
+                group_size,
+                ..
+            } => format!("mlx-affine-{bits}bit-g{group_size}"),
+            Layout::Mlx {
+                mode, group_size, ..
+            } => format!("mlx-{}-g{group_size}", mode.name()),
+            Layout::Fp8 { .. } => "fp8".into(),
+            Layout::Packed {
+                format,
+                bits,
+                group_size,
+                ..
+            } => match group_size {
+                Some(g) => format!("{}-{bits}bit-g{g}", format.name()),
+                None => format!("{}-{bits}bit", format.name()),
+            },
+            Layout::Broken { format, .. } => format!("{format}-unreadable"),
+            Layout::Raw => "raw".into(),
+        }
+    }
+
+    /// Whether the storage is a quantized format (readable or not).
+    pub fn is_quantized(&self) -> bool {
+        !matches!(self, Layout::Float | Layout::Raw)
+    }
+
+    /// Whether values can be read back as f32.
+    pub fn is_decodable(&self) -> bool {
+        matches!(
+            self,
+            Layout::Float | Layout::Int8 { .. } | Layout::Mlx { .. } | Layout::Fp8 { .. }
+        )
+    }
+}
+
+/// One tensor as the model means it, possibly stored as several.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logical {
+    /// The name the original model uses (`<m>.weight` for MLX, GPTQ, …).
+    pub name: String,
+    /// Model-order index of the main stored tensor.
+    pub main: usize,
+    /// The logical (unpacked) shape.
+    pub shape: Vec<u64>,
+    /// How it is stored.
+    pub layout: Layout,
+    /// Bytes stored for it, companions included.
+    pub stored_bytes: u64,
+}
+
+impl Logical {
+    /// Number of logical elements.
+    pub fn numel(&self) -> u64 {
+        self.shape.iter().product()
+    }
+
+    /// Model-order indices of every stored tensor it reads: the main one
+    /// and its companions.
+    pub fn parts(&self) -> Vec<usize> {
+        let mut v = vec![self.main];
+        match &self.layout {
+            Layout::Int8 { scale, .. } => v.push(*scale),
+            Layout::Mlx { scales, biases, .. } => {
+                v.push(*scales);
+                v.extend(biases);
+            }
+            Layout::Fp8 { scale, extra, .. } => {
+                v.push(*scale);
+                v.extend(extra);
+            }
+            Layout::Packed { companions, .. } | Layout::Broken { companions, .. } => {
+                v.extend(companions)
+            }
+            Layout::Float | Layout::Raw => {}
+        }
+        v
+    }
+
+    /// Length of the last axis (1 for a scalar).
+    pub fn cols(&self) -> u64 {
+        self.shape.last().copied().unwrap_or(1).max(1)
+    }
+
+    /// Number of rows (elements / last axis).
+    pub fn rows(&self) -> u64 {
+        self.numel() / self.cols()
+    }
+
+    /// Stored bits per logical element, companions included.
+    pub fn bits_per_weight(&self) -> f64 {
+        8.0 * self.stored_bytes as f64 / self.numel().max(1) as f64
+    }
+
+    /// What a report row says about the storage of a quantized layer
+    /// (`None` for float and raw tensors).
+    pub fn stored_info(&self) -> Option<StoredInfo> {
+        let (format, mode, bits, group_size) = match &self.layout {
+            Layout::Int8 { rows_per_scale, .. } => (
+                "int8",
+                if *rows_per_scale == 0 {
+                    "per-tensor"
+                } else {
+                    "per-row"
+                }
+                .to_string(),
+                Some(8),
+                None,
+            ),
+            Layout::Mlx {
+                mode,
+                bits,
+                group_size,
+                ..
+            } => ("mlx", mode.name().into(), Some(*bits), Some(*group_size)),
+            Layout::Fp8 { block, .. } => (
+                "fp8",
+                match block {
+                    Some((1, _)) => "per-row".into(),
+                    Some((r, c)) => format!("block {r}x{c}"),
+                    None => "per-tensor".into(),
+                },
+                Some(8),
+                None,
+            ),
+            Layout::Packed {
+                format,
+                bits,
+                group_size,
+                ..
+            } => (format.name(), "int".into(), Some(*bits), *group_size),
+            Layout::Broken { format, .. } => (*format, "unreadable".into(), None, None),
+            Layout::Float | Layout::Raw => return None,
+        };
+        Some(StoredInfo {
+            format: format.into(),
+            mode,
+            bits,
+            group_size,
+            bits_per_weight: self.bits_per_weight(),
+            dequantized: self.layout.is_decodable(),
+            rms: None,
+            zero_share: None,
+            bad_scales: 0,
+            bad_scale_example: None,
+        })
+    }
+}
+
+impl StoredInfo {
+    /// A phrase for summaries: `MLX affine 4-bit g64`, `MLX mxfp4 g32`,
+    /// `int8 per-row`, `FP8 block 128x128`, `GPTQ 4-bit g128`.
+    pub fn describe(&self) -> String {
+        let format = match self.format.as_str() {
+            "mlx" => "MLX".to_string(),
+            "fp8" => "FP8".to_string(),
+            "gptq" => "GPTQ".to_string(),
+            "awq" => "AWQ".to_string(),
+            f => f.to_string(),
+        };
+        let mut out = format!("{format} {}", self.mode);
+        if self.mode == "affine" || self.mode == "int" {
+            if let Some(b) = self.bits {
+                out.push_str(&format!(" {b}-bit"));
+            }
+        }
+        if let Some(g) = self.group_size {
+            out.push_str(&format!(" g{g}"));
+        }
+        out
+    }
+}
+
+/// The `stored` object of a report row: how a stored-quantized layer is
+/// stored, and statistics of its dequantized values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredInfo {
+    /// `int8`, `mlx`, `fp8`, `gptq`, `awq`, `compressed-tensors`.
+    pub format: String,
+    /// `affine`, `mxfp4`, `mxfp8`, `nvfp4`, `per-tensor`, `per-row`,
+    /// `block RxC`, `int`, or `unreadable` (companions missing or malformed).
+    pub mode: String,
+    /// Bits per code.
+    pub bits: Option<u8>,
+    /// Elements sharing one scale along the last axis.
+    pub group_size: Option<u64>,
+    /// Stored bits per weight, scales and biases included.
+    pub bits_per_weight: f64,
+    /// Whether the values were read back (formats without an independent
+    /// reference are recognised and sized only).
+    pub dequantized: bool,
+    /// Root mean square of the finite dequantized values.
+    pub rms: Option<f64>,
+    /// Share of dequantized values that are exactly zero.
+    pub zero_share: Option<f64>,
+    /// Scales quantization never produces (NaN, infinite, and zero or
+    /// negative where the format forbids them).
+    #[serde(default)]
+    pub bad_scales: u64,
+    /// One of them, as text (`NaN`, `-0.01`).
+    #[serde(default)]
+    pub bad_scale_example: Option<String>,
+}

@@ -1,0 +1,33 @@
+//! Stored quantized formats: recognising, from the headers and
+//! `config.json` alone, how a model stores each weight, and reading
+//! quantized layers back as f32.
+//!
+//! | format | tensors | read back |
+//! | --- | --- | --- |
+//! | int8 | `I8` `<name>` + f32 `<name>.__scale__` (per tensor or per first-dimension slice) | yes ([`int8`]) |
+//! | MLX | `U32` `<m>.weight` + `<m>.scales` (+ `<m>.biases`): `affine` 2–8 bits, `mxfp4`, `mxfp8`, `nvfp4` | yes ([`mlx`]) |
+//! | FP8 | `F8_E4M3`/`F8_E5M2` `<m>.weight` + `weight_scale_inv` (blocks) or `weight_scale` | yes ([`fp8`]) |
+//! | GPTQ, AWQ, compressed-tensors | `qweight`/`qzeros`/`scales`/`g_idx`, `weight_packed`/`weight_scale`/`weight_zero_point` | no: recognised and sized ([`packed`]) |
+//!
+//! A quantized layer with its companions is one [`Logical`] tensor named
+//! after its weight; companions are never layers of their own.
+//!
+//! This layer uses only the model's headers and byte sources
+//! ([`crate::Model`], [`crate::ByteSource`]), dtype decoding and
+//! [`crate::Finding`]; it knows nothing of policies, schemes or reports.
+
+pub mod config;
+pub mod dequant;
+pub mod fp8;
+pub mod int8;
+pub mod layout;
+pub mod mlx;
+pub mod pack;
+pub mod packed;
+pub mod recognise;
+
+pub use config::{HfQuantConfig, MlxMode, MlxQuantConfig, ModuleQuant};
+pub use dequant::{read_elems, DecodeNotes, Dequantizer};
+pub use layout::{Layout, Logical, PackedFormat, StoredInfo};
+pub use pack::{pack_codes, unpack_codes};
+pub use recognise::{recognise, Recognised};

@@ -1,0 +1,355 @@
+//! Stored quantized formats recognised by `inspect` and read back by
+//! `verify`, from hand-built byte literals: int8 scales of every shape,
+//! MLX, FP8 and packed formats, and their broken variants (each a finding
+//! naming the tensor, never a panic).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{f32_bytes, raw_file};
+use quantlens::{Action, Inspection, Model, NamedSource, Policy, Report, Scheme, Verification};
+
+/// A safetensors file from `(name, dtype, shape, bytes)`, offsets in order.
+fn st(tensors: &[(&str, &str, &[u64], Vec<u8>)]) -> Vec<u8> {
+    let mut header = String::from("{");
+    let mut data = Vec::new();
+    for (k, (name, dtype, shape, bytes)) in tensors.iter().enumerate() {
+        let start = data.len();
+        data.extend_from_slice(bytes);
+        header.push_str(&format!(
+            "{}\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
+            if k > 0 { "," } else { "" },
+            data.len()
+        ));
+    }
+    header.push('}');
+    raw_file(&header, &data)
+}
+
+fn model(bytes: Vec<u8>, config: Option<&str>) -> Model {
+    Model::open(
+        vec![NamedSource::new("m.safetensors", Arc::new(bytes))],
+        None,
+        config.map(str::as_bytes),
+    )
+    .unwrap()
+}
+
+fn inspect(bytes: Vec<u8>, config: Option<&str>) -> Report {
+    Inspection::new(
+        model(bytes, config),
+        Scheme::Int8Tensor,
+        &Policy::default_rule(),
+    )
+    .run()
+    .unwrap()
+}
+
+fn has(r: &Report, code: &str, tensor: &str) -> bool {
+    r.summary
+        .findings
+        .iter()
+        .any(|f| f.code == code && f.tensor.as_deref() == Some(tensor))
+}
+
+fn i8s(xs: &[i8]) -> Vec<u8> {
+    xs.iter().map(|&x| x as u8).collect()
+}
+
+#[test]
+fn int8_three_dims_with_a_scale_per_first_dimension_slice() {
+    let codes: Vec<i8> = (0..24).map(|k| k as i8 - 12).collect();
+    let scales = [0.5f32, 0.25];
+    let orig: Vec<f32> = codes
+        .iter()
+        .enumerate()
+        .map(|(k, &q)| q as f32 * scales[k / 12])
+        .collect();
+    let o = st(&[("w", "F32", &[2, 3, 4], f32_bytes(&orig))]);
+    let c = st(&[
+        ("w", "I8", &[2, 3, 4], i8s(&codes)),
+        ("w.__scale__", "F32", &[2], f32_bytes(&scales)),
+    ]);
+    let r = Verification::new(model(o.clone(), None), model(c.clone(), None))
+        .run()
+        .unwrap();
+    assert!(r.summary.findings.is_empty(), "{:?}", r.summary.findings);
+    let row = &r.layers[0];
+    assert_eq!(row.scheme.as_deref(), Some("int8-channel"));
+    assert_eq!(
+        row.max_abs_error,
+        Some(0.0),
+        "every slice uses its own scale"
+    );
+    // inspect: one stored row, no companion row.
+    let r = inspect(c, None);
+    assert_eq!(r.layers.len(), 1);
+    let row = &r.layers[0];
+    assert_eq!((row.action, row.params), (Action::Stored, 24));
+    assert_eq!(row.min, Some(-6.0));
+    assert_eq!(row.max, Some(11.0 * 0.25));
+    assert!(row.rel_error.is_none());
+    let s = row.stored.as_ref().unwrap();
+    assert_eq!((s.format.as_str(), s.mode.as_str()), ("int8", "per-row"));
+    assert_eq!(s.bits_per_weight, 8.0 * (24.0 + 8.0) / 24.0);
+}
+
+#[test]
+fn int8_scale_shapes_that_fit_no_rule_are_named() {
+    // A 1-D tensor with one scale per element, and [2,3,4] with 6 scales.
+    let c = st(&[
+        ("v", "I8", &[5], i8s(&[1, 2, 3, 4, 5])),
+        ("v.__scale__", "F32", &[5], f32_bytes(&[1.0; 5])),
+        ("w", "I8", &[2, 3, 4], vec![1; 24]),
+        ("w.__scale__", "F32", &[6], f32_bytes(&[1.0; 6])),
+    ]);
+    let o = st(&[
+        ("v", "F32", &[5], f32_bytes(&[1.0, 2.0, 3.0, 4.0, 5.0])),
+        ("w", "F32", &[2, 3, 4], f32_bytes(&[1.0; 24])),
+    ]);
+    let r = Verification::new(model(o, None), model(c.clone(), None))
+        .run()
+        .unwrap();
+    assert!(has(&r, "bad_scale", "v") && has(&r, "bad_scale", "w"));
+    let r = inspect(c, None);
+    assert!(has(&r, "bad_scale", "v") && has(&r, "bad_scale", "w"));
+    assert_eq!(r.layers.len(), 2, "the scales are no rows of their own");
+    assert!(r
+        .layers
+        .iter()
+        .all(|l| l.action == Action::Stored && l.stored.as_ref().unwrap().mode == "unreadable"));
+}
+
+#[test]
+fn int8_bad_scales_and_missing_scales_are_named() {
+    let c = st(&[
+        ("a", "I8", &[2, 2], i8s(&[1, -2, 3, -4])),
+        ("a.__scale__", "F32", &[2], f32_bytes(&[f32::NAN, 0.1])),
+        ("b", "I8", &[2, 2], i8s(&[1, -2, 3, -4])),
+        ("c.__scale__", "F32", &[1], f32_bytes(&[0.1])),
+    ]);
+    let r = inspect(c, None);
+    assert!(has(&r, "bad_scale", "a"), "{:?}", r.summary.findings);
+    assert!(has(&r, "missing_scale", "b"));
+    assert!(has(&r, "orphan_companion", "c.__scale__"));
+    let orphan = r.layers.iter().find(|l| l.name == "c.__scale__").unwrap();
+    assert_eq!(orphan.reason.as_deref(), Some("companion"));
+}
+
+/// A 2×64 MLX affine 4-bit g64 layer: codes 0..15 repeating, scale 0.5
+/// and bias -1 per row.
+fn mlx_layer(scales_shape: &[u64], scale: f32) -> Vec<u8> {
+    let codes: Vec<u32> = (0..128).map(|k| k % 16).collect();
+    let words: Vec<u8> = quantlens::stored::pack_codes(&codes, 4)
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let n: u64 = scales_shape.iter().product();
+    st(&[
+        (
+            "l.biases",
+            "F32",
+            scales_shape,
+            f32_bytes(&vec![-1.0; n as usize]),
+        ),
+        (
+            "l.scales",
+            "F32",
+            scales_shape,
+            f32_bytes(&vec![scale; n as usize]),
+        ),
+        ("l.weight", "U32", &[2, 8], words),
+    ])
+}
+
+const MLX4: &str = r#"{"quantization":{"group_size":64,"bits":4}}"#;
+
+#[test]
+fn mlx_affine_layer_is_one_stored_row() {
+    let r = inspect(mlx_layer(&[2, 1], 0.5), Some(MLX4));
+    assert!(r.summary.findings.is_empty(), "{:?}", r.summary.findings);
+    assert_eq!(r.layers.len(), 1);
+    let l = &r.layers[0];
+    assert_eq!(
+        (l.name.as_str(), l.shape.clone()),
+        ("l.weight", vec![2, 64])
+    );
+    assert_eq!((l.min, l.max), (Some(-1.0), Some(6.5)));
+    let s = l.stored.as_ref().unwrap();
+    assert_eq!(
+        (s.mode.as_str(), s.bits, s.group_size),
+        ("affine", Some(4), Some(64))
+    );
+    assert_eq!(s.bits_per_weight, 5.0);
+    assert_eq!(r.summary.stored_layers, 1);
+    assert_eq!(r.summary.bits_per_weight, Some(5.0));
+    let text = quantlens::export::stored_summary(&r).unwrap();
+    assert_eq!(
+        text,
+        "1 layer stored as MLX affine 4-bit g64 (5.0 bits/weight), 0 float: 80 B; 512 B as f32, 256 B as f16"
+    );
+}
+
+#[test]
+fn mlx_broken_companions_are_named_never_a_panic() {
+    // Scales of the wrong shape (which would fit 2-bit codes).
+    let r = inspect(mlx_layer(&[2, 2], 0.5), Some(MLX4));
+    assert!(
+        has(&r, "bits_mismatch", "l.weight"),
+        "{:?}",
+        r.summary.findings
+    );
+    let r = inspect(mlx_layer(&[2, 3], 0.5), Some(MLX4));
+    assert!(
+        has(&r, "shape_mismatch", "l.weight"),
+        "{:?}",
+        r.summary.findings
+    );
+    assert_eq!(r.layers.len(), 1);
+    // NaN scales.
+    let r = inspect(mlx_layer(&[2, 1], f32::NAN), Some(MLX4));
+    assert!(has(&r, "bad_scale", "l.weight"), "{:?}", r.summary.findings);
+    // Bits that disagree with the config: the shapes hold 4-bit codes.
+    let r = inspect(
+        mlx_layer(&[2, 1], 0.5),
+        Some(r#"{"quantization":{"group_size":64,"bits":8}}"#),
+    );
+    assert!(
+        has(&r, "bits_mismatch", "l.weight"),
+        "{:?}",
+        r.summary.findings
+    );
+    // Missing scales.
+    let words = vec![0u8; 64];
+    let c = st(&[
+        ("l.biases", "F32", &[2, 1], f32_bytes(&[0.0, 0.0])),
+        ("l.weight", "U32", &[2, 8], words),
+    ]);
+    let r = inspect(c, Some(MLX4));
+    assert!(
+        has(&r, "missing_scale", "l.weight"),
+        "{:?}",
+        r.summary.findings
+    );
+    assert_eq!(r.layers.len(), 1, "the biases are part of the layer");
+    // Scales with no weight.
+    let c = st(&[
+        ("k.scales", "F32", &[2, 1], f32_bytes(&[1.0, 1.0])),
+        ("k.biases", "F32", &[2, 1], f32_bytes(&[0.0, 0.0])),
+    ]);
+    let r = inspect(c, Some(MLX4));
+    assert!(has(&r, "orphan_companion", "k.scales"));
+    assert!(r.layers.iter().all(|l| l.action == Action::Keep));
+}
+
+#[test]
+fn mlx_bits_disagreeing_with_the_config_are_named() {
+    // 8-bit g32 shapes: 2×64 → 16 words per row, 2 groups; config says 4-bit g32.
+    let words = vec![0u8; 2 * 16 * 4];
+    let c = st(&[
+        ("l.biases", "F32", &[2, 2], f32_bytes(&[0.0; 4])),
+        ("l.scales", "F32", &[2, 2], f32_bytes(&[1.0; 4])),
+        ("l.weight", "U32", &[2, 16], words),
+    ]);
+    let r = inspect(c, Some(r#"{"quantization":{"group_size":32,"bits":4}}"#));
+    assert!(
+        has(&r, "bits_mismatch", "l.weight"),
+        "{:?}",
+        r.summary.findings
+    );
+}
+
+#[test]
+fn fp8_block_and_per_tensor_scales() {
+    // 3×3 E4M3 ones (0x38) in 2×2 blocks.
+    let cfg = r#"{"quantization_config":{"quant_method":"fp8","weight_block_size":[2,2]}}"#;
+    let c = st(&[
+        ("a.weight", "F8_E4M3", &[3, 3], vec![0x38; 9]),
+        (
+            "a.weight_scale_inv",
+            "F32",
+            &[2, 2],
+            f32_bytes(&[1.0, 2.0, 3.0, 4.0]),
+        ),
+        ("b.input_scale", "F32", &[], f32_bytes(&[1.0])),
+        ("b.weight", "F8_E4M3", &[2, 2], vec![0x38; 4]),
+        ("b.weight_scale", "F32", &[], f32_bytes(&[0.5])),
+        ("c.weight", "F8_E4M3", &[3, 3], vec![0x38; 9]),
+        ("c.weight_scale_inv", "F32", &[3, 3], f32_bytes(&[1.0; 9])),
+    ]);
+    let r = inspect(c, Some(cfg));
+    let names: Vec<&str> = r.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["a.weight", "b.weight", "c.weight"]);
+    let a = &r.layers[0];
+    assert_eq!((a.min, a.max, a.mean), (Some(1.0), Some(4.0), Some(2.0)));
+    assert_eq!(a.stored.as_ref().unwrap().mode, "block 2x2");
+    assert_eq!((r.layers[1].min, r.layers[1].max), (Some(0.5), Some(0.5)));
+    assert!(has(&r, "bad_scale", "c.weight"), "{:?}", r.summary.findings);
+}
+
+#[test]
+fn gptq_awq_and_compressed_tensors_are_recognised_not_read() {
+    // GPTQ 4-bit g64: in 128, out 8 → qweight [16, 8], qzeros [2, 1], scales [2, 8], g_idx [128].
+    let c = st(&[
+        ("g.g_idx", "I32", &[128], vec![0; 512]),
+        ("g.qweight", "I32", &[16, 8], vec![0; 512]),
+        ("g.qzeros", "I32", &[2, 1], vec![0; 8]),
+        ("g.scales", "F16", &[2, 8], vec![0; 32]),
+        // AWQ 4-bit g64: qweight [128, 1].
+        ("a.qweight", "I32", &[128, 1], vec![0; 512]),
+        ("a.qzeros", "I32", &[2, 1], vec![0; 8]),
+        ("a.scales", "F16", &[2, 8], vec![0; 32]),
+        // compressed-tensors 4-bit g32: [8, 64] packed as [8, 8].
+        ("p.weight_packed", "I32", &[8, 8], vec![0; 256]),
+        ("p.weight_scale", "BF16", &[8, 2], vec![0; 32]),
+        ("p.weight_shape", "I64", &[2], vec![0; 16]),
+    ]);
+    let r = inspect(c, None);
+    type Row = (String, String, Vec<u64>, Option<u8>, Option<u64>);
+    let rows: Vec<Row> = r
+        .layers
+        .iter()
+        .map(|l| {
+            let s = l.stored.as_ref().unwrap();
+            (
+                l.name.clone(),
+                s.format.clone(),
+                l.shape.clone(),
+                s.bits,
+                s.group_size,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "g.weight".into(),
+                "gptq".into(),
+                vec![8, 128],
+                Some(4),
+                Some(64)
+            ),
+            (
+                "a.weight".into(),
+                "awq".into(),
+                vec![8, 128],
+                Some(4),
+                Some(64)
+            ),
+            (
+                "p.weight".into(),
+                "compressed-tensors".into(),
+                vec![8, 64],
+                Some(4),
+                Some(32)
+            ),
+        ]
+    );
+    assert!(r
+        .layers
+        .iter()
+        .all(|l| !l.stored.as_ref().unwrap().dequantized && l.min.is_none()));
+}
