@@ -43,8 +43,9 @@ pub use options::{
 
 use crate::analyze::Scratch;
 use crate::checks::digests::Expected;
+use crate::inspect::Planned;
 use crate::sanity::open_tolerant;
-use crate::{fake, Error, Finding, Inspection, LayerRow, Model, NamedSource, Report};
+use crate::{fake, Error, Finding, Inspection, LayerRow, NamedSource, Report};
 
 /// What a driver hands over: the model's files and side files as bytes.
 #[derive(Clone, Default)]
@@ -85,9 +86,6 @@ pub struct Pipeline {
     pub inspection: Inspection,
     /// The digests the files should have.
     pub expected: Expected,
-    /// Model-order tensor index by name: the tensor a row's scan reads,
-    /// and the tensors of a module ([`Pipeline::row_tensors`]).
-    by_name: BTreeMap<String, usize>,
 }
 
 impl Pipeline {
@@ -106,7 +104,6 @@ impl Pipeline {
             input.config.as_deref(),
         )?;
         Ok(Pipeline {
-            by_name: names(&model),
             inspection: Inspection::new(model, scheme, &policy),
             expected,
         })
@@ -132,15 +129,28 @@ impl Pipeline {
         self.inspection.planned_row(i)
     }
 
-    /// Analyses row `i` and scans the tensor it is named after for fake
-    /// quantization.
+    /// Model-order indices of the tensors row `i` reads: its main tensor
+    /// first, then a stored layer's companions.
+    pub fn row_parts(&self, i: usize) -> Vec<usize> {
+        match self.inspection.plan.get(i) {
+            Some(Planned::Stored { logical }) => self.inspection.stored.tensors[*logical].parts(),
+            Some(Planned::Tensor { index, .. }) => vec![*index],
+            None => Vec::new(),
+        }
+    }
+
+    /// Analyses row `i` and scans its main tensor for fake quantization
+    /// (a stored layer's packed weight is not a float tensor, and its
+    /// companions are not weights: neither is scanned).
     pub fn row(&self, i: usize, scratch: &mut Scratch) -> Result<RowResult, Error> {
         let row = self.inspection.row(i, scratch)?;
-        let findings = match self.by_name.get(&row.name) {
-            Some(&t) => fake::model_tensor_finding(&self.inspection.model, t)?
-                .into_iter()
-                .collect(),
-            None => Vec::new(),
+        let findings = match self.inspection.plan[i] {
+            Planned::Tensor { index, .. } => {
+                fake::model_tensor_finding(&self.inspection.model, index)?
+                    .into_iter()
+                    .collect()
+            }
+            Planned::Stored { .. } => Vec::new(),
         };
         Ok(RowResult { row, findings })
     }
@@ -177,13 +187,6 @@ impl Pipeline {
         }
         report
     }
-}
-
-/// Model-order tensor index by tensor name.
-fn names(model: &Model) -> BTreeMap<String, usize> {
-    (0..model.tensors.len())
-        .filter_map(|i| model.tensor(i).ok().map(|(_, t)| (t.name.clone(), i)))
-        .collect()
 }
 
 /// Adds findings to a finished report, keeping the most severe first (a

@@ -1,8 +1,10 @@
 //! Analysing rows without parsing any header again: one driver (the page's
 //! first worker) opens the model and hands the others, per row, the
 //! tensors that row reads ([`Pipeline::row_tensors`]); they build a small
-//! pipeline over just those ([`Pipeline::from_part`]). The headers are
-//! parsed once, and a worker holds only the tensors it is analysing.
+//! pipeline over just those ([`Pipeline::from_part`]), which recognises a
+//! stored layer from its weight, companions and the config as the whole
+//! model's does. The headers are parsed once, and a worker holds only the
+//! tensors it is analysing.
 
 use serde::{Deserialize, Serialize};
 
@@ -64,28 +66,15 @@ impl Pipeline {
             .collect()
     }
 
-    /// The tensors analysing row `i` may read: the one it is named after
-    /// and the others of its module (its name up to the last dot), which
-    /// holds the companions of a stored layer (`.scales`, `.biases`,
-    /// `.weight_scale_inv`, `.weight.__scale__`).
+    /// The tensors analysing row `i` reads ([`Pipeline::row_parts`]):
+    /// its main tensor and a stored layer's companions.
     pub fn row_tensors(&self, i: usize) -> Result<Vec<PartTensor>, Error> {
-        let name = self.planned_row(i)?.name;
-        let module = name.rsplit_once('.').map_or(name.as_str(), |(m, _)| m);
-        let prefix = format!("{module}.");
         let model = &self.inspection.model;
-        let mut idx: Vec<usize> = self
-            .by_name
-            .range(prefix.clone()..)
-            .take_while(|(n, _)| n.starts_with(&prefix))
-            .map(|(_, &t)| t)
-            .collect();
-        if let Some(&t) = self.by_name.get(&name) {
-            if !idx.contains(&t) {
-                idx.push(t);
-            }
+        if i >= self.len() {
+            return Err(Error::NoSuchTensor { index: i });
         }
-        idx.sort_unstable();
-        Ok(idx
+        Ok(self
+            .row_parts(i)
             .into_iter()
             .map(|t| {
                 let r = model.tensors[t];
@@ -183,7 +172,6 @@ impl Pipeline {
             tensors: refs,
         };
         Ok(Pipeline {
-            by_name: super::names(&model),
             inspection: Inspection::new(model, scheme, &policy),
             expected: Expected::default(),
         })

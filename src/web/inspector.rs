@@ -158,7 +158,11 @@ impl Inspector {
     pub fn histograms(&mut self, index: usize, bins: usize) -> Result<JsValue, JsError> {
         self.s.hint(index);
         let p = &self.s.pipeline;
-        let (shard, t) = p.inspection.model.tensor(index).map_err(js_err)?;
+        if index >= p.len() {
+            return Err(js_err(crate::Error::NoSuchTensor { index }));
+        }
+        let main = p.inspection.row_tensor(index);
+        let (shard, t) = p.inspection.model.tensor(main).map_err(js_err)?;
         let h = layer_histograms(
             shard.source.as_ref(),
             &shard.header.file,

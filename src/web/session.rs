@@ -29,9 +29,10 @@ impl Session {
         }
     }
 
-    /// Points the read-ahead windows at row `index`'s tensor.
+    /// Points the read-ahead windows at the tensors row `index` reads.
     pub fn hint(&self, index: usize) {
-        hint_tensors(&self.windowed, &self.pipeline.inspection.model, &[index]);
+        let parts = self.pipeline.row_parts(index);
+        hint_tensors(&self.windowed, &self.pipeline.inspection.model, &parts);
     }
 
     /// `{file, start, length}` of the first bytes row `index` reads (file:
@@ -40,11 +41,12 @@ impl Session {
         if index >= self.pipeline.len() || self.pipeline.work_bytes(index) == 0 {
             return Ok(JsValue::UNDEFINED);
         }
+        let main = self.pipeline.inspection.row_tensor(index);
         let (shard, t) = self
             .pipeline
             .inspection
             .model
-            .tensor(index)
+            .tensor(main)
             .map_err(js_err)?;
         let Some(file) = self.windowed.iter().position(|w| w.is(&shard.source)) else {
             return Ok(JsValue::UNDEFINED);
