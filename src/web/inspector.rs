@@ -119,17 +119,18 @@ impl Inspector {
         self.s.take_sync_read_bytes()
     }
 
-    /// Streams row `index` and returns its row alone (without the
-    /// findings of [`Inspector::analyze_row`]).
+    /// Streams row `index` and returns its row alone (no scans: see
+    /// [`Inspector::analyze_row`]).
     #[wasm_bindgen(js_name = analyzeTensor)]
     pub fn analyze_tensor(&mut self, index: usize) -> Result<JsValue, JsError> {
         self.s.hint(index);
-        let r = self
+        let row = self
             .s
             .pipeline
+            .inspection
             .row(index, &mut self.s.scratch)
             .map_err(js_err)?;
-        to_js(&r.row)
+        to_js(&row)
     }
 
     /// Streams row `index` and returns `{row, findings}`: the row and what

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launch, openPage, analyse, miniLM, repoRoot, tmpDir, genModels, safetensors, weights,
+  startServer, launch, openPage, analyse, miniLM, repoRoot, artifacts, tmpDir, genModels, safetensors, weights,
 } from './helpers.mjs';
 
 let server;
@@ -129,5 +129,18 @@ for (const [what, make] of FIXTURES) {
     console.log(`  ${what}: ${web.layers.length} rows, CLI exit ${ref.code}, findings [${[...new Set(codes)].map((c) => `${c}×${codes.filter((x) => x === c).length}`).join(', ')}], largest float difference ${worst.toExponential(1)}`);
     if (what.startsWith('fake')) assert.equal(codes.filter((c) => c === 'fake_quantization').length, 37);
     if (what.startsWith('a truncated')) assert.ok(codes.includes('truncated'), codes.join());
+    if (what.startsWith('MLX')) {
+      // Layers stored quantized: one row each, named after the weight, no error figure.
+      // (convert --format mlx follows mlx-lm's policy: the 37 dense weights and the 3 embeddings)
+      const stored = web.layers.filter((r) => r.action === 'stored');
+      assert.equal(stored.length, 40);
+      assert.equal(web.summary.stored_layers, 40);
+      assert.ok(stored.every((r) => r.rel_error === null && r.stored && r.name.endsWith('.weight')));
+      assert.ok(!web.layers.some((r) => /\.(scales|biases)$/.test(r.name)), 'no companion is a row');
+      assert.equal((await page.textContent('[data-testid=count-stored]')).trim(), '40');
+      const row = page.locator('[data-testid=layer-row][data-name="encoder.layer.0.output.dense.weight"]');
+      assert.match(await row.textContent(), /stored.*bits\/weight/);
+      await page.screenshot({ path: path.join(artifacts, `equality-${what.replace(/\W+/g, '-')}.png`) });
+    }
   });
 }
