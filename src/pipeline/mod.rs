@@ -121,12 +121,27 @@ impl Pipeline {
 
     /// Bytes that analysing row `i` reads (for progress and scheduling).
     pub fn work_bytes(&self, i: usize) -> u64 {
-        self.inspection.work_bytes(i)
+        if i < self.len() {
+            self.inspection.work_bytes(i)
+        } else {
+            0
+        }
     }
 
     /// A row without streaming: decision and sizes only.
     pub fn planned_row(&self, i: usize) -> Result<LayerRow, Error> {
+        self.check(i)?;
         self.inspection.planned_row(i)
+    }
+
+    /// An error for a row index out of range (a driver's mistake, or a
+    /// hostile caller of the wasm boundary), not a panic.
+    fn check(&self, i: usize) -> Result<(), Error> {
+        if i < self.len() {
+            Ok(())
+        } else {
+            Err(Error::NoSuchTensor { index: i })
+        }
     }
 
     /// Model-order indices of the tensors row `i` reads: its main tensor
@@ -143,15 +158,19 @@ impl Pipeline {
     /// (a stored layer's packed weight is not a float tensor, and its
     /// companions are not weights: neither is scanned).
     pub fn row(&self, i: usize, scratch: &mut Scratch) -> Result<RowResult, Error> {
-        let row = self.inspection.row(i, scratch)?;
-        let findings = match self.inspection.plan[i] {
-            Planned::Tensor { index, .. } => {
+        self.check(i)?;
+        // The scan first: it reads the start of the tensor (all of it only
+        // for a fake-quantized one), where the analysis then begins, so a
+        // windowed source (the page's) fetches those bytes once.
+        let findings = match self.inspection.plan.get(i) {
+            Some(&Planned::Tensor { index, .. }) => {
                 fake::model_tensor_finding(&self.inspection.model, index)?
                     .into_iter()
                     .collect()
             }
-            Planned::Stored { .. } => Vec::new(),
+            _ => Vec::new(),
         };
+        let row = self.inspection.row(i, scratch)?;
         Ok(RowResult { row, findings })
     }
 

@@ -123,6 +123,7 @@ impl Inspector {
     /// [`Inspector::analyze_row`]).
     #[wasm_bindgen(js_name = analyzeTensor)]
     pub fn analyze_tensor(&mut self, index: usize) -> Result<JsValue, JsError> {
+        self.s.pipeline.planned_row(index).map_err(js_err)?;
         self.s.hint(index);
         let row = self
             .s
