@@ -22,6 +22,7 @@
 //! ```
 
 pub mod analyze;
+pub mod checks;
 pub mod convert;
 pub mod dtype;
 pub mod error;
@@ -35,6 +36,7 @@ pub mod inspect;
 pub mod model;
 #[cfg(feature = "outputs")]
 pub mod outputs;
+pub mod pipeline;
 pub mod policy;
 pub mod quant;
 pub mod report;
@@ -47,9 +49,7 @@ pub mod stored;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
-pub mod wasm;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm_verify;
+pub mod web;
 
 pub use dtype::Dtype;
 pub use error::Error;
@@ -58,6 +58,7 @@ pub use header::{read_header, Header, TensorInfo, MAX_HEADER_BYTES, MAX_TENSORS}
 pub use index::ShardIndex;
 pub use inspect::Inspection;
 pub use model::{Model, NamedSource};
+pub use pipeline::{InspectOptions, ModelInput, Pipeline};
 pub use policy::{Decision, KeepReason, Policy, PolicyKind};
 pub use report::{Action, LayerRow, Report, Summary};
 pub use scheme::Scheme;

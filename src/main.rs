@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use quantlens::analyze::Scratch;
 use quantlens::export;
-use quantlens::{Inspection, Policy, PolicyKind, Scheme};
+use quantlens::pipeline::add_findings;
+use quantlens::{InspectOptions, Pipeline};
 
 #[derive(Parser)]
 #[command(
@@ -42,37 +44,6 @@ enum Command {
     /// Read every tensor byte of a model and nothing else (the benchmark floor).
     #[command(hide = true)]
     ReadFloor { path: PathBuf },
-}
-
-#[derive(Args)]
-struct SchemeArgs {
-    /// Quantization scheme: int8-tensor, int8-channel or affine.
-    #[arg(long, default_value = "int8-tensor")]
-    scheme: String,
-    /// Bits per weight for the affine scheme (2, 3, 4, 5, 6 or 8).
-    #[arg(long, default_value_t = 8)]
-    bits: u8,
-    /// Group size along the last axis for the affine scheme and the mlx policy (32, 64 or 128).
-    #[arg(long, default_value_t = 64)]
-    group_size: u32,
-    /// Layer policy: default (the seeds' rule) or mlx (mlx-lm's rule).
-    #[arg(long, default_value = "default")]
-    policy: String,
-    /// Quantize float matrices whose name matches this glob, over the name rules (repeatable).
-    #[arg(long = "include", value_name = "GLOB")]
-    include: Vec<String>,
-    /// Keep tensors whose name matches this glob (repeatable).
-    #[arg(long = "exclude", value_name = "GLOB")]
-    exclude: Vec<String>,
-}
-
-impl SchemeArgs {
-    fn resolve(&self) -> Result<(Scheme, Policy), quantlens::Error> {
-        let scheme = Scheme::parse(&self.scheme, self.bits, self.group_size)?;
-        let kind = PolicyKind::parse(&self.policy)?;
-        let policy = Policy::new(kind, self.group_size as u64, &self.include, &self.exclude)?;
-        Ok((scheme, policy))
-    }
 }
 
 /// How a report is printed and gated, shared by `inspect` and `verify`.
@@ -114,11 +85,11 @@ struct InspectArgs {
     /// A model folder, a .safetensors file, or a model.safetensors.index.json.
     path: PathBuf,
     #[command(flatten)]
-    scheme: SchemeArgs,
+    options: InspectOptions,
     #[command(flatten)]
     out: OutputArgs,
     /// Expected SHA-256 of a file of the model, as FILE=HEX (repeatable; a SHA256SUMS file in the folder is read too).
-    #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
+    #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = quantlens::pipeline::parse_sha)]
     sha256: Vec<(String, String)>,
     /// Also run the output check (the scheme on the fly) and embed its `outputs` object.
     #[arg(long)]
@@ -136,7 +107,7 @@ struct VerifyArgs {
     #[command(flatten)]
     out: OutputArgs,
     /// Expected SHA-256 of a file of the converted model, as FILE=HEX (repeatable; SHA256SUMS files in either folder are read too).
-    #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = parse_sha)]
+    #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = quantlens::pipeline::parse_sha)]
     sha256: Vec<(String, String)>,
     /// Also run the output check, original against converted, and embed its `outputs` object.
     #[arg(long)]
@@ -181,10 +152,6 @@ struct ConvertArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-}
-
-fn parse_sha(s: &str) -> Result<(String, String), String> {
-    quantlens::sha::parse_expectation(s).map_err(|e| e.to_string())
 }
 
 fn parse_rel(s: &str) -> Result<f64, String> {
@@ -233,22 +200,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn inspect(a: InspectArgs) -> anyhow::Result<ExitCode> {
-    let (scheme, policy) = a.scheme.resolve()?;
-    let model = cli::folder::open(&a.path)?;
-    let inspection = Inspection::new(model, scheme, &policy);
-    let mut report = cli::run::run(&inspection, a.out.quiet)?;
-    let mut extra = cli::verify::fake_findings(&inspection.model)?;
-    extra.extend(cli::sums::check_dir(
-        &cli::folder::model_dir(&a.path),
-        &a.sha256,
-    )?);
-    cli::verify::add_findings(&mut report, extra);
+fn inspect(mut a: InspectArgs) -> anyhow::Result<ExitCode> {
+    a.options.sha256 = std::mem::take(&mut a.sha256);
+    let (mut input, skipped) = cli::folder::input(&a.path)?;
+    let dir = cli::folder::model_dir(&a.path);
+    let (sums, sums_findings) = cli::sums::sums_text(&dir);
+    input.sums = sums;
+    let p = Pipeline::open(input, &a.options)?;
+    let rows = cli::run::rows(
+        p.len(),
+        |i| p.work_bytes(i),
+        |i, s: &mut Scratch| p.row(i, s),
+        a.out.quiet,
+    )?;
+    let digests = cli::sums::actual(&dir, &p.digest_files())?;
+    let mut report = p.report(rows, Some(&digests));
+    add_findings(
+        &mut report,
+        skipped.into_iter().chain(sums_findings).collect(),
+    );
     let outs = if a.outputs {
-        let model = inspection.model.clone();
+        let (scheme, policy) = a.options.resolve()?;
         Some(cli::outputs::check(
             &a.path,
-            model,
+            p.inspection.model.clone(),
             None,
             scheme,
             policy,
@@ -269,8 +244,8 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             &a.original,
             original.clone(),
             Some(converted.clone()),
-            Scheme::Int8Tensor,
-            Policy::default_rule(),
+            quantlens::Scheme::Int8Tensor,
+            quantlens::Policy::default_rule(),
             a.gate.text.as_deref(),
             a.out.quiet,
         )?)
@@ -284,7 +259,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         &cli::folder::model_dir(&a.original),
         &[],
     )?);
-    cli::verify::add_findings(&mut report, extra);
+    add_findings(&mut report, extra);
     finish(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
 }
 

@@ -109,6 +109,19 @@ impl Model {
         index: Option<(&str, &[u8])>,
         config: Option<&[u8]>,
     ) -> Result<Model, Error> {
+        Self::open_with(files, index, config, &mut |f| {
+            read_header(&f.name, f.source.as_ref())
+        })
+    }
+
+    /// [`Model::open`] with the headers given by `header` (for a caller
+    /// that has parsed them already: each header is parsed once).
+    pub fn open_with(
+        files: Vec<NamedSource>,
+        index: Option<(&str, &[u8])>,
+        config: Option<&[u8]>,
+        header: &mut dyn FnMut(&NamedSource) -> Result<Header, Error>,
+    ) -> Result<Model, Error> {
         let mut findings = Vec::new();
         let index = index
             .map(|(name, bytes)| ShardIndex::parse(name, bytes))
@@ -152,7 +165,7 @@ impl Model {
 
         let mut shards = Vec::with_capacity(chosen.len());
         for f in chosen {
-            let header = read_header(&f.name, f.source.as_ref())?;
+            let header = header(&f)?;
             shards.push(Shard {
                 header,
                 source: f.source,

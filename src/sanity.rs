@@ -2,11 +2,11 @@
 //! zeroed or garbage header, or is missing against the index becomes a
 //! finding naming the file, and the other shards are still analysed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::header::read_header;
+use crate::header::{read_header, Header};
 use crate::{Error, Finding, Model, NamedSource, Severity, ShardIndex};
 
 /// The finding for a shard whose header cannot be read.
@@ -37,17 +37,26 @@ pub fn open_tolerant(
 ) -> Result<Model, Error> {
     let mut findings = Vec::new();
     let mut healthy = Vec::new();
+    // Each header is read and parsed once: Model::open_with takes them from here.
+    let mut parsed: HashMap<String, Header> = HashMap::new();
     for f in &files {
         match read_header(&f.name, f.source.as_ref()) {
-            Ok(_) => healthy.push(f.clone()),
+            Ok(h) => {
+                parsed.insert(f.name.clone(), h);
+                healthy.push(f.clone());
+            }
             Err(e) => findings.push(header_finding(&f.name, &e)),
         }
     }
+    let mut header = |f: &NamedSource| match parsed.remove(&f.name) {
+        Some(h) => Ok(h),
+        None => read_header(&f.name, f.source.as_ref()),
+    };
     let Some((iname, ibytes)) = index else {
         if healthy.is_empty() {
-            return Model::open(files, None, config);
+            return Model::open_with(files, None, config, &mut header);
         }
-        let mut m = Model::open(healthy, None, config)?;
+        let mut m = Model::open_with(healthy, None, config, &mut header)?;
         findings.append(&mut m.findings);
         m.findings = findings;
         return Ok(m);
@@ -75,7 +84,7 @@ pub fn open_tolerant(
     }
     if good.is_empty() || findings.is_empty() {
         // Nothing to salvage, or nothing wrong: the plain rules apply.
-        let mut m = Model::open(files, index, config)?;
+        let mut m = Model::open_with(files, index, config, &mut header)?;
         findings.append(&mut m.findings);
         m.findings = findings;
         return Ok(m);
@@ -87,11 +96,11 @@ pub fn open_tolerant(
         .map(|(t, s)| (t.clone(), Value::String(s.clone())))
         .collect();
     if kept.is_empty() {
-        return Model::open(files, index, config);
+        return Model::open_with(files, index, config, &mut header);
     }
     let filtered =
         serde_json::to_vec(&serde_json::json!({ "weight_map": kept })).expect("serializable");
-    let mut m = Model::open(healthy, Some((iname, &filtered)), config)?;
+    let mut m = Model::open_with(healthy, Some((iname, &filtered)), config, &mut header)?;
     findings.append(&mut m.findings);
     m.findings = findings;
     Ok(m)

@@ -8,8 +8,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use quantlens::wasm::Inspector;
-use quantlens::wasm_verify::sha256_entry;
+use quantlens::web::inspector::Inspector;
+use quantlens::web::verifier::sha256_entry;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;

@@ -5,6 +5,7 @@
 // headers, the workers read tensor data by Range requests.
 import { parseFragment, buildFragment, sourceOf, resolveSource, sourceLabel, RemoteError, FULL_BODY_LIMIT } from './remote.js';
 import { confirmedHosts, confirmTyped, offerConfirm, withdrawConfirm } from './linkconfirm.js';
+import { nf, fmtBytes, fmtParams, fmtPct, fmtSci, fmtFixed, storedLabel, actionText } from './inspector/format.js';
 
 // Compare by link (#url=A&against=B) is the compare page's job.
 {
@@ -74,7 +75,7 @@ class Pool {
     this.size = size;
     this.seq = 0;
     this.dead = false;
-    this.opens = new Map(); // key -> the 'open' message, replayed on a recycled worker
+    this.opens = new Map(); // worker index -> (key -> its 'open' or 'prepare' message), replayed on a recycled worker
     this.spares = new Map(); // worker index -> {w, ready}: its replacement, warming up
     this.workers = [];
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
@@ -115,7 +116,8 @@ class Pool {
   }
   async open(i, msg) {
     if (i === 0) this.dropSpares();
-    this.opens.set(msg.key, { ...msg, overview: false });
+    if (!this.opens.has(i)) this.opens.set(i, new Map());
+    this.opens.get(i).set(msg.key, { ...msg, overview: false });
     return this.call(i, msg);
   }
   // FileReaderSync (and a synchronous range request) hands every slice over
@@ -135,7 +137,7 @@ class Pool {
         w.worker.postMessage({ ...msg, seq });
       });
       await call({ type: 'init', module: await compileWasm() });
-      for (const msg of this.opens.values()) await call(msg);
+      for (const msg of this.opens.get(i)?.values() ?? []) await call(msg);
       return w;
     })();
     ready.catch(() => {});
@@ -174,40 +176,8 @@ let pool = new Pool(POOL_SIZE);
 pool.ready.catch((e) => showError(e.message));
 
 // ---------------------------------------------------------------- formatting
-const nf = new Intl.NumberFormat('en-US');
-function fmtBytes(b) {
-  if (b == null) return '–';
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let x = b;
-  while (x >= 1000 && i < u.length - 1) {
-    x /= 1000;
-    i++;
-  }
-  return `${x.toFixed(i === 0 ? 0 : x < 10 ? 2 : 1)} ${u[i]}`;
-}
-function fmtParams(n) {
-  if (n == null) return '–';
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
-  return String(n);
-}
-function fmtPct(x) {
-  if (x == null) return '–';
-  const p = x * 100;
-  return `${p >= 10 ? p.toFixed(1) : p >= 1 ? p.toFixed(2) : p.toPrecision(2)} %`;
-}
-function fmtSci(x) {
-  if (x == null) return '–';
-  if (x === 0) return '0';
-  return Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(4) : x.toExponential(2);
-}
-function fmtFixed(d) {
-  return (x) => (x == null ? '–' : x.toFixed(d));
-}
 function relClass(r) {
-  if (r.rel_error == null) return r.action === 'keep' ? 'kept' : 'pending';
+  if (r.rel_error == null) return r.action === 'keep' ? 'kept' : r.action === 'stored' ? 'stored' : 'pending';
   return r.rel_error < state.thr.warn ? 'good' : r.rel_error < state.thr.bad ? 'warn' : 'bad';
 }
 
@@ -218,7 +188,7 @@ const COLS = [
   { key: 'shape', label: 'Shape', get: (r) => r.shape, fmt: (s) => (s && s.length ? s.join(' × ') : 'scalar'), sortBy: (r) => r.params },
   { key: 'params', label: 'Params', num: true, fmt: fmtParams },
   { key: 'action', label: 'Action' },
-  { key: 'reason', label: 'Reason', fmt: (x) => x ?? '' },
+  { key: 'reason', label: 'Reason', get: (r) => (r.action === 'stored' ? storedLabel(r) : r.reason), fmt: (x) => x ?? '' },
   { key: 'rel_error', label: 'Rel. error', num: true, fmt: fmtPct, cls: 'strong' },
   { key: 'cmp_rel_error', label: 'Rel. error (B)', num: true, fmt: fmtPct, cls: 'col-cmp', get: (r, i) => state.compare?.rows?.[i]?.rel_error ?? null },
   { key: 'mse', label: 'MSE', num: true, fmt: fmtSci },
@@ -382,7 +352,8 @@ async function acceptEntries(entries, label) {
 // ---------------------------------------------------------------- runs
 function optionsFor(value) {
   const s = SCHEMES[value] ?? SCHEMES['int8-tensor'];
-  return { scheme: s.scheme, bits: s.bits ?? 8, groupSize: s.groupSize ?? 64, policy: $('policy').value || 'default', include: [], exclude: [] };
+  const sha256 = (state.input?.remote && state.link?.sha256?.map((x) => [x.file, x.hex])) || [];
+  return { scheme: s.scheme, bits: s.bits ?? 8, groupSize: s.groupSize ?? 64, policy: $('policy').value || 'default', include: [], exclude: [], sha256 };
 }
 
 function resetPool() {
@@ -418,14 +389,18 @@ async function analyse(key, options, onOverview, onRow, gate) {
   const myRun = state.runId;
   const p = pool;
   await p.ready;
-  const opened = await Promise.all(p.workers.map((_, i) =>
-    p.open(i, { type: 'open', key, files: input.files, index: input.index, config: input.config, options, overview: i === 0 })));
-  const { report: planned, workBytes } = opened[0].overview;
-  const n = opened[0].count;
+  // The first worker parses the headers; the others get what each row
+  // reads with the request that analyses it.
+  const opened = await p.open(0, { type: 'open', key, files: input.files, index: input.index, config: input.config, options, overview: true });
+  const { report: planned, workBytes, structural, shards, rowTensors } = opened.overview;
+  await Promise.all(p.workers.slice(1).map((_, k) =>
+    p.open(k + 1, { type: 'prepare', key, files: input.files, config: input.config, options, shards })));
+  const n = opened.count;
   onOverview(planned, workBytes);
   if (gate) await gate();
   if (state.runId !== myRun) throw new Cancelled();
   const rows = planned.layers.slice();
+  const results = new Array(n); // {row, findings} per row, for the report
   const done = new Array(n).fill(false);
   // Largest first, so the pool finishes together.
   const queue = [...Array(n).keys()].sort((a, b) => workBytes[b] - workBytes[a] || a - b);
@@ -449,7 +424,8 @@ async function analyse(key, options, onOverview, onRow, gate) {
           batch += workBytes[i];
         }
         read += batch;
-        const promise = p.call(wi, { type: 'analyze', key, indices });
+        const parts = wi === 0 ? null : indices.map((i) => ({ name: planned.layers[i].name, tensors: rowTensors[i] }));
+        const promise = p.call(wi, { type: 'analyze', key, indices, parts });
         promise.catch(() => {});
         inflight.push({ promise, estimate: batch });
       }
@@ -468,8 +444,10 @@ async function analyse(key, options, onOverview, onRow, gate) {
       state.stats.stalledReads = (state.stats.stalledReads ?? 0) + (msg.stalledReads ?? 0);
       if (state.runId !== myRun) throw new Cancelled();
       if (msg.mem > state.stats.maxWasmBytes) state.stats.maxWasmBytes = msg.mem;
-      for (const { index, row, ms } of msg.rows) {
+      for (const { index, result, ms } of msg.rows) {
+        const { row } = result;
         rows[index] = row;
+        results[index] = result;
         done[index] = true;
         state.stats.busyMs = (state.stats.busyMs ?? 0) + ms;
         onRow(index, row, workBytes[index]);
@@ -486,8 +464,8 @@ async function analyse(key, options, onOverview, onRow, gate) {
   };
   await Promise.all(p.workers.map((_, wi) => loop(wi)));
   if (state.runId !== myRun) throw new Cancelled();
-  const { report } = await p.call(0, { type: 'report', key, rows });
-  return { key, options, rows, report, planned, workBytes };
+  const { report } = await p.call(0, { type: 'report', key, rows: results });
+  return { key, options, rows, results, report, planned, workBytes, structural };
 }
 
 // Progress is counted in the analysis's work bytes (what the workers read,
@@ -659,6 +637,13 @@ async function runPrimary() {
     if (runId !== state.runId) return;
     setPhase(input.remote ? 'done' : '');
     setStatus('done', `Done: ${nf.format(result.rows.length)} tensors in ${(ms / 1000).toFixed(2)} s${state.compare ? ` (compared with ${SCHEMES[state.compare.scheme].label})` : ''}.`);
+    if (result.structural) {
+      // As the CLI (exit 2): part of the model could not be read; what
+      // could be read is reported, and exported with that finding.
+      const e = input.remote ? explainRemote(new Error(result.structural.message), input) : null;
+      showError(e?.message ?? result.structural.message);
+      setStatus('error', 'Part of the model could not be read; the rest was analysed.');
+    }
     const want = state.pendingLayer;
     state.pendingLayer = null;
     const wanted = want != null ? result.rows.findIndex((r) => r.name === want) : -1;
@@ -985,23 +970,22 @@ async function runShaCheck(input) {
     }
     drawSha();
   }
+  if (state.sha === sha && state.primary?.results && state.input === input && !sha.items.some((x) => x.state === 'error')) {
+    // The digest findings are the core's (as the CLI's inspect --sha256
+    // words them): the report is built again with the digests.
+    const digests = Object.fromEntries(sha.items.filter((x) => x.actual).map((x) => [x.file, x.actual]));
+    try {
+      const { report } = await pool.call(0, { type: 'report', key: 'a', rows: state.primary.results, digests });
+      if (state.sha === sha && state.input === input) {
+        state.primary.report = report;
+        renderOverview(report);
+      }
+    } catch (e) {
+      if (!e.cancelled) showError(`SHA-256 findings could not be added: ${e.message}`);
+    }
+  }
   sha.running = false;
   drawSha();
-  if (state.sha === sha && state.primary?.report && state.input === input) renderOverview(state.primary.report);
-}
-
-// The link's digest checks as findings of the report, worded and coded as
-// the CLI's `inspect --sha256` (sha256_mismatch error, sha256_verified info).
-function shaFindings() {
-  const sha = state.sha;
-  if (!sha || sha.input !== state.input) return [];
-  const out = [];
-  for (const x of sha.items) {
-    if (x.state === 'ok') out.push({ code: 'sha256_verified', severity: 'info', file: x.file, tensor: null, message: `${x.file} has the expected SHA-256 ${x.actual}` });
-    else if (x.state === 'mismatch') out.push({ code: 'sha256_mismatch', severity: 'error', file: x.file, tensor: null, message: `${x.file} has SHA-256 ${x.actual}, but ${x.hex} was expected: the file is damaged, incomplete or a different version` });
-    else if (x.state === 'missing') out.push({ code: 'sha256_mismatch', severity: 'error', file: x.file, tensor: null, message: `${x.file} should have SHA-256 ${x.hex}, but it is not present` });
-  }
-  return out;
 }
 
 function drawSha() {
@@ -1087,6 +1071,8 @@ function renderOverview(report) {
   $('count-tensors').textContent = String(s.tensors);
   $('count-quantized').textContent = String(s.quantized_layers);
   $('count-kept').textContent = String(s.kept_layers);
+  $('count-stored').textContent = String(s.stored_layers ?? 0);
+  $('stored-bpw').textContent = s.bits_per_weight != null ? `${s.bits_per_weight.toFixed(2)} bits/weight` : '';
   $('kept-by-dtype').textContent = Object.entries(s.kept_by_dtype ?? {}).map(([k, v]) => `${v} ${k}`).join(' · ');
   $('params').textContent = fmtParams(s.params);
   const [b0, b1] = [fmtBytes(s.bytes_before), fmtBytes(s.bytes_after)];
@@ -1101,7 +1087,7 @@ function renderOverview(report) {
   const box = $('findings');
   clear(box);
   const rank = { error: 0, warning: 1, info: 2 };
-  const fs = [...(s.findings ?? []), ...shaFindings()].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
+  const fs = [...(s.findings ?? [])].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3));
   box.hidden = fs.length === 0;
   if (fs.length) {
     box.append(el('h2', {}, `Findings (${fs.length})`));
@@ -1311,7 +1297,7 @@ function drawRelPlot() {
     if (c?.rel_error != null) {
       g.append(svgEl('rect', { x: x + barW, y: y(c.rel_error), width: Math.max(barW - (bw > 3 ? 1 : 0), 0.6), height: Math.max(m.t + ph - y(c.rel_error), 0.5), class: 'v cmp' }));
     }
-    const tip = `${r?.name ?? ''}\n${r?.action === 'keep' ? `kept (${r.reason})` : `rel. error ${fmtPct(r?.rel_error)}`}${c?.rel_error != null ? ` · ${SCHEMES[state.compare.scheme].label}: ${fmtPct(c.rel_error)}` : ''}`;
+    const tip = `${r?.name ?? ''}\n${r ? actionText(r, `rel. error ${fmtPct(r.rel_error)}`) : ''}${c?.rel_error != null ? ` · ${SCHEMES[state.compare.scheme].label}: ${fmtPct(c.rel_error)}` : ''}`;
     g.append(svgEl('title', {}, tip));
     g.addEventListener('click', () => selectLayer(i, true));
     svg.append(g);
@@ -1347,7 +1333,7 @@ async function selectLayer(i, scroll) {
   const cmp = state.compare?.rows?.[i];
   $('detail-facts').textContent = [
     `${r.dtype} ${r.shape?.join(' × ') || 'scalar'}`,
-    r.action === 'keep' ? `kept (${r.reason})` : `quantized · rel. error ${fmtPct(r.rel_error)} · SQNR ${fmtFixed(1)(r.sqnr_db)} dB · cosine ${fmtFixed(6)(r.cosine)}`,
+    actionText(r, `quantized · rel. error ${fmtPct(r.rel_error)} · SQNR ${fmtFixed(1)(r.sqnr_db)} dB · cosine ${fmtFixed(6)(r.cosine)}`),
     cmp?.rel_error != null ? `${SCHEMES[state.compare.scheme].label}: ${fmtPct(cmp.rel_error)}` : null,
   ].filter(Boolean).join(' · ');
   const my = ++histSeq;
@@ -1366,8 +1352,8 @@ async function selectLayer(i, scroll) {
       return;
     }
     drawHist(hw, hist.weight_counts, hist.weight_min, hist.weight_max, 'w');
-    if (hist.error_max > 0 && r.action !== 'keep') drawHist(he, hist.error_counts, -hist.error_max, hist.error_max, 'e');
-    else he.append(el('p', { class: 'muted small' }, r.action === 'keep' ? `Kept in ${r.dtype}: no quantization error.` : 'No quantization error.'));
+    if (hist.error_max > 0 && r.action === 'quantize') drawHist(he, hist.error_counts, -hist.error_max, hist.error_max, 'e');
+    else he.append(el('p', { class: 'muted small' }, r.action === 'quantize' ? 'No quantization error.' : r.action === 'stored' ? 'Stored quantized: not quantized again.' : `Kept in ${r.dtype}: no quantization error.`));
   } catch (e) {
     if (e.cancelled || my !== histSeq) return;
     clear(hw);
@@ -1410,10 +1396,8 @@ function setExportsEnabled(on) {
   for (const id of ['export-json', 'export-csv', 'export-md']) $(id).disabled = !on;
 }
 async function doExport(format, ext, mime) {
-  let report = state.primary?.report;
+  const report = state.primary?.report;
   if (!report) return;
-  const extra = shaFindings();
-  if (extra.length) report = { ...report, summary: { ...report.summary, findings: [...report.summary.findings, ...extra] } };
   try {
     const { text } = await pool.call(0, { type: 'export', report, format });
     const url = URL.createObjectURL(new Blob([text], { type: mime }));

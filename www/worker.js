@@ -4,11 +4,11 @@
 // and the wasm side reads the rest in bounded slices with FileReaderSync.
 // Link sources {name, url, size, head} are read by synchronous Range
 // requests (remote.js).
-import init, { Inspector, exportReport, sha256Entry } from './pkg/quantlens.js';
+import init, { Inspector, Analyser, exportReport, sha256Entry } from './pkg/quantlens.js';
 import { remoteEntry, fetchWindow } from './remote.js';
 
 let ready = null;
-const inspectors = new Map(); // key -> Inspector
+const inspectors = new Map(); // key -> Inspector (the first worker) or Analyser (the others)
 const blobsOf = new Map(); // key -> the files' Blobs (null for link sources)
 const linksOf = new Map(); // key -> the link files {name, url, size} (null for Blobs)
 
@@ -108,21 +108,34 @@ async function handle(msg) {
       if (msg.overview) out.overview = insp.overview();
       return out;
     }
+    case 'prepare': {
+      // The other workers: sources and options, no header parsed; each
+      // analyse request brings the tensors its rows read.
+      await ready;
+      inspectors.get(msg.key)?.free();
+      const files = msg.files.map((f) => remoteEntry(f, net));
+      inspectors.set(msg.key, new Analyser(files, msg.config ?? null, msg.options, msg.shards));
+      blobsOf.set(msg.key, msg.files.map((f) => f.blob ?? null));
+      linksOf.set(msg.key, msg.files.map((f) => (f.blob ? null : f)));
+      return { type: 'prepared', key: msg.key };
+    }
     case 'analyze': {
       // a batch of tensor indices; small tensors travel together
       const insp = inspectors.get(msg.key);
       const rows = [];
       const blobs = blobsOf.get(msg.key) ?? [];
       const links = linksOf.get(msg.key) ?? [];
-      for (const index of msg.indices) {
+      for (const [k, index] of msg.indices.entries()) {
         const t0 = performance.now();
         try {
-          const span = insp.tensorSpan(index);
+          const part = msg.parts?.[k];
+          const at = part ? insp.load(part.name, part.tensors) : index;
+          const span = insp.tensorSpan(at);
           const link = span && links[span.file];
           const bytes = span && blobs[span.file] ? await readAhead(blobs[span.file], span.start, span.length)
             : link ? await fetchWindow(link, span.start, span.length, net) : null;
-          if (bytes) insp.provide(index, span.file, span.start, bytes);
-          rows.push({ index, row: insp.analyzeTensor(index), ms: performance.now() - t0 });
+          if (bytes) insp.provide(at, span.file, span.start, bytes);
+          rows.push({ index, result: insp.analyzeRow(at), ms: performance.now() - t0 });
         } catch (e) {
           e.tensorIndex = index;
           throw e;
@@ -132,7 +145,7 @@ async function handle(msg) {
     }
     case 'report': {
       const insp = inspectors.get(msg.key);
-      return { type: 'report', key: msg.key, report: insp.report(msg.rows) };
+      return { type: 'report', key: msg.key, report: insp.report(msg.rows, msg.digests ?? null) };
     }
     case 'export': {
       await ready;

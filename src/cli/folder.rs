@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use quantlens::{FileSource, Finding, Model, NamedSource, Severity, MAX_HEADER_BYTES};
+use quantlens::{FileSource, Finding, Model, ModelInput, NamedSource, Severity, MAX_HEADER_BYTES};
 
 use super::safe_path::ModelFolder;
 
@@ -107,8 +107,11 @@ fn read_small(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
-/// Opens the model at `path`.
-pub fn open(path: &Path) -> Result<Model> {
+/// The files of the model at `path` as the core takes them: byte sources,
+/// the index and config bytes (no `SHA256SUMS` text: see
+/// [`super::sums::sums_text`]), and a `skipped_file` finding for each
+/// file of the folder that the link rule refused.
+pub fn input(path: &Path) -> Result<(ModelInput, Vec<Finding>)> {
     let files = discover(path)?;
     let mut sources = Vec::new();
     for p in &files.safetensors {
@@ -127,14 +130,33 @@ pub fn open(path: &Path) -> Result<Model> {
         })
         .transpose()?;
     let config = files.config.as_deref().map(read_small).transpose()?;
+    let skipped = files
+        .skipped
+        .iter()
+        .map(|(name, why)| skipped_finding(name, why))
+        .collect();
+    let input = ModelInput {
+        files: sources,
+        index,
+        config,
+        sums: None,
+    };
+    Ok((input, skipped))
+}
+
+/// Opens the model at `path`, tolerating damaged or missing shards (they
+/// become findings).
+pub fn open(path: &Path) -> Result<Model> {
+    let (input, skipped) = input(path)?;
     let mut model = quantlens::sanity::open_tolerant(
-        sources,
-        index.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
-        config.as_deref(),
+        input.files,
+        input
+            .index
+            .as_ref()
+            .map(|(n, b)| (n.as_str(), b.as_slice())),
+        input.config.as_deref(),
     )?;
-    for (name, why) in files.skipped {
-        model.findings.push(skipped_finding(&name, &why));
-    }
+    model.findings.extend(skipped);
     Ok(model)
 }
 

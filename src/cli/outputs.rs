@@ -36,7 +36,7 @@ pub struct OutputsArgs {
     /// A converted model folder to compare with (otherwise --scheme is applied on the fly).
     converted: Option<PathBuf>,
     #[command(flatten)]
-    scheme: crate::SchemeArgs,
+    scheme: quantlens::InspectOptions,
     #[command(flatten)]
     gate: OutputsGate,
     /// Print the JSON report.

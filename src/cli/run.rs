@@ -1,31 +1,40 @@
-//! Streams every tensor of an inspection across threads, in a
-//! deterministic order, with an optional progress bar.
+//! The one parallel driver of the CLI: rows of a plan (an inspection's or
+//! a verification's) spread over the rayon pool, largest first, collected
+//! in row order, with an optional progress bar.
 
-use quantlens::analyze::Scratch;
-use quantlens::{Error, Inspection, LayerRow, Report};
+use quantlens::Error;
 use rayon::prelude::*;
 
-/// Runs `inspection` on the rayon pool; a progress bar on stderr when it
-/// is a terminal and `quiet` is off.
-pub fn run(inspection: &Inspection, quiet: bool) -> Result<Report, Error> {
-    let total: u64 = (0..inspection.len())
-        .map(|i| inspection.work_bytes(i))
-        .sum();
+/// Runs `row(i, scratch)` for every `i < n` on the rayon pool and returns
+/// the results in row order. `work(i)` is the bytes row `i` reads: rows
+/// start largest first, so one big row does not start last and run
+/// alone, and the progress bar (on stderr when it is a terminal and
+/// `quiet` is off) counts them.
+pub fn rows<T, S>(
+    n: usize,
+    work: impl Fn(usize) -> u64 + Sync,
+    row: impl Fn(usize, &mut S) -> Result<T, Error> + Sync,
+    quiet: bool,
+) -> Result<Vec<T>, Error>
+where
+    T: Send,
+    S: Default,
+{
+    let total: u64 = (0..n).map(&work).sum();
     let bar = super::progress::bar("", total, quiet);
-    // Largest first, so one big tensor does not start last and run alone.
-    let mut order: Vec<usize> = (0..inspection.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(inspection.work_bytes(i)));
-    let mut rows: Vec<(usize, LayerRow)> = order
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(work(i)));
+    let mut out: Vec<(usize, T)> = order
         .par_iter()
-        .map_init(Scratch::default, |s, &i| {
-            let row = inspection.row(i, s);
-            bar.inc(inspection.work_bytes(i));
-            row.map(|r| (i, r))
+        .map_init(S::default, |s, &i| {
+            let r = row(i, s);
+            bar.inc(work(i));
+            r.map(|r| (i, r))
         })
         .collect::<Result<_, _>>()?;
     bar.finish_and_clear();
-    rows.sort_by_key(|(i, _)| *i);
-    Ok(inspection.report(rows.into_iter().map(|(_, r)| r).collect()))
+    out.sort_by_key(|(i, _)| *i);
+    Ok(out.into_iter().map(|(_, r)| r).collect())
 }
 
 /// Reads every tensor byte of `model` in the chunk size the analysis uses,

@@ -1,5 +1,6 @@
-//! SHA-256 of model files on disk: computing them in parallel and checking
-//! them against `--sha256 FILE=HEX` and a `SHA256SUMS` file.
+//! SHA-256 of model files on disk: computing them in parallel and reading
+//! a model folder's `SHA256SUMS` safely. What the digests should be, and
+//! the findings, come from [`quantlens::checks::digests`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -7,14 +8,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use quantlens::sha::{check, hex, parse_sums, sha256};
+use quantlens::checks::digests::Expected;
+use quantlens::sha::{hex, sha256};
 use quantlens::{FileSource, Finding, Severity};
 use rayon::prelude::*;
 
 use super::safe_path::ModelFolder;
 
-/// The name of the digest file looked for in a model folder.
-pub const SUMS_FILE: &str = "SHA256SUMS";
+pub use quantlens::checks::digests::SUMS_FILE;
 
 /// The largest `SHA256SUMS` read: 1 MiB holds about 12 000 lines, far
 /// more files than any model folder has.
@@ -33,40 +34,22 @@ pub fn digests(paths: &[PathBuf]) -> Result<Vec<String>> {
         .collect()
 }
 
-/// Expected digests for files of `dir`: its `SHA256SUMS` (if any),
-/// overridden by `args` (`(name, hex)` pairs). Malformed lines of the
-/// sums file become warnings.
-pub fn expectations(
-    dir: &Path,
-    args: &[(String, String)],
-) -> Result<(BTreeMap<String, String>, Vec<Finding>)> {
-    let mut want = BTreeMap::new();
-    let mut findings = Vec::new();
+/// The text of the `SHA256SUMS` file in `dir`, if there is one. A sums
+/// file that is linked out of the folder, unreadable or larger than
+/// [`MAX_SUMS_BYTES`] is not read: it becomes a `bad_sums_file` warning.
+pub fn sums_text(dir: &Path) -> (Option<String>, Vec<Finding>) {
     match read_sums(dir) {
-        Ok(None) => {}
-        Ok(Some(text)) => {
-            let (ok, bad) = parse_sums(&text);
-            want.extend(ok);
-            if !bad.is_empty() {
-                let shown: Vec<usize> = bad.iter().copied().take(10).collect();
-                let more = match bad.len() - shown.len() {
-                    0 => String::new(),
-                    n => format!(" and {n} more"),
-                };
-                findings.push(bad_sums(format!(
-                    "{SUMS_FILE}: lines {shown:?}{more} are not `HEX  NAME` and were ignored"
-                )));
-            }
-        }
-        Err(why) => findings.push(bad_sums(format!("{SUMS_FILE} was not read: it is {why}"))),
+        Ok(text) => (text, Vec::new()),
+        Err(why) => (
+            None,
+            vec![Finding::file(
+                "bad_sums_file",
+                Severity::Warning,
+                SUMS_FILE,
+                format!("{SUMS_FILE} was not read: it is {why}"),
+            )],
+        ),
     }
-    want.extend(args.iter().cloned());
-    Ok((want, findings))
-}
-
-/// The warning about a `SHA256SUMS` file.
-fn bad_sums(message: String) -> Finding {
-    Finding::file("bad_sums_file", Severity::Warning, SUMS_FILE, message)
 }
 
 /// The `SHA256SUMS` of `dir`, read through [`ModelFolder::file`] and
@@ -87,41 +70,28 @@ fn read_sums(dir: &Path) -> Result<Option<String>, String> {
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// Checks the files of `dir` against the expected digests: a
-/// `sha256_mismatch` error for a differing or absent file, a
-/// `sha256_verified` info finding for a matching one.
-pub fn check_dir(dir: &Path, args: &[(String, String)]) -> Result<Vec<Finding>> {
-    let (want, mut findings) = expectations(dir, args)?;
+/// The digests of those of `names` that are files of `dir` under the
+/// folder's link rule (file name to hex), in parallel; absent or refused
+/// files are left out, so they are reported as not present.
+pub fn actual(dir: &Path, names: &[String]) -> Result<BTreeMap<String, String>> {
     let folder = ModelFolder::new(dir)?;
     let mut present = Vec::new();
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for (name, hexd) in &want {
-        let why = match folder.file(name) {
-            Ok(Some(p)) => {
-                present.push((name, hexd));
-                paths.push(p);
-                continue;
-            }
-            Ok(None) => "it is not present".to_string(),
-            Err(why) => format!("it was not read: it is {why}"),
-        };
-        findings.push(Finding::file(
-            "sha256_mismatch",
-            Severity::Error,
-            name,
-            format!("{name} should have SHA-256 {hexd}, but {why}"),
-        ));
+    let mut paths = Vec::new();
+    for name in names {
+        if let Ok(Some(p)) = folder.file(name) {
+            present.push(name.clone());
+            paths.push(p);
+        }
     }
-    let got = digests(&paths)?;
-    for ((name, expected), actual) in present.iter().zip(got) {
-        findings.push(check(name, &actual, expected).unwrap_or_else(|| {
-            Finding::file(
-                "sha256_verified",
-                Severity::Info,
-                name,
-                format!("{name} has the expected SHA-256 {actual}"),
-            )
-        }));
-    }
+    Ok(present.into_iter().zip(digests(&paths)?).collect())
+}
+
+/// Checks the files of `dir` against its `SHA256SUMS` (if any) and
+/// `args` (`(name, hex)` pairs, which take precedence).
+pub fn check_dir(dir: &Path, args: &[(String, String)]) -> Result<Vec<Finding>> {
+    let (text, mut findings) = sums_text(dir);
+    let want = Expected::new(text.as_deref(), args);
+    let names: Vec<String> = want.digests.keys().cloned().collect();
+    findings.extend(want.findings(&actual(dir, &names)?));
     Ok(findings)
 }

@@ -1,7 +1,7 @@
 //! The WebAssembly boundary of the page's "Compare two folders" mode: one
 //! opaque [`Verifier`] handle over [`Verification`], and streamed SHA-256
 //! ([`sha256_blob`], [`sha256_entry`]). Files arrive in the same entry format as
-//! [`crate::wasm::Inspector`]; no logic happens in JS.
+//! [`super::inspector::Inspector`]; no logic happens in JS.
 
 use std::sync::Arc;
 
@@ -10,9 +10,10 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
+use super::source::{hint_tensors, read_inputs, WindowedSource};
+use super::{js_err, to_js};
 use crate::sanity::open_tolerant;
 use crate::verify::VerifyScratch;
-use crate::wasm::{hint_tensors, js_err, read_inputs, to_js, WindowedSource};
 use crate::{sha, Finding, LayerRow, Model, Verification};
 
 /// Opens one side of the comparison, tolerating damaged shards (they
@@ -22,17 +23,14 @@ fn open_side(
     index: &JsValue,
     config: Option<String>,
 ) -> Result<(Model, Vec<Arc<WindowedSource>>), JsError> {
-    let inputs = read_inputs(files, index)?;
-    let windowed = inputs.windowed;
+    let inputs = read_inputs(files, index, config)?;
+    let i = inputs.input;
     open_tolerant(
-        inputs.sources,
-        inputs
-            .index
-            .as_ref()
-            .map(|(n, t)| (n.as_str(), t.as_bytes())),
-        config.as_deref().map(str::as_bytes),
+        i.files,
+        i.index.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
+        i.config.as_deref(),
     )
-    .map(|m| (m, windowed))
+    .map(|m| (m, inputs.windowed))
     .map_err(js_err)
 }
 

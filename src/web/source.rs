@@ -1,35 +1,16 @@
-//! The WebAssembly boundary: one opaque [`Inspector`] handle, rows through
-//! serde-wasm-bindgen, one error conversion. No analysis happens in JS.
-//!
-//! Each worker owns an instance. Files are read with `FileReaderSync`
-//! (synchronous, allowed in workers) in bounded `Blob.slice` ranges, or
-//! through a JS `read(offset, length) -> Uint8Array` callback for sources
-//! such as HTTP range requests. The worker may also read a tensor's first
-//! window itself, asynchronously, and hand it over with
-//! [`Inspector::provide`]: the analysis then reads those bytes from memory.
+//! JS byte sources for the core: Blobs read with `FileReaderSync` and
+//! `{name, size, read}` entries read through a callback, each behind a
+//! read-ahead window, and the conversion of the page's file entries into
+//! the core's [`ModelInput`].
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use js_sys::{Function, Reflect, Uint8Array};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, FileReaderSync};
 
-use crate::analyze::{layer_histograms, Scratch};
-use crate::{
-    export, ByteSource, Inspection, LayerRow, Model, NamedSource, Policy, PolicyKind, Report,
-    Scheme,
-};
-
-pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
-}
-
-pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(js_err)
-}
+use crate::{ByteSource, Model, ModelInput, NamedSource};
 
 /// Where a [`WindowedSource`] gets its bytes: one synchronous call per range.
 trait RawRead {
@@ -117,14 +98,14 @@ pub(crate) struct WindowedSource {
     /// Bytes read synchronously from `raw` since the last
     /// [`Inspector::take_sync_read_bytes`]: each such read hands over a
     /// fresh buffer that the worker's garbage collector is slow to return.
-    sync_read: Cell<u64>,
+    pub(crate) sync_read: Cell<u64>,
 }
 
 /// Tensors read together (a quantized weight with its scales and biases).
 const MAX_HINTS: usize = 4;
 
 /// Largest read-ahead window per worker and file.
-const WINDOW: u64 = 32 << 20;
+pub(crate) const WINDOW: u64 = 32 << 20;
 
 // SAFETY: a wasm32 instance without shared memory runs on one thread; these
 // JS handles never cross threads.
@@ -134,7 +115,7 @@ unsafe impl Sync for WindowedSource {}
 impl WindowedSource {
     /// Fills the first window with `bytes`, read by the caller from
     /// `offset` (an asynchronous read done ahead of the analysis).
-    fn fill(&self, offset: u64, bytes: &Uint8Array) {
+    pub(crate) fn fill(&self, offset: u64, bytes: &Uint8Array) {
         let mut windows = self.windows.borrow_mut();
         if windows.is_empty() {
             windows.push((0, Vec::new()));
@@ -146,7 +127,7 @@ impl WindowedSource {
     }
 
     /// Whether `source` (a shard's) is this windowed source.
-    fn is(self: &Arc<Self>, source: &Arc<dyn ByteSource>) -> bool {
+    pub(crate) fn is(self: &Arc<Self>, source: &Arc<dyn ByteSource>) -> bool {
         std::ptr::addr_eq(Arc::as_ptr(source), Arc::as_ptr(self))
     }
 
@@ -250,26 +231,20 @@ pub(crate) fn hint_tensors(windowed: &[Arc<WindowedSource>], model: &Model, tens
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct Options {
-    scheme: Option<String>,
-    bits: Option<u8>,
-    group_size: Option<u32>,
-    policy: Option<String>,
-    include: Vec<String>,
-    exclude: Vec<String>,
-}
-
-/// The sources and index text of one model, from JS entries
-/// (`[{name, blob}]` or `[{name, size, read}]`) and `{name, text}` or null.
+/// One model's input for the core, and the windowed sources behind it
+/// (in the order of the JS entries).
 pub(crate) struct Inputs {
-    pub sources: Vec<NamedSource>,
+    pub input: ModelInput,
     pub windowed: Vec<Arc<WindowedSource>>,
-    pub index: Option<(String, String)>,
 }
 
-pub(crate) fn read_inputs(files: &js_sys::Array, index: &JsValue) -> Result<Inputs, JsError> {
+/// Reads JS entries (`[{name, blob}]` or `[{name, size, read}]`), the
+/// index (`{name, text}` or null) and the text of `config.json`.
+pub(crate) fn read_inputs(
+    files: &js_sys::Array,
+    index: &JsValue,
+    config: Option<String>,
+) -> Result<Inputs, JsError> {
     let mut sources = Vec::new();
     let mut windowed = Vec::new();
     for entry in files.iter() {
@@ -288,174 +263,16 @@ pub(crate) fn read_inputs(files: &js_sys::Array, index: &JsValue) -> Result<Inpu
         };
         Some((
             get("name").unwrap_or_else(|| "model.safetensors.index.json".into()),
-            get("text").unwrap_or_default(),
+            get("text").unwrap_or_default().into_bytes(),
         ))
     };
     Ok(Inputs {
-        sources,
+        input: ModelInput {
+            files: sources,
+            index,
+            config: config.map(String::into_bytes),
+            sums: None,
+        },
         windowed,
-        index,
     })
-}
-
-/// An opened model with a scheme and policy applied.
-#[wasm_bindgen]
-pub struct Inspector {
-    inspection: Inspection,
-    scratch: Scratch,
-    windowed: Vec<Arc<WindowedSource>>,
-}
-
-#[wasm_bindgen]
-impl Inspector {
-    /// Opens a model. `files`: `[{name, blob}]` or `[{name, size, read}]`
-    /// for the `.safetensors` files; `index`: `{name, text}` or null;
-    /// `config`: the text of `config.json` or null; `options`:
-    /// `{scheme, bits, groupSize, policy, include, exclude}`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        files: js_sys::Array,
-        index: JsValue,
-        config: Option<String>,
-        options: JsValue,
-    ) -> Result<Inspector, JsError> {
-        console_error_panic_hook::set_once();
-        let opts: Options = if options.is_undefined() || options.is_null() {
-            Options::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(js_err)?
-        };
-        let group = opts.group_size.unwrap_or(64);
-        let scheme = Scheme::parse(
-            opts.scheme.as_deref().unwrap_or("int8-tensor"),
-            opts.bits.unwrap_or(8),
-            group,
-        )
-        .map_err(js_err)?;
-        let kind =
-            PolicyKind::parse(opts.policy.as_deref().unwrap_or("default")).map_err(js_err)?;
-        let policy =
-            Policy::new(kind, group as u64, &opts.include, &opts.exclude).map_err(js_err)?;
-
-        let inputs = read_inputs(&files, &index)?;
-        let model = Model::open(
-            inputs.sources,
-            inputs
-                .index
-                .as_ref()
-                .map(|(n, t)| (n.as_str(), t.as_bytes())),
-            config.as_deref().map(str::as_bytes),
-        )
-        .map_err(js_err)?;
-        Ok(Inspector {
-            inspection: Inspection::new(model, scheme, &policy),
-            scratch: Scratch::default(),
-            windowed: inputs.windowed,
-        })
-    }
-
-    /// The model before any tensor is streamed: files, metadata, config
-    /// essentials, findings so far, and one planned row per tensor with
-    /// the bytes its analysis reads (`workBytes`).
-    pub fn overview(&self) -> Result<JsValue, JsError> {
-        let rows = (0..self.inspection.len())
-            .map(|i| self.inspection.planned_row(i))
-            .collect::<Result<Vec<LayerRow>, _>>()
-            .map_err(js_err)?;
-        let work: Vec<u64> = (0..self.inspection.len())
-            .map(|i| self.inspection.work_bytes(i))
-            .collect();
-        let report = self.inspection.report(rows);
-        to_js(&serde_json::json!({ "report": report, "workBytes": work }))
-    }
-
-    /// Number of tensors.
-    #[wasm_bindgen(js_name = tensorCount)]
-    pub fn tensor_count(&self) -> usize {
-        self.inspection.len()
-    }
-
-    fn hint(&self, index: usize) {
-        hint_tensors(&self.windowed, &self.inspection.model, &[index]);
-    }
-
-    /// Where the bytes the analysis of tensor `index` reads first lie:
-    /// `{file, start, length}` (file: index into the entries given to the
-    /// constructor; at most one read-ahead window), or undefined when the
-    /// analysis reads nothing of it.
-    #[wasm_bindgen(js_name = tensorSpan)]
-    pub fn tensor_span(&self, index: usize) -> Result<JsValue, JsError> {
-        if index >= self.inspection.len() || self.inspection.work_bytes(index) == 0 {
-            return Ok(JsValue::UNDEFINED);
-        }
-        let (shard, t) = self.inspection.model.tensor(index).map_err(js_err)?;
-        let Some(file) = self.windowed.iter().position(|w| w.is(&shard.source)) else {
-            return Ok(JsValue::UNDEFINED);
-        };
-        let length = (t.end - t.start).min(WINDOW);
-        to_js(&serde_json::json!({ "file": file, "start": t.start, "length": length }))
-    }
-
-    /// Hands over bytes of tensor `index` read ahead from `file` at
-    /// `start` (see [`Inspector::tensor_span`]); its analysis then reads them
-    /// from memory.
-    pub fn provide(&self, index: usize, file: usize, start: f64, bytes: Uint8Array) {
-        self.hint(index);
-        if let Some(w) = self.windowed.get(file) {
-            w.fill(start as u64, &bytes);
-        }
-    }
-
-    /// Bytes read synchronously (`FileReaderSync` or the `read` callback)
-    /// since the last call; bytes handed over by [`Inspector::provide`]
-    /// are not counted.
-    #[wasm_bindgen(js_name = takeSyncReadBytes)]
-    pub fn take_sync_read_bytes(&self) -> f64 {
-        self.windowed
-            .iter()
-            .map(|w| w.sync_read.take())
-            .sum::<u64>() as f64
-    }
-
-    /// Streams tensor `index` (model order) and returns its row.
-    #[wasm_bindgen(js_name = analyzeTensor)]
-    pub fn analyze_tensor(&mut self, index: usize) -> Result<JsValue, JsError> {
-        self.hint(index);
-        let row = self
-            .inspection
-            .row(index, &mut self.scratch)
-            .map_err(js_err)?;
-        to_js(&row)
-    }
-
-    /// Builds the full report from rows in model order.
-    pub fn report(&self, rows: JsValue) -> Result<JsValue, JsError> {
-        let rows: Vec<LayerRow> = serde_wasm_bindgen::from_value(rows).map_err(js_err)?;
-        to_js(&self.inspection.report(rows))
-    }
-
-    /// Weight and error histograms of tensor `index`, with `bins` bins.
-    pub fn histograms(&mut self, index: usize, bins: usize) -> Result<JsValue, JsError> {
-        self.hint(index);
-        let (shard, t) = self.inspection.model.tensor(index).map_err(js_err)?;
-        let h = layer_histograms(
-            shard.source.as_ref(),
-            &shard.header.file,
-            t,
-            self.inspection.scheme,
-            bins.min(4096),
-            &mut self.scratch,
-        )
-        .map_err(js_err)?;
-        to_js(&h)
-    }
-}
-
-/// Renders a report object as `json`, `csv`, `markdown` or `table` text.
-#[wasm_bindgen(js_name = exportReport)]
-pub fn export_report(report: JsValue, format: &str) -> Result<String, JsError> {
-    let report: Report = serde_wasm_bindgen::from_value(report).map_err(js_err)?;
-    let exporter = export::by_name(format)
-        .ok_or_else(|| JsError::new(&format!("unknown export format {format:?}")))?;
-    Ok(exporter.render(&report))
 }

@@ -1,0 +1,188 @@
+//! The page's inspector: one opaque [`Inspector`] handle over the core's
+//! [`Pipeline`], rows through serde-wasm-bindgen, one error conversion.
+//! This boundary only adapts sources and options; no analysis happens in
+//! JS.
+//!
+//! Each worker owns an instance. Files are read with `FileReaderSync`
+//! (synchronous, allowed in workers) in bounded `Blob.slice` ranges, or
+//! through a JS `read(offset, length) -> Uint8Array` callback for sources
+//! such as HTTP range requests. The worker may also read a tensor's first
+//! window itself, asynchronously, and hand it over with
+//! [`Inspector::provide`]: the analysis then reads those bytes from memory.
+
+use std::collections::BTreeMap;
+
+use js_sys::Uint8Array;
+use wasm_bindgen::prelude::*;
+
+use super::session::Session;
+use super::source::read_inputs;
+use super::{js_err, to_js};
+use crate::analyze::layer_histograms;
+use crate::pipeline::{InspectOptions, Pipeline, RowResult};
+use crate::{export, LayerRow, Report};
+
+/// An opened model with a scheme and policy applied.
+#[wasm_bindgen]
+pub struct Inspector {
+    s: Session,
+}
+
+/// Options from JS (`{scheme, bits, groupSize, policy, include, exclude,
+/// sha256}`), the defaults when undefined or null.
+pub(crate) fn options_from(options: JsValue) -> Result<InspectOptions, JsError> {
+    if options.is_undefined() || options.is_null() {
+        Ok(InspectOptions::default())
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(js_err)
+    }
+}
+
+#[wasm_bindgen]
+impl Inspector {
+    /// Opens a model. `files`: `[{name, blob}]` or `[{name, size, read}]`
+    /// for the `.safetensors` files; `index`: `{name, text}` or null;
+    /// `config`: the text of `config.json` or null; `options`:
+    /// `{scheme, bits, groupSize, policy, include, exclude, sha256}`
+    /// (`sha256`: `[[file, hex]]`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        files: js_sys::Array,
+        index: JsValue,
+        config: Option<String>,
+        options: JsValue,
+    ) -> Result<Inspector, JsError> {
+        console_error_panic_hook::set_once();
+        let options = options_from(options)?;
+        let inputs = read_inputs(&files, &index, config)?;
+        let pipeline = Pipeline::open(inputs.input, &options).map_err(js_err)?;
+        Ok(Inspector {
+            s: Session::new(pipeline, inputs.windowed),
+        })
+    }
+
+    /// The model before any tensor is streamed: files, metadata, config
+    /// essentials, findings so far, and one planned row per tensor with
+    /// the bytes its analysis reads (`workBytes`); `structural` is the
+    /// first finding saying part of the model could not be read (the CLI
+    /// exits 2 on it), or null. `shards` and `rowTensors` (per row) are
+    /// what an [`super::analyser::Analyser`] needs to analyse rows
+    /// without parsing the headers again.
+    pub fn overview(&self) -> Result<JsValue, JsError> {
+        let p = &self.s.pipeline;
+        let rows = (0..p.len())
+            .map(|i| p.planned_row(i))
+            .collect::<Result<Vec<LayerRow>, _>>()
+            .map_err(js_err)?;
+        let work: Vec<u64> = (0..p.len()).map(|i| p.work_bytes(i)).collect();
+        let tensors = (0..p.len())
+            .map(|i| p.row_tensors(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(js_err)?;
+        let report = p.inspection.report(rows);
+        to_js(&serde_json::json!({
+            "report": report,
+            "workBytes": work,
+            "structural": report.structural_finding(),
+            "shards": p.part_shards(),
+            "rowTensors": tensors,
+        }))
+    }
+
+    /// Number of rows.
+    #[wasm_bindgen(js_name = tensorCount)]
+    pub fn tensor_count(&self) -> usize {
+        self.s.pipeline.len()
+    }
+
+    /// Where the bytes the analysis of row `index` reads first lie:
+    /// `{file, start, length}` (file: index into the entries given to the
+    /// constructor; at most one read-ahead window), or undefined when the
+    /// analysis reads nothing of it.
+    #[wasm_bindgen(js_name = tensorSpan)]
+    pub fn tensor_span(&self, index: usize) -> Result<JsValue, JsError> {
+        self.s.span(index)
+    }
+
+    /// Hands over bytes of row `index` read ahead from `file` at `start`
+    /// (see [`Inspector::tensor_span`]); its analysis then reads them from
+    /// memory.
+    pub fn provide(&self, index: usize, file: usize, start: f64, bytes: Uint8Array) {
+        self.s.provide(index, file, start, bytes)
+    }
+
+    /// Bytes read synchronously (`FileReaderSync` or the `read` callback)
+    /// since the last call; bytes handed over by [`Inspector::provide`]
+    /// are not counted.
+    #[wasm_bindgen(js_name = takeSyncReadBytes)]
+    pub fn take_sync_read_bytes(&self) -> f64 {
+        self.s.take_sync_read_bytes()
+    }
+
+    /// Streams row `index` and returns its row alone (no scans: see
+    /// [`Inspector::analyze_row`]).
+    #[wasm_bindgen(js_name = analyzeTensor)]
+    pub fn analyze_tensor(&mut self, index: usize) -> Result<JsValue, JsError> {
+        self.s.pipeline.planned_row(index).map_err(js_err)?;
+        self.s.hint(index);
+        let row = self
+            .s
+            .pipeline
+            .inspection
+            .row(index, &mut self.s.scratch)
+            .map_err(js_err)?;
+        to_js(&row)
+    }
+
+    /// Streams row `index` and returns `{row, findings}`: the row and what
+    /// its tensors' scans found (fake quantization).
+    #[wasm_bindgen(js_name = analyzeRow)]
+    pub fn analyze_row(&mut self, index: usize) -> Result<JsValue, JsError> {
+        self.s.analyze_row(index)
+    }
+
+    /// Builds the report from `[{row, findings}]` in row order and the
+    /// actual digests of the files the options' `sha256` names
+    /// (`{file: hex}` for those present), or null when they were not
+    /// hashed (then the report has no digest findings).
+    pub fn report(&self, rows: JsValue, digests: JsValue) -> Result<JsValue, JsError> {
+        let rows: Vec<RowResult> = serde_wasm_bindgen::from_value(rows).map_err(js_err)?;
+        let digests: Option<BTreeMap<String, String>> =
+            if digests.is_null() || digests.is_undefined() {
+                None
+            } else {
+                Some(serde_wasm_bindgen::from_value(digests).map_err(js_err)?)
+            };
+        to_js(&self.s.pipeline.report(rows, digests.as_ref()))
+    }
+
+    /// Weight and error histograms of row `index`, with `bins` bins.
+    pub fn histograms(&mut self, index: usize, bins: usize) -> Result<JsValue, JsError> {
+        self.s.hint(index);
+        let p = &self.s.pipeline;
+        if index >= p.len() {
+            return Err(js_err(crate::Error::NoSuchTensor { index }));
+        }
+        let main = p.inspection.row_tensor(index);
+        let (shard, t) = p.inspection.model.tensor(main).map_err(js_err)?;
+        let h = layer_histograms(
+            shard.source.as_ref(),
+            &shard.header.file,
+            t,
+            p.inspection.scheme,
+            bins.min(4096),
+            &mut self.s.scratch,
+        )
+        .map_err(js_err)?;
+        to_js(&h)
+    }
+}
+
+/// Renders a report object as `json`, `csv`, `markdown` or `table` text.
+#[wasm_bindgen(js_name = exportReport)]
+pub fn export_report(report: JsValue, format: &str) -> Result<String, JsError> {
+    let report: Report = serde_wasm_bindgen::from_value(report).map_err(js_err)?;
+    let exporter = export::by_name(format)
+        .ok_or_else(|| JsError::new(&format!("unknown export format {format:?}")))?;
+    Ok(exporter.render(&report))
+}

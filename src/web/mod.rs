@@ -1,0 +1,21 @@
+//! The WebAssembly boundary: the page's [`inspector::Inspector`], the
+//! compare page's [`verifier::Verifier`] and streamed SHA-256, over JS
+//! byte sources ([`source`]). It adapts sources and options; the analysis
+//! is the core's.
+
+pub mod analyser;
+pub mod inspector;
+mod session;
+pub mod source;
+pub mod verifier;
+
+use wasm_bindgen::prelude::*;
+
+pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_err)
+}
