@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   startServer, launch, openPage, analyse, miniLM, repoRoot, artifacts, tmpDir, genModels, safetensors, weights,
+  mlxMissing, mlxQuantizeModel,
 } from './helpers.mjs';
 
 let server;
@@ -101,6 +102,17 @@ function convertMlx(dir, bits) {
   execFileSync(bin, ['convert', miniLM, dir, '--format', 'mlx', '--bits', String(bits), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+// Stored-quantized fixtures carry what the page must show for them:
+// `stored` rows (and the count-stored card), `floats` other rows when
+// given, every stored row's bits/weight when `bpw` is given; `skip` says
+// why the fixture cannot be made here.
+// convert --format mlx follows mlx-lm's policy: the 37 dense weights and the 3 embeddings.
+const CONVERTED = { stored: 40 };
+// Real MLX (mx.quantize, f32 scales and biases) on the seeds' rule: the 37
+// dense weights; embeddings, norms and biases stay float. 4 bits + 2×32
+// bits per group of 64 = 5.0 bits/weight.
+const BY_MLX = { stored: 37, floats: 67, bpw: 5.0, skip: mlxMissing() };
+
 const FIXTURES = [
   ['MiniLM', () => miniLM],
   ['bf16 shards', (d) => genModels(['bf16-shards', miniLM, d, '--shards', '3'])],
@@ -108,12 +120,14 @@ const FIXTURES = [
   ['fake-quantized floats (seeds V1)', (d) => genModels(['seeds-v1', miniLM, d])],
   ['a truncated shard', writeTruncated],
   ['FP8 with block scales', writeFp8],
-  ['MLX affine 4-bit', (d) => convertMlx(d, 4)],
-  ['MLX affine 8-bit', (d) => convertMlx(d, 8)],
+  ['MLX affine 4-bit', (d) => convertMlx(d, 4), CONVERTED],
+  ['MLX affine 8-bit', (d) => convertMlx(d, 8), CONVERTED],
+  ['MLX 4-bit quantized by real MLX', (d) => mlxQuantizeModel(miniLM, d, ['--bits', '4', '--group-size', '64', '--dtype', 'f32']), BY_MLX],
 ];
 
-for (const [what, make] of FIXTURES) {
-  test(`${what}: the page's JSON equals the CLI's`, async () => {
+for (const [what, make, want] of FIXTURES) {
+  if (want?.skip) console.log(`  ${what}: ${want.skip}`);
+  test(`${what}: the page's JSON equals the CLI's`, { skip: want?.skip ?? false }, async () => {
     const fresh = path.join(tmp, what.replace(/\W+/g, '-'));
     const dir = make(fresh) ?? fresh;
     const ref = cli(dir);
@@ -129,17 +143,22 @@ for (const [what, make] of FIXTURES) {
     console.log(`  ${what}: ${web.layers.length} rows, CLI exit ${ref.code}, findings [${[...new Set(codes)].map((c) => `${c}×${codes.filter((x) => x === c).length}`).join(', ')}], largest float difference ${worst.toExponential(1)}`);
     if (what.startsWith('fake')) assert.equal(codes.filter((c) => c === 'fake_quantization').length, 37);
     if (what.startsWith('a truncated')) assert.ok(codes.includes('truncated'), codes.join());
-    if (what.startsWith('MLX')) {
+    if (want) {
       // Layers stored quantized: one row each, named after the weight, no error figure.
-      // (convert --format mlx follows mlx-lm's policy: the 37 dense weights and the 3 embeddings)
       const stored = web.layers.filter((r) => r.action === 'stored');
-      assert.equal(stored.length, 40);
-      assert.equal(web.summary.stored_layers, 40);
+      assert.equal(stored.length, want.stored);
+      assert.equal(web.summary.stored_layers, want.stored);
+      if (want.floats !== undefined) assert.equal(web.layers.length - stored.length, want.floats, 'other rows');
       assert.ok(stored.every((r) => r.rel_error === null && r.stored && r.name.endsWith('.weight')));
+      if (want.bpw !== undefined) {
+        const off = stored.filter((r) => r.stored.bits_per_weight !== want.bpw);
+        assert.deepEqual(off.map((r) => `${r.name}: ${r.stored.bits_per_weight}`), [], `bits/weight ${want.bpw}`);
+      }
       assert.ok(!web.layers.some((r) => /\.(scales|biases)$/.test(r.name)), 'no companion is a row');
-      assert.equal((await page.textContent('[data-testid=count-stored]')).trim(), '40');
+      assert.equal((await page.textContent('[data-testid=count-stored]')).trim(), String(want.stored));
       const row = page.locator('[data-testid=layer-row][data-name="encoder.layer.0.output.dense.weight"]');
       assert.match(await row.textContent(), /stored.*bits\/weight/);
+      if (want.bpw !== undefined) assert.match(await row.textContent(), new RegExp(`${want.bpw.toFixed(2)} bits/weight`));
       await page.screenshot({ path: path.join(artifacts, `equality-${what.replace(/\W+/g, '-')}.png`) });
     }
   });

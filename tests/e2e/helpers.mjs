@@ -87,8 +87,31 @@ export function tmpDir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `quantlens-e2e-${prefix}-`));
 }
 
+/** Runs scripts/SCRIPT with python3 (stdout discarded, stderr shown). */
+function pyScript(script, args) {
+  execFileSync('python3', [path.join(repoRoot, 'scripts', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
 export function genModels(args) {
-  execFileSync('python3', [path.join(repoRoot, 'scripts/gen_models.py'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  pyScript('gen_models.py', args);
+}
+
+/**
+ * Why real MLX cannot run here (python3 cannot import mlx.core), or null
+ * when it can. Meant for a test's `skip` option.
+ */
+export function mlxMissing() {
+  try {
+    execFileSync('python3', ['-c', 'import mlx.core'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'python3 cannot import mlx (pip install mlx==0.32.4): skipped';
+  }
+}
+
+/** SRC quantized by real MLX into OUT (scripts/mlx_quantize_model.py; ARGS as it takes them). */
+export function mlxQuantizeModel(src, out, args = []) {
+  pyScript('mlx_quantize_model.py', [src, out, ...args]);
 }
 
 /** The native CLI's report for DIR (builds the binary when it is missing). */
