@@ -5,7 +5,7 @@
 // headers, the workers read tensor data by Range requests.
 import { parseFragment, buildFragment, sourceOf, resolveSource, sourceLabel, RemoteError, FULL_BODY_LIMIT } from './remote.js';
 import { confirmedHosts, confirmTyped, offerConfirm, withdrawConfirm } from './linkconfirm.js';
-import { nf, fmtBytes, fmtParams, fmtPct, fmtSci, fmtFixed, storedLabel, actionText } from './inspector/format.js';
+import { nf, fmtBytes, fmtParams, fmtPct, fmtSci, fmtFixed, storedLabel, storedBitsLine, actionText } from './inspector/format.js';
 
 // Compare by link (#url=A&against=B) is the compare page's job.
 {
@@ -1072,7 +1072,7 @@ function renderOverview(report) {
   $('count-quantized').textContent = String(s.quantized_layers);
   $('count-kept').textContent = String(s.kept_layers);
   $('count-stored').textContent = String(s.stored_layers ?? 0);
-  $('stored-bpw').textContent = s.bits_per_weight != null ? `${s.bits_per_weight.toFixed(2)} bits/weight` : '';
+  $('stored-bpw').textContent = storedBitsLine(report);
   $('kept-by-dtype').textContent = Object.entries(s.kept_by_dtype ?? {}).map(([k, v]) => `${v} ${k}`).join(' · ');
   $('params').textContent = fmtParams(s.params);
   const [b0, b1] = [fmtBytes(s.bytes_before), fmtBytes(s.bytes_after)];

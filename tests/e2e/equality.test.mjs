@@ -158,7 +158,11 @@ for (const [what, make, want] of FIXTURES) {
       assert.equal((await page.textContent('[data-testid=count-stored]')).trim(), String(want.stored));
       const row = page.locator('[data-testid=layer-row][data-name="encoder.layer.0.output.dense.weight"]');
       assert.match(await row.textContent(), /stored.*bits\/weight/);
-      if (want.bpw !== undefined) assert.match(await row.textContent(), new RegExp(`${want.bpw.toFixed(2)} bits/weight`));
+      if (want.bpw !== undefined) {
+        assert.match(await row.textContent(), new RegExp(`${want.bpw.toFixed(2)} bits/weight`));
+        // The card names the stored layers' own figure first, the whole model's second.
+        assert.match(await page.textContent('#stored-bpw'), new RegExp(`^${want.bpw.toFixed(2)} bits/weight in these layers; whole model \\d`));
+      }
       await page.screenshot({ path: path.join(artifacts, `equality-${what.replace(/\W+/g, '-')}.png`) });
     }
   });

@@ -44,6 +44,22 @@ export function storedLabel(r) {
   return `${parts.join(' ')}${bpw}`;
 }
 
+// The stored-layers card's line: bits per weight of the stored layers
+// themselves (their scales and biases included), then of the whole model
+// (mlx-lm's figure), so the two are never mistaken for each other.
+export function storedBitsLine(report) {
+  const s = report.summary;
+  const whole = s.bits_per_weight != null ? `whole model ${s.bits_per_weight.toFixed(2)}` : '';
+  let params = 0, bits = 0;
+  for (const r of report.layers ?? []) {
+    if (r.stored?.bits_per_weight == null) continue;
+    params += r.params;
+    bits += r.stored.bits_per_weight * r.params;
+  }
+  if (!params) return whole ? `${whole} bits/weight` : '';
+  return `${(bits / params).toFixed(2)} bits/weight in these layers${whole ? `; ${whole}` : ''}`;
+}
+
 // What happens to a row, in words: "kept (norm)", "stored as …", or the
 // quantization figures.
 export function actionText(r, detail) {
