@@ -8,61 +8,14 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::Tensor;
 use quantlens::outputs::{inputs, Observer, OutputCheck, OutputsError, OutputsReport};
 use quantlens::{Policy, Scheme};
 use serde_json::Value;
 
-use common::outputs::{open_folder, side_files};
-
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models")
-}
-
-struct Reference {
-    f32s: HashMap<String, (Vec<usize>, Vec<f32>)>,
-    i64s: HashMap<String, Vec<i64>>,
-    json: Value,
-    inputs: Vec<quantlens::outputs::Input>,
-}
-
-fn reference(model: &str) -> Reference {
-    let dir = models().join(model).join("reference");
-    let bytes = std::fs::read(dir.join("reference.safetensors")).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let (mut f32s, mut i64s) = (HashMap::new(), HashMap::new());
-    for (name, v) in st.tensors() {
-        match v.dtype() {
-            safetensors::Dtype::F32 => {
-                let x = v
-                    .data()
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                    .collect();
-                f32s.insert(name, (v.shape().to_vec(), x));
-            }
-            safetensors::Dtype::I64 => {
-                let x = v
-                    .data()
-                    .chunks_exact(8)
-                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
-                    .collect();
-                i64s.insert(name, x);
-            }
-            d => panic!("unexpected dtype {d:?}"),
-        }
-    }
-    let json = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
-    let text = std::fs::read_to_string(dir.join("inputs.txt")).unwrap();
-    Reference {
-        f32s,
-        i64s,
-        json,
-        inputs: inputs::parse(&text, "inputs.txt").unwrap(),
-    }
-}
+use common::outputs::{models, open_folder, reference, side_files};
 
 /// Collects hidden states and the logits blocks as the engine passes them.
 #[derive(Default)]

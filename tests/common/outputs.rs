@@ -1,8 +1,12 @@
 //! Opening a model folder for the output check, as the CLI does.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde_json::Value;
+
+use quantlens::outputs::inputs;
 use quantlens::outputs::side::FIXED;
 use quantlens::outputs::SideFiles;
 use quantlens::{FileSource, Model, NamedSource};
@@ -135,4 +139,58 @@ pub fn tiny_bert(
         dir.join("tokenizer.json"),
     )
     .unwrap();
+}
+
+/// `../shared/models`, beside the repository.
+pub fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models")
+}
+
+/// A model's torch reference: its tensors, figures and inputs.
+pub struct Reference {
+    /// F32 tensors by name: shape and values.
+    pub f32s: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    /// I64 tensors (token ids) by name.
+    pub i64s: HashMap<String, Vec<i64>>,
+    /// reference.json.
+    pub json: Value,
+    /// inputs.txt, parsed as the CLI parses --text.
+    pub inputs: Vec<quantlens::outputs::Input>,
+}
+
+/// Reads `../shared/models/MODEL/reference/`.
+pub fn reference(model: &str) -> Reference {
+    let dir = models().join(model).join("reference");
+    let bytes = std::fs::read(dir.join("reference.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (mut f32s, mut i64s) = (HashMap::new(), HashMap::new());
+    for (name, v) in st.tensors() {
+        match v.dtype() {
+            safetensors::Dtype::F32 => {
+                let x = v
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                f32s.insert(name, (v.shape().to_vec(), x));
+            }
+            safetensors::Dtype::I64 => {
+                let x = v
+                    .data()
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                i64s.insert(name, x);
+            }
+            d => panic!("unexpected dtype {d:?}"),
+        }
+    }
+    let json = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
+    let text = std::fs::read_to_string(dir.join("inputs.txt")).unwrap();
+    Reference {
+        f32s,
+        i64s,
+        json,
+        inputs: inputs::parse(&text, "inputs.txt").unwrap(),
+    }
 }
