@@ -11,6 +11,7 @@ import { ready } from './worker-rpc.js';
 import { renderShaRows } from './sha.js';
 import { compare } from './run.js';
 
+/** Opens both models of the page's link fragment, then compares them. */
 export async function openByLink() {
   const params = parseFragment(location.hash);
   const conv = sourceOf(params);

@@ -4,6 +4,7 @@ import { classify } from '../shared/classify.js';
 import { cmp } from './state.js';
 import { renderShaRows } from './sha.js';
 
+/** A folder was chosen for side (original, converted): classifies it and says what it holds. */
 export async function pick(side, input, label) {
   cmp.sides[side] = null;
   showError('');

@@ -8,6 +8,7 @@ function rowClass(r) {
   return errorBand(r.rel_error);
 }
 
+/** The table row of one matched tensor and its findings. */
 export function renderRow(r, findings) {
   const codes = el('td', { class: 'codes' });
   for (const f of findings) codes.append(el('span', { class: f.severity, title: f.message }, f.code), ' ');

@@ -9,6 +9,7 @@ import { renderRow } from './rows.js';
 
 const BATCH_BYTES = 16 << 20;
 
+/** Compares the two sides, batch by batch, drawing rows as they arrive. */
 export async function compare() {
   if (cmp.running || !cmp.sides.original || !cmp.sides.converted) return;
   cmp.running = true;
@@ -73,6 +74,7 @@ export async function compare() {
   }
 }
 
+/** Downloads the last report as JSON. */
 export function exportJson() {
   if (!cmp.lastReport) return;
   download(new Blob([JSON.stringify(cmp.lastReport, null, 2)], { type: 'application/json' }), 'quantlens-verify.json');

@@ -7,6 +7,7 @@ import { rpc } from './worker-rpc.js';
 
 const fileSize = (f) => f.size ?? f.blob.size;
 
+/** Parses the pasted sha256sum lines (in the worker) into cmp.expected. */
 export async function readExpected() {
   const { digests: list, badLines } = await rpc.call({ type: 'parse-sums', text: $('sha-expected').value })
     .catch(() => ({ digests: [], badLines: [] }));
@@ -19,6 +20,7 @@ function shaState(name, hex) {
   return cmp.expected.get(name) === hex ? 'ok' : 'mismatch';
 }
 
+/** Draws one row per file of both sides, with its digest and check. */
 export function renderShaRows() {
   const body = $('sha-rows');
   body.replaceChildren();
@@ -39,6 +41,7 @@ export function renderShaRows() {
   }
 }
 
+/** Hashes every file of both sides not hashed yet. */
 export async function computeSha() {
   if (cmp.shaRunning) return;
   cmp.shaRunning = true;

@@ -9,6 +9,7 @@ function findingItem(f) {
     el('span', { class: 'msg' }, f.message));
 }
 
+/** Draws a report's findings and cards; rowsDone counts the rows while they stream in. */
 export function renderSummary(report, rowsDone) {
   $('summary-section').hidden = false;
   const s = report.summary;

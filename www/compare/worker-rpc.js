@@ -3,6 +3,7 @@ import { WorkerRpc } from '../shared/rpc.js';
 import { setStatus, showError } from '../shared/dom.js';
 import { cmp } from './state.js';
 
+/** The RPC of the compare page's worker. */
 export const rpc = new WorkerRpc(new URL('../workers/compare.js', import.meta.url), {
   onFetched: (n) => { cmp.net.fetched += n; },
 });

@@ -5,12 +5,13 @@ import { fmtParams, fmtPct, fmtSci, fmtFixed } from '../shared/format.js';
 import { storedLabel } from './row-text.js';
 import { state } from './state.js';
 
-// ---------------------------------------------------------------- formatting
+/** The colour class of a row: its error band under the current thresholds, or kept, stored, pending. */
 export function relClass(r) {
   if (r.rel_error == null) return r.action === 'keep' ? 'kept' : r.action === 'stored' ? 'stored' : 'pending';
   return errorBand(r.rel_error, state.thr);
 }
 
+/** The table's columns: key, label, value (get), format (fmt), sort key (sortBy). */
 export const COLS = [
   { key: 'index', label: '#', num: true, get: (r, i) => i, fmt: (x) => String(x) },
   { key: 'name', label: 'Tensor', cls: 'mono name' },
@@ -35,4 +36,5 @@ export const COLS = [
   { key: 'nan_count', label: 'NaN/Inf', num: true, get: (r) => (r.nan_count == null ? null : r.nan_count + (r.inf_count ?? 0)), fmt: (x) => (x == null ? '–' : String(x)) },
 ];
 
+/** The value of column c for row r at index i. */
 export const colValue = (c, r, i) => (c.get ? c.get(r, i) : r[c.key]);

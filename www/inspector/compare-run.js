@@ -35,6 +35,7 @@ export async function compareChanged() {
   }
 }
 
+/** Analyses the model again with the "Compare with" scheme, into state.compare. */
 export async function runCompare() {
   const value = $('compare').value;
   if (!value || !state.primary?.report) {
@@ -63,6 +64,7 @@ export async function runCompare() {
   refreshCompare();
 }
 
+/** Redraws the compared column, its header and the plot. */
 export function refreshCompare() {
   $('layers').classList.toggle('no-compare', !state.compare);
   const th = document.querySelector('th[data-key="cmp_rel_error"] button');

@@ -8,9 +8,9 @@ import { pool } from './pool.js';
 import { actionText } from './row-text.js';
 import { updateRow, rowElement } from './table.js';
 
-// ---- layer detail + histograms
 let histSeq = 0;
 
+/** Selects layer i: highlights its row and bar, shows its facts and histograms; scroll brings its row into view. */
 export async function selectLayer(i, scroll) {
   const rows = state.primary?.rows;
   if (!rows?.[i]) return;

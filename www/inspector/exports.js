@@ -3,11 +3,12 @@ import { $, download, showError } from '../shared/dom.js';
 import { state } from './state.js';
 import { pool } from './pool.js';
 
-// ---------------------------------------------------------------- exports
+/** Enables or disables the export buttons. */
 export function setExportsEnabled(on) {
   for (const id of ['export-json', 'export-csv', 'export-md']) $(id).disabled = !on;
 }
 
+/** Downloads the report in format (json, csv, markdown), written by a worker. */
 export async function doExport(format, ext, mime) {
   const report = state.primary?.report;
   if (!report) return;

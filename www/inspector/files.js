@@ -2,7 +2,7 @@
 import { $, el, clear } from '../shared/dom.js';
 import { fmtBytes } from '../shared/format.js';
 
-// ---------------------------------------------------------------- rendering
+/** Draws the Files panel of an input (its source line for a link). */
 export function renderFiles(input) {
   $('files-section').hidden = false;
   const ul = $('files');

@@ -19,6 +19,7 @@ async function walkEntry(entry, prefix, out) {
   }
 }
 
+/** The files of a drop as [{file, path}], folders walked. */
 export async function entriesFromDrop(dt) {
   const out = [];
   const items = [...(dt.items ?? [])];
@@ -31,6 +32,7 @@ export async function entriesFromDrop(dt) {
   return out;
 }
 
+/** Classifies local files into a model and analyses it. */
 export async function acceptEntries(entries, label) {
   const t0 = performance.now();
   clearError();

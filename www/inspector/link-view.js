@@ -16,6 +16,7 @@ import { drawRelPlot } from './plot.js';
 import { selectLayer } from './detail.js';
 import { runShaCheck, drawSha } from './sha-check.js';
 
+/** Hides the buttons a link source may offer (analyse the tensors, download whole). */
 export function hideLinkButtons() {
   $('fetch-tensors').hidden = true;
   $('continue-full').hidden = true;
@@ -44,6 +45,7 @@ export function explainRemote(e, input) {
 
 let linkSeq = 0;
 
+/** Opens the model of a link's params: headers first, then the run; offers the click or the whole download an error asks for. */
 export async function openLink(params, { allowFull = false } = {}) {
   const src = sourceOf(params);
   if (!src) return;

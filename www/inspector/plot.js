@@ -8,9 +8,9 @@ import { relClass } from './columns.js';
 import { actionText } from './row-text.js';
 import { selectLayer } from './detail.js';
 
-// ---- relative error plot
 let relPlotScheduled = false;
 
+/** Redraws the plot soon, once for many rows. */
 export function scheduleRelPlot() {
   if (relPlotScheduled) return;
   relPlotScheduled = true;
@@ -27,6 +27,7 @@ function niceMax(x) {
   return 10 * e;
 }
 
+/** Draws the relative error plot and its legend. */
 export function drawRelPlot() {
   const host = $('plot-rel');
   clear(host);

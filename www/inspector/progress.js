@@ -69,6 +69,7 @@ let activeProg = null;
 
 let netDrawScheduled = false;
 
+/** Redraws the progress line soon after the workers report network bytes. */
 export function scheduleNetDraw() {
   if (activeProg) {
     activeProg.schedule();
@@ -93,11 +94,12 @@ export function addFetched(n) {
   scheduleNetDraw();
 }
 
-// ---------------------------------------------------------------- open by link
+/** The phase of a link source's run (headers, header, tensors, done), as #status data-phase. */
 export function setPhase(phase) {
   $('status').dataset.phase = phase;
 }
 
+/** Hides the error box and any pending link confirmation. */
 export function clearError() {
   withdrawConfirm();
   showError('');

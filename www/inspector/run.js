@@ -19,13 +19,14 @@ import { runShaCheck } from './sha-check.js';
 import { explainRemote, hideLinkButtons } from './link-view.js';
 import { runCompare } from './compare-run.js';
 
-// ---------------------------------------------------------------- runs
+/** The analysis options of a scheme menu value, with the policy and the link's expected digests. */
 export function optionsFor(value) {
   const s = SCHEMES[value] ?? SCHEMES[DEFAULT_SCHEME];
   const sha256 = (state.input?.remote && state.link?.sha256?.map((x) => [x.file, x.hex])) || [];
   return { scheme: s.scheme, bits: s.bits ?? 8, groupSize: s.groupSize ?? 64, policy: $('policy').value || 'default', include: [], exclude: [], sha256 };
 }
 
+/** Shows why a run failed (a cancelled run says nothing). */
 export function failRun(e) {
   if (e.cancelled) return;
   setRunState('error', 'Could not analyse this input.');
@@ -35,6 +36,7 @@ export function failRun(e) {
   setExportsEnabled(false);
 }
 
+/** Replaces the input and analyses it. */
 export async function startInput(input) {
   state.input = input;
   state.primary = null;
@@ -45,6 +47,7 @@ export async function startInput(input) {
   await runPrimary();
 }
 
+/** Analyses the input with the chosen scheme (then the compared one), drawing as rows arrive. */
 export async function runPrimary() {
   const runId = ++state.runId;
   const input = state.input;
@@ -168,6 +171,7 @@ export async function runPrimary() {
   }
 }
 
+/** Cancels a running analysis: its workers are replaced, the last finished report stays. */
 export function cancelRun() {
   if ($('status').dataset.state !== 'running') return;
   state.runId++;
@@ -182,11 +186,12 @@ export function cancelRun() {
   setRunState('idle', 'Cancelled. Ready for another model.');
 }
 
-// ---------------------------------------------------------------- wiring
+/** Whether a run is in progress. */
 export function busy() {
   return $('status').dataset.state === 'running';
 }
 
+/** Cancels a running analysis before a new input replaces it. */
 export function beforeNewInput() {
   if (busy()) cancelRun();
 }

@@ -7,7 +7,6 @@ import { pool } from './pool.js';
 import { scheduleNetDraw } from './progress.js';
 import { renderOverview } from './summary.js';
 
-// ---- sha256= check of a link source
 function shaTarget(input, name) {
   const f = input.files.find((x) => x.name === name);
   if (f) return { entry: f, size: f.size ?? f.blob.size };
@@ -16,6 +15,7 @@ function shaTarget(input, name) {
   return null;
 }
 
+/** Hashes the files the link's sha256= names and adds the digest findings to the report. */
 export async function runShaCheck(input) {
   const list = state.link?.sha256 ?? [];
   // cost: bytes fetched by the hashing alone (its worker reports them per message)
@@ -68,6 +68,7 @@ export async function runShaCheck(input) {
   drawSha();
 }
 
+/** Draws the sha256= result box. */
 export function drawSha() {
   const box = $('sha-result');
   const sha = state.sha;

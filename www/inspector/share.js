@@ -5,7 +5,6 @@ import { DEFAULT_THRESHOLDS_PCT } from '../shared/settings.js';
 import { buildFragment } from '../link/fragment.js';
 import { state } from './state.js';
 
-// ---- share
 export function resetShare() {
   $('share-url').hidden = true;
   $('share-url').value = '';
@@ -36,6 +35,7 @@ export function currentLink() {
   return `${location.href.split('#')[0]}#${frag}`;
 }
 
+/** Copy link: puts currentLink() in the field and the clipboard, or explains that local files cannot be linked. */
 export async function copyLink() {
   if (!state.input) return;
   const note = $('share-local-note');

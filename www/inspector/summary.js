@@ -5,6 +5,7 @@ import { nf, fmtBytes, fmtParams, fmtPct } from '../shared/format.js';
 import { storedBitsLine } from './row-text.js';
 import { relClass } from './columns.js';
 
+/** Draws a report's summary cards, findings, config essentials and __metadata__. */
 export function renderOverview(report) {
   const s = report.summary;
   for (const id of ['summary-section', 'plots-section', 'table-section', 'meta-section']) $(id).hidden = false;

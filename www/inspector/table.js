@@ -9,9 +9,9 @@ export function rowElement(i) {
   return rowEls[i];
 }
 
-// ---- table
 let rowEls = [];
 
+/** Builds the table's header and one row per layer. */
 export function buildTable(layers) {
   const head = $('layers-head');
   clear(head);
@@ -37,6 +37,7 @@ export function buildTable(layers) {
   applyFilter();
 }
 
+/** Redraws row i from state. */
 export function updateRow(i) {
   const tr = rowEls[i];
   const r = state.primary?.rows?.[i];
@@ -75,6 +76,7 @@ function flushDirtyRows() {
   dirtyRows.clear();
 }
 
+/** Redraws every row now, and re-sorts. */
 export function refreshAllRows() {
   dirtyRows.clear();
   for (let i = 0; i < rowEls.length; i++) updateRow(i);
@@ -86,6 +88,7 @@ function sortBy(key) {
   applySort();
 }
 
+/** Orders the rows by state.sort. */
 export function applySort() {
   const c = COLS.find((x) => x.key === state.sort.key);
   const rows = state.primary?.rows ?? [];
@@ -113,6 +116,7 @@ function markSort() {
   }
 }
 
+/** Hides the rows whose name does not contain the filter text. */
 export function applyFilter() {
   const q = $('filter').value.trim().toLowerCase();
   let shown = 0;

@@ -6,6 +6,7 @@ import { relClass } from './columns.js';
 import { refreshAllRows } from './table.js';
 import { drawRelPlot } from './plot.js';
 
+/** Reads the threshold inputs into state.thr (fractions) and state.thrPct (percent). */
 export function thresholdsFromInputs() {
   const w = Number($('thr-warn').value);
   const b = Number($('thr-bad').value);
@@ -16,6 +17,7 @@ export function thresholdsFromInputs() {
   $('thr-bad-echo').textContent = String(bad);
 }
 
+/** A threshold input changed: reads it and recolours rows, plot and card. */
 export function applyThresholds() {
   thresholdsFromInputs();
   refreshAllRows();
