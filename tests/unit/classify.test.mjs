@@ -47,6 +47,13 @@ test('a config.json outside the model folder is used unless sideFilesInModelDir'
   assert.equal(strict.configName, null);
 });
 
+test("the model folder's own config.json wins over a shallower one", async () => {
+  const r = await classify([entry('config.json', '{"x":0}'), entry('a/b/model.safetensors'), entry('a/b/config.json', '{"x":1}')]);
+  assert.equal(r.config, '{"x":1}');
+  assert.equal(r.configName, 'a/b/config.json');
+  assert.deepEqual(r.ignored, [{ path: 'config.json', why: 'another copy is used' }]);
+});
+
 test('a duplicate shard name is ignored', async () => {
   const r = await classify([{ ...entry('model.safetensors'), path: '' }, entry('model.safetensors')]);
   assert.equal(r.files.length, 1);

@@ -48,6 +48,8 @@ test('against= and against-hf= name the original side', () => {
 test('buildFragment leaves out defaults and keeps / : @ , readable', () => {
   assert.equal(buildFragment({ hf: 'org/name@main', hub: DEFAULT_HUB, scheme: 'int8-tensor', policy: 'default', warn: 1, bad: 5 }), 'hf=org/name@main');
   assert.equal(buildFragment({ url: 'https://h/a b.safetensors', warn: 2, bad: 5 }), 'url=https://h/a%20b.safetensors&warn=2');
+  assert.equal(buildFragment({ hf: 'o/n', sha256: [{ file: 'a.safetensors', hex: HEX }, { file: 'b.safetensors', hex: HEX }] }),
+    `hf=o/n&sha256=a.safetensors:${HEX},b.safetensors:${HEX}`);
 });
 
 test('a built fragment parses back to the same view', () => {
