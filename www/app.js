@@ -3,7 +3,7 @@
 // All file-derived text enters the DOM through textContent, never as HTML.
 // Models opened by link (#url=, #hf=; see remote.js): the page fetches the
 // headers, the workers read tensor data by Range requests.
-import { parseFragment, buildFragment, sourceOf, resolveSource, sourceLabel, RemoteError, FULL_BODY_LIMIT } from './remote.js';
+import { parseFragment, buildFragment, sourceOf, resolveSource, sourceLabel, RemoteError, FULL_BODY_LIMIT, readBudget } from './remote.js';
 import { confirmedHosts, confirmTyped, offerConfirm, withdrawConfirm } from './linkconfirm.js';
 import { nf, fmtBytes, fmtParams, fmtPct, fmtSci, fmtFixed, storedLabel, storedBitsLine, actionText } from './inspector/format.js';
 
@@ -80,7 +80,7 @@ class Pool {
     this.workers = [];
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
     this.ready = compileWasm().then((module) =>
-      Promise.all(this.workers.map((_, i) => this.call(i, { type: 'init', module }))));
+      Promise.all(this.workers.map((_, i) => this.call(i, { type: 'init', module, readBudget: readBudget(location.hash) }))));
   }
   spawn() {
     const w = { worker: new Worker('worker.js', { type: 'module' }), pending: new Map() };
@@ -136,7 +136,7 @@ class Pool {
         w.pending.set(seq, { resolve, reject });
         w.worker.postMessage({ ...msg, seq });
       });
-      await call({ type: 'init', module: await compileWasm() });
+      await call({ type: 'init', module: await compileWasm(), readBudget: readBudget(location.hash) });
       for (const msg of this.opens.get(i)?.values() ?? []) await call(msg);
       return w;
     })();

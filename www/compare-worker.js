@@ -1,10 +1,14 @@
 // The compare page's worker: owns one wasm instance. All verification and
-// hashing happen in quantlens (Rust); this file only moves messages.
-import init, { Verifier, sha256Blob, sha256Entry, parseSha256Sums } from './pkg/quantlens.js';
+// hashing happen in quantlens (Rust); this file moves messages, and reads
+// each pair's bytes ahead of its verification, asynchronously and capped
+// (reads.js).
+import init, { Verifier, Sha256Feed, parseSha256Sums } from './pkg/quantlens.js';
 import { remoteEntry } from './remote.js';
+import { configure, holdRanges, hashStream } from './reads.js';
 
 let ready = null;
 let verifier = null;
+let sides = null; // [original files, converted files]
 // Bytes fetched by range requests (link sources) since the last answer.
 const net = { bytes: 0 };
 function takeFetched() {
@@ -20,20 +24,35 @@ function message(e) {
 async function handle(msg) {
   switch (msg.type) {
     case 'init':
-      ready = init();
+      ready = init().then((exports) => configure(exports.memory, msg.readBudget));
       await ready;
       return { type: 'ready' };
     case 'open': {
       await ready;
       if (verifier) verifier.free();
       verifier = null;
-      const side = (s) => [s.files.map((f) => remoteEntry(f, net)), s.index ?? null, s.config ?? null];
+      const side = (s) => [s.files.map((f) => remoteEntry(f)), s.index ?? null, s.config ?? null];
       verifier = new Verifier(...side(msg.original), ...side(msg.converted));
+      sides = [msg.original.files, msg.converted.files];
       return { type: 'opened', count: verifier.tensorCount(), overview: verifier.overview() };
     }
     case 'rows': {
       const rows = [];
-      for (const i of msg.indices) rows.push({ index: i, ...verifier.row(i) });
+      for (const i of msg.indices) {
+        verifier.release();
+        const plan = verifier.readPlan(i);
+        // One list of files across both sides; `entry` is the index within its side.
+        const files = [...sides[0], ...sides[1]];
+        const ranges = [
+          ...plan.original.map((r) => ({ ...r, side: 0, entry: r.file })),
+          ...plan.converted.map((r) => ({ ...r, side: 1, entry: r.file, file: sides[0].length + r.file })),
+        ];
+        await holdRanges(files, ranges, plan.bytes, `tensor pair ${i}`, {
+          reserve: (r) => verifier.reserve(r.side, r.entry, r.start, r.length),
+          commit: (r, slot) => verifier.commit(r.side, r.entry, slot),
+        }, net);
+        rows.push({ index: i, ...verifier.row(i) });
+      }
       return { type: 'rows', rows, fetched: takeFetched() };
     }
     case 'report':
@@ -41,8 +60,21 @@ async function handle(msg) {
     case 'sha': {
       await ready;
       const progress = (done) => self.postMessage({ id: msg.id, type: 'sha-progress', done, fetched: takeFetched() });
-      const digest = msg.blob ? sha256Blob(msg.blob, progress) : sha256Entry(remoteEntry(msg.file, net), progress);
-      return { type: 'sha', digest, fetched: takeFetched() };
+      const feed = new Sha256Feed();
+      let last = -1;
+      try {
+        const file = msg.blob ? { name: msg.blob.name ?? 'file', blob: msg.blob } : msg.file;
+        const size = msg.blob ? msg.blob.size : msg.file.size;
+        const digest = await hashStream(file, feed, (done) => {
+          if (done - last >= (8 << 20) || done === size) {
+            last = done;
+            progress(done);
+          }
+        }, net);
+        return { type: 'sha', digest, fetched: takeFetched() };
+      } finally {
+        feed.free();
+      }
     }
     case 'parse-sums':
       await ready;
@@ -52,12 +84,17 @@ async function handle(msg) {
   }
 }
 
-self.onmessage = async (ev) => {
+// Requests are handled one at a time, in order: a pair's reads ahead and
+// its verification must not interleave with another request's.
+let chain = Promise.resolve();
+self.onmessage = (ev) => {
   const msg = ev.data;
-  try {
-    const out = await handle(msg);
-    self.postMessage({ id: msg.id, ...out });
-  } catch (e) {
-    self.postMessage({ id: msg.id, type: 'error', error: message(e), fetched: takeFetched() });
-  }
+  chain = chain.then(async () => {
+    try {
+      const out = await handle(msg);
+      self.postMessage({ id: msg.id, ...out });
+    } catch (e) {
+      self.postMessage({ id: msg.id, type: 'error', error: message(e), fetched: takeFetched() });
+    }
+  });
 };

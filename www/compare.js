@@ -4,7 +4,7 @@
 // messages and renders. File-derived text is untrusted: textContent only.
 // Compare by link: #url=CONVERTED&against=ORIGINAL (or hf= / against-hf=,
 // hub=BASE) opens both models by range requests (remote.js).
-import { parseFragment, sourceOf, resolveSource, hostsOfSource, confirmError } from './remote.js';
+import { parseFragment, sourceOf, resolveSource, hostsOfSource, confirmError, readBudget } from './remote.js';
 import { confirmedHosts, offerConfirm, withdrawConfirm } from './linkconfirm.js';
 
 const $ = (id) => document.getElementById(id);
@@ -35,7 +35,7 @@ function startWorker() {
     for (const p of pending.values()) p.reject(new Error(ev.message || 'the worker failed'));
     pending.clear();
   };
-  return call({ type: 'init' });
+  return call({ type: 'init', readBudget: readBudget(location.hash) });
 }
 
 function call(msg, progress) {

@@ -10,9 +10,10 @@
 //   asynchronous requests that never block drawing, and they let the page
 //   hand every worker the same header bytes (`head`) so that opening the
 //   model in N workers costs no further request.
-// * Tensor data is read only by the workers, through remoteEntry(): a
-//   synchronous XMLHttpRequest per range (allowed in workers), asked for by
-//   the wasm side in windows of up to 32 MiB clamped to the tensor.
+// * Tensor data is read only by the workers, asynchronously, with
+//   streamRange(): each body is streamed and stopped at the length asked
+//   for, into the wasm memory (workers/reads.js). The wasm side reads only
+//   the headers handed to it (remoteEntry()).
 
 import { hostsToConfirm, describeHosts } from './linkguard.js';
 
@@ -44,6 +45,7 @@ const INDEX_NAME = 'model.safetensors.index.json';
  *   warn=PCT, bad=PCT    rel. error thresholds of the row colours, in percent (1 and 5)
  *   sha256=FILE:HEX[,FILE:HEX...]  expected digests, checked after the analysis
  *   view=header          stop after the structure view (no tensor data fetched)
+ *   budget=MIB           bytes of a row each worker reads ahead whole (default 256); larger rows are streamed
  */
 export function parseFragment(hash) {
   const raw = String(hash ?? '').replace(/^#/, '');
@@ -84,7 +86,14 @@ export function parseFragment(hash) {
     sha256,
     shaErrors,
     view: get('view'),
+    budget: num('budget'),
   };
+}
+
+/** The workers' read budget in bytes set by the fragment (budget=MIB), or null for their default. */
+export function readBudget(hash) {
+  const mib = parseFragment(hash).budget;
+  return mib ? Math.round(mib * (1 << 20)) : null;
 }
 
 /** The fragment (without `#`) for params of the parseFragment shape; nulls and defaults left out. */
@@ -110,6 +119,7 @@ export function buildFragment(params) {
   if (params.bad != null && params.bad !== 5) add('bad', params.bad);
   if (params.sha256?.length) add('sha256', params.sha256.map((s) => `${s.file}:${s.hex}`).join(','));
   add('view', params.view);
+  add('budget', params.budget);
   return out.join('&');
 }
 
@@ -551,32 +561,68 @@ export async function resolveSource(src, { allowFull = false, onFetched, allowHo
 // ---------------------------------------------------------------- worker side
 
 /**
- * Reads `length` bytes at `start` of a link file ({name, url, size}) ahead
- * of the analysis, asynchronously, so that a body longer than asked for is
- * stopped as it arrives (a synchronous request, below, can only be checked
- * once the whole body is in memory). Returns the bytes, or null when the
- * read failed in a way the synchronous read will report with its own
- * message (network, CORS, a short file); throws a RemoteError when the
- * server answered wrongly (too much, a wrong Content-Range, no Range).
+ * Streams bytes [start, start + length) of a link file ({name, url, size})
+ * to `onChunk(bytes, at)` as they arrive (`at`: offset from `start`). The
+ * answer is checked before its body is read (HTTP 206 with the matching
+ * Content-Range), and the transfer is cancelled at the first chunk past
+ * `length`: whatever a server sends, no more than `length` bytes are held.
+ * Throws a RemoteError naming the file, the bytes and the address.
  */
-export async function fetchWindow(f, start, length, counter) {
-  let got;
+export async function streamRange(f, start, length, onChunk, counter) {
+  const { name, url, size } = f;
+  const last = start + length - 1;
+  const ctl = new AbortController();
+  let resp;
   try {
-    got = await fetchRange(f.url, start, start + length - 1, f.name, { size: f.size, count: (n) => { counter.bytes += n; } });
+    resp = await fetch(url, { headers: { Range: `bytes=${start}-${last}` }, signal: ctl.signal, credentials: 'omit', referrerPolicy: 'no-referrer' });
+  } catch {
+    throw new RemoteError(`${name}: the range request for bytes ${start}-${last} of ${url} failed: the connection was lost, `
+      + 'or the host (or the host it redirects to) refused the cross-origin read.', { kind: 'network', file: name, url });
+  }
+  try {
+    if (resp.status === 200) {
+      throw new RemoteError(`${name}: the server stopped honouring Range requests (HTTP 200 for bytes ${start}-${last}) at ${url}; the transfer was stopped.`, { kind: 'norange', file: name, url });
+    }
+    if (resp.status !== 206) throw statusError(resp.status, name, url, {});
+    checkContentRange(resp.headers.get('content-range'), start, last, size, null, name, url);
   } catch (e) {
-    if (e.kind === 'network' || e.kind === 'cors') return null;
+    ctl.abort();
     throw e;
   }
-  return got.bytes?.length === length ? got.bytes : null;
+  const broken = () => new RemoteError(`${name}: the connection broke while reading bytes ${start}-${last} of ${url}.`, { kind: 'network', file: name, url });
+  let got = 0;
+  const reader = resp.body?.getReader();
+  while (reader) {
+    let r;
+    try {
+      r = await reader.read();
+    } catch {
+      throw broken();
+    }
+    if (r.done) break;
+    const n = r.value.byteLength;
+    counter.bytes += n;
+    if (got + n > length) {
+      reader.cancel().catch(() => {});
+      ctl.abort();
+      throw tooLongRange(name, url, start, last, got + n);
+    }
+    onChunk(r.value, got);
+    got += n;
+  }
+  if (got !== length) {
+    throw new RemoteError(`${name}: asked for bytes ${start}-${last} (${length} bytes) but the transfer ended after ${got} at ${url}.`, { kind: 'contentrange', file: name, url });
+  }
 }
-
-// The synchronous reads of the wasm side:
 
 /**
  * A file entry for the wasm side from {name, url, size, head} (or
- * {name, blob}, passed through). `counter.bytes` grows by every byte fetched.
+ * {name, blob}, passed through). The wasm side reads a link's header from
+ * `head` and nothing else: the workers read tensor data ahead of each
+ * analysis with streamRange (a synchronous request could only be checked
+ * once its whole body was in memory).
  */
-export function remoteEntry(f, counter) {
+export function remoteEntry(f) {
   if (f.blob) return { name: f.name, blob: f.blob };
   const { name, url, size } = f;
   const head = f.head ?? new Uint8Array(0);
@@ -586,31 +632,7 @@ export function remoteEntry(f, counter) {
     read(offset, length) {
       const end = offset + length;
       if (end <= head.length) return head.slice(offset, end);
-      if (length === 0) return new Uint8Array(0);
-      const last = end - 1;
-      const xhr = new XMLHttpRequest();
-      xhr.open('GET', url, false);
-      xhr.responseType = 'arraybuffer';
-      xhr.setRequestHeader('Range', `bytes=${offset}-${last}`);
-      const lost = () => new RemoteError(`${name}: the range request for bytes ${offset}-${last} of ${url} failed: the connection was lost, `
-        + 'or the host (or the host it redirects to) refused the cross-origin read.', { kind: 'network', file: name, url });
-      try {
-        xhr.send();
-      } catch {
-        throw lost();
-      }
-      if (xhr.status === 0) throw lost();
-      if (xhr.status === 200) {
-        throw new RemoteError(`${name}: the server stopped honouring Range requests (HTTP 200 for bytes ${offset}-${last}) at ${url}.`, { kind: 'norange', file: name, url });
-      }
-      if (xhr.status !== 206) throw statusError(xhr.status, name, url, {});
-      const buf = new Uint8Array(xhr.response ?? new ArrayBuffer(0));
-      counter.bytes += buf.length;
-      checkContentRange(xhr.getResponseHeader('content-range'), offset, last, size, buf.length, name, url);
-      if (buf.length !== length) {
-        throw new RemoteError(`${name}: asked for ${length} bytes at ${offset}, got ${buf.length} (${url}).`, { kind: 'contentrange', file: name, url });
-      }
-      return buf;
+      throw new RemoteError(`${name}: bytes ${offset}-${end - 1} of ${url} were needed but not read ahead (an internal error: please report it).`, { kind: 'internal', file: name, url });
     },
   };
 }
