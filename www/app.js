@@ -441,6 +441,7 @@ async function analyse(key, options, onOverview, onRow, gate) {
         throw e;
       }
       read += (msg.syncBytes ?? estimate) - estimate;
+      state.stats.syncBytes = (state.stats.syncBytes ?? 0) + (msg.syncBytes ?? 0);
       state.stats.stalledReads = (state.stats.stalledReads ?? 0) + (msg.stalledReads ?? 0);
       if (state.runId !== myRun) throw new Cancelled();
       if (msg.mem > state.stats.maxWasmBytes) state.stats.maxWasmBytes = msg.mem;
@@ -614,6 +615,7 @@ async function runPrimary() {
       maxWasmBytes: state.stats.maxWasmBytes,
       recycledWorkers: state.stats.recycled ?? 0,
       stalledReads: state.stats.stalledReads ?? 0,
+      syncBytes: state.stats.syncBytes ?? 0,
       workerBusyMs: state.stats.busyMs ?? 0,
       source: input.remote ? 'link' : input.label,
       fetched: input.remote ? state.net.fetched : 0,
@@ -623,6 +625,7 @@ async function runPrimary() {
     state.stats.busyMs = 0;
     state.stats.recycled = 0;
     state.stats.stalledReads = 0;
+    state.stats.syncBytes = 0;
     renderOverview(result.report);
     refreshAllRows();
     drawRelPlot();

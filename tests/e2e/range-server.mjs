@@ -375,7 +375,7 @@ function serveFile(req, res, entry, file, sw, cors, what, log) {
   }
   if (entry.lie) return lie(req, res, entry, file, sw.lie, { start, end, size, total: reportedTotal, pad: Number(sw.overlong ?? 0), headers });
   const length = end - start + 1;
-  const extra = sw.overlong !== undefined && (status === 200 || start >= Number(sw.overfrom ?? 0)) ? Number(sw.overlong) : 0;
+  const extra = !sw.lie && sw.overlong !== undefined && (status === 200 || start >= Number(sw.overfrom ?? 0)) ? Number(sw.overlong) : 0;
   if (!extra) headers['Content-Length'] = String(Math.max(0, length));
   // Chromium itself stops a 206 body that runs past its Content-Range; without one, only the page can.
   else delete headers['Content-Range'];
@@ -397,7 +397,10 @@ function sendFile(res, entry, file, from, to, extra) {
   });
   stream.on('end', () => (extra ? pad(res, entry, extra) : res.end()));
   stream.on('error', () => res.destroy());
-  res.on('close', () => stream.destroy());
+  res.on('close', () => {
+    stream.destroy();
+    if (!res.writableEnded) entry.cut = true;
+  });
 }
 
 /** The wrong answers of the lie switch: file bytes [from, to], then `pad` bytes of padding. */
@@ -410,7 +413,7 @@ function lie(req, res, entry, file, mode, { start, end, size, total, pad: n, hea
   } else if (mode === 'nocr') {
     delete headers['Content-Range'];
   } else if (mode === 'wide') {
-    headers['Content-Range'] = `bytes ${start}-${end + n}/${Math.max(total, end + n + 1)}`;
+    headers['Content-Range'] = `bytes ${start}-${end + n}/${total}`;
   } else {
     return finish(res, entry, 400, {}, `unknown lie ${mode}\n`, true);
   }
