@@ -1,25 +1,16 @@
-// The compare page's worker: owns one wasm instance. All verification and
+// The compare page's worker: one wasm instance. All verification and
 // hashing happen in quantlens (Rust); this file moves messages, and reads
 // each pair's bytes ahead of its verification, asynchronously and capped
-// (reads.js).
-import init, { Verifier, Sha256Feed, parseSha256Sums } from './pkg/quantlens.js';
-import { remoteEntry } from './remote.js';
-import { configure, holdRanges, hashStream } from './reads.js';
+// (read-ahead.js).
+import init, { Verifier, parseSha256Sums } from '../pkg/quantlens.js';
+import { remoteEntry } from '../link/range-entry.js';
+import { configure, holdRanges } from './read-ahead.js';
+import { hashFile } from './sha.js';
+import { net, serve } from './serve.js';
 
 let ready = null;
 let verifier = null;
 let sides = null; // [original files, converted files]
-// Bytes fetched by range requests (link sources) since the last answer.
-const net = { bytes: 0 };
-function takeFetched() {
-  const n = net.bytes;
-  net.bytes = 0;
-  return n;
-}
-
-function message(e) {
-  return e instanceof Error ? e.message : String(e);
-}
 
 async function handle(msg) {
   switch (msg.type) {
@@ -29,7 +20,7 @@ async function handle(msg) {
       return { type: 'ready' };
     case 'open': {
       await ready;
-      if (verifier) verifier.free();
+      verifier?.free();
       verifier = null;
       const side = (s) => [s.files.map((f) => remoteEntry(f)), s.index ?? null, s.config ?? null];
       verifier = new Verifier(...side(msg.original), ...side(msg.converted));
@@ -53,29 +44,13 @@ async function handle(msg) {
         }, net);
         rows.push({ index: i, ...verifier.row(i) });
       }
-      return { type: 'rows', rows, fetched: takeFetched() };
+      return { type: 'rows', rows };
     }
     case 'report':
       return { type: 'report', report: verifier.report(msg.rows) };
-    case 'sha': {
+    case 'sha':
       await ready;
-      const progress = (done) => self.postMessage({ id: msg.id, type: 'sha-progress', done, fetched: takeFetched() });
-      const feed = new Sha256Feed();
-      let last = -1;
-      try {
-        const file = msg.blob ? { name: msg.blob.name ?? 'file', blob: msg.blob } : msg.file;
-        const size = msg.blob ? msg.blob.size : msg.file.size;
-        const digest = await hashStream(file, feed, (done) => {
-          if (done - last >= (8 << 20) || done === size) {
-            last = done;
-            progress(done);
-          }
-        }, net);
-        return { type: 'sha', digest, fetched: takeFetched() };
-      } finally {
-        feed.free();
-      }
-    }
+      return hashFile(msg);
     case 'parse-sums':
       await ready;
       return { type: 'sums', ...parseSha256Sums(msg.text) };
@@ -84,17 +59,4 @@ async function handle(msg) {
   }
 }
 
-// Requests are handled one at a time, in order: a pair's reads ahead and
-// its verification must not interleave with another request's.
-let chain = Promise.resolve();
-self.onmessage = (ev) => {
-  const msg = ev.data;
-  chain = chain.then(async () => {
-    try {
-      const out = await handle(msg);
-      self.postMessage({ id: msg.id, ...out });
-    } catch (e) {
-      self.postMessage({ id: msg.id, type: 'error', error: message(e), fetched: takeFetched() });
-    }
-  });
-};
+serve(handle);

@@ -1,11 +1,12 @@
 // The workers' reads of tensor data and whole files, all asynchronous and
 // capped: a link's body is streamed and stopped at the length asked for
-// (remote.js streamRange), a Blob is read with a BYOB stream into one
+// (link/range-entry.js streamRange), a Blob is read with a BYOB stream into one
 // reused buffer. The bytes go straight into the wasm memory: into buffers
 // the analysis reads (held ranges, reused from row to row), or piece by
 // piece into a push-fed analysis or digest, so a worker holds at most its
 // read budget whatever the file or the server.
-import { streamRange, RemoteError } from './remote.js';
+import { streamRange } from '../link/range-entry.js';
+import { RemoteError } from '../link/errors.js';
 
 /** Bytes of a row read ahead whole, per worker; larger rows are push-fed. */
 export const DEFAULT_READ_BUDGET = 256 << 20;
