@@ -394,9 +394,10 @@ mod tests {
         (format!("{a:?} {grid:?}"), passes)
     }
 
-    fn direct(t: &TensorInfo, bytes: &Vec<u8>, quantize: bool, scheme: Scheme) -> String {
+    fn direct(t: &TensorInfo, bytes: &[u8], quantize: bool, scheme: Scheme) -> String {
+        let src = bytes.to_vec();
         let a = analyze_tensor(
-            bytes,
+            &src,
             "m.safetensors",
             t,
             quantize,
@@ -404,7 +405,7 @@ mod tests {
             &mut Scratch::default(),
         )
         .unwrap();
-        let grid = fake::detect(bytes, "m.safetensors", t).unwrap();
+        let grid = fake::detect(&src, "m.safetensors", t).unwrap();
         format!("{a:?} {grid:?}")
     }
 

@@ -97,6 +97,11 @@ impl<R: RangeRead> ReadAhead<R> {
         let h = &mut s.held[slot];
         h.start = start;
         h.ready = false;
+        if h.data.capacity() < len {
+            // Free the smaller buffer before the larger is allocated, so a
+            // worker never holds both (its memory never shrinks).
+            h.data = Vec::new();
+        }
         h.data.resize(len, 0);
         (slot, h.data.as_mut_ptr())
     }
