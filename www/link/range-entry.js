@@ -8,9 +8,10 @@ import { tooLongRange } from './http.js';
 /**
  * Streams bytes [start, start + length) of a link file ({name, url, size})
  * to `onChunk(bytes, at)` as they arrive (`at`: offset from `start`). The
- * answer is checked before its body is read (HTTP 206 with the matching
- * Content-Range), and the transfer is cancelled at the first chunk past
- * `length`: whatever a server sends, no more than `length` bytes are held.
+ * answer is checked before its body is read (HTTP 206, and a Content-Range
+ * that matches if there is one; none is an error once the body is in), and
+ * the transfer is cancelled at the first chunk past `length`: whatever a
+ * server sends, no more than `length` bytes are held.
  * Throws a RemoteError naming the file, the bytes and the address.
  */
 export async function streamRange(f, start, length, onChunk, counter) {
@@ -24,12 +25,15 @@ export async function streamRange(f, start, length, onChunk, counter) {
     throw new RemoteError(`${name}: the range request for bytes ${start}-${last} of ${url} failed: the connection was lost, `
       + 'or the host (or the host it redirects to) refused the cross-origin read.', { kind: 'network', file: name, url });
   }
+  const contentRange = resp.headers.get('content-range');
   try {
     if (resp.status === 200) {
       throw new RemoteError(`${name}: the server stopped honouring Range requests (HTTP 200 for bytes ${start}-${last}) at ${url}; the transfer was stopped.`, { kind: 'norange', file: name, url });
     }
     if (resp.status !== 206) throw statusError(resp.status, name, url, {});
-    checkContentRange(resp.headers.get('content-range'), start, last, size, null, name, url);
+    // A wrong Content-Range is refused before the body; a missing one once
+    // the body has come to the length asked for (more is stopped first).
+    if (contentRange) checkContentRange(contentRange, start, last, size, null, name, url);
   } catch (e) {
     ctl.abort();
     throw e;
@@ -55,6 +59,7 @@ export async function streamRange(f, start, length, onChunk, counter) {
     onChunk(r.value, got);
     got += n;
   }
+  if (!contentRange) checkContentRange(contentRange, start, last, size, got, name, url);
   if (got !== length) {
     throw new RemoteError(`${name}: asked for bytes ${start}-${last} (${length} bytes) but the transfer ended after ${got} at ${url}.`, { kind: 'contentrange', file: name, url });
   }

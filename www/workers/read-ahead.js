@@ -139,14 +139,22 @@ export async function analyseRow(insp, at, files, net) {
     return insp.analyzeRow(at);
   }
   const r = plan.ranges[0];
+  const f = files[r.file];
   insp.feedBegin(at);
   const push = (chunk) => {
     const ptr = insp.feedBuffer(chunk.byteLength);
     writeAt(ptr, chunk, 0);
     insp.feedPush(chunk.byteLength);
   };
-  do await streamBytes(files[r.file], r.start, r.length, push, net);
-  while (insp.feedEndPass());
+  try {
+    do await streamBytes(f, r.start, r.length, push, net);
+    while (insp.feedEndPass());
+  } catch (e) {
+    if (!f.blob) throw e;
+    // A local file's stream failed or stalled: the analysis reads it in
+    // bounded slices instead (its error, if any, names the tensor).
+    return insp.analyzeRow(at);
+  }
   return insp.feedFinish();
 }
 

@@ -12,16 +12,23 @@ const PROGRESS_BYTES = 8 << 20;
 export async function hashFile(msg) {
   const size = msg.file.size ?? msg.file.blob?.size;
   let last = 0;
-  const feed = new Sha256Feed();
-  try {
-    const digest = await hashStream(msg.file, feed, (done) => {
-      if (done - last >= PROGRESS_BYTES || done === size) {
-        last = done;
-        progress(msg.id, { done });
-      }
-    }, net);
-    return { type: 'sha', digest };
-  } finally {
-    feed.free();
+  const report = (done) => {
+    if (done - last >= PROGRESS_BYTES || done === size) {
+      last = done;
+      progress(msg.id, { done });
+    }
+  };
+  // A local file's stream now and then stalls for good (read-ahead.js):
+  // it is hashed again from the start, once.
+  for (let attempt = 0; ; attempt++) {
+    const feed = new Sha256Feed();
+    last = 0;
+    try {
+      return { type: 'sha', digest: await hashStream(msg.file, feed, report, net) };
+    } catch (e) {
+      if (!msg.file.blob || attempt > 0) throw e;
+    } finally {
+      feed.free();
+    }
   }
 }
