@@ -43,7 +43,8 @@
 //   overfrom=K   only 206 answers whose range starts at byte K or later lie
 //                The log entry's `cut` is true when the client hung up
 //                before the body was complete.
-//   lie=MODE     range requests starting at byte K (overfrom) or later, after
+//   lie=MODE     range requests starting at byte K (overfrom) or later and
+//                reaching byte `overto` or later (0 by default), after
 //                the first `honest=N` such requests for the same URL (0 by
 //                default), get a wrong answer followed by `overlong` bytes of
 //                padding, with no Content-Length: MODE 200 ignores the Range
@@ -74,7 +75,7 @@ function splitSwitches(rawPath) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
     if (eq < 0 && !KNOWN_SWITCHES.has(key)) throw new Error(`unknown switch ${key}`);
-    if (eq >= 0 && !['truncate', 'delay', 'overlong', 'overfrom', 'lie', 'honest'].includes(key)) throw new Error(`unknown switch ${key}`);
+    if (eq >= 0 && !['truncate', 'delay', 'overlong', 'overfrom', 'overto', 'lie', 'honest'].includes(key)) throw new Error(`unknown switch ${key}`);
     switches[key] = eq < 0 ? true : part.slice(eq + 1);
   }
   return { switches, raw: m[1], rest: m[2] ?? '/' };
@@ -368,7 +369,7 @@ function serveFile(req, res, entry, file, sw, cors, what, log) {
     const shift = sw.badstart ? 16 : 0;
     headers['Content-Range'] = `bytes ${start + shift}-${end + shift}/${reportedTotal}`;
   }
-  if (sw.lie && r && start >= Number(sw.overfrom ?? 0)) {
+  if (sw.lie && r && start >= Number(sw.overfrom ?? 0) && end >= Number(sw.overto ?? 0)) {
     entry.lieMatch = true;
     const seen = log.filter((e) => e !== entry && e.lieMatch && e.path === entry.path).length;
     entry.lie = seen >= Number(sw.honest ?? 0);
