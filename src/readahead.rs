@@ -145,7 +145,14 @@ impl<R: RangeRead> ReadAhead<R> {
         s.hints.clear();
         s.hints.extend(ranges.iter().take(MAX_HINTS));
         let keep = s.hints.len();
-        s.windows.truncate(keep);
+        let State { hints, windows, .. } = &mut *s;
+        windows.truncate(keep);
+        // A window holds bytes of its own hint's tensor only.
+        for ((start, data), &(hs, he)) in windows.iter_mut().zip(hints.iter()) {
+            if *start < hs || *start + data.len() as u64 > he {
+                data.clear();
+            }
+        }
     }
 
     /// Bytes read from the reader (not held) since the last call.
@@ -326,6 +333,10 @@ mod tests {
         assert_eq!(s.raw.calls.load(Ordering::Relaxed), 1);
         assert_eq!(read(&s, 20_050, 50), read(&s.raw.bytes, 20_050, 50));
         assert_eq!(s.take_sync_read(), 50);
+        // Hinting another tensor drops the window of the last one.
+        s.hint(&[(20_000, 20_100)]);
+        assert_eq!(read(&s, 1000, 16), read(&s.raw.bytes, 1000, 16));
+        assert_eq!(s.take_sync_read(), 16);
         // Outside every hint: straight to the reader.
         assert_eq!(read(&s, 30_000, 10), read(&s.raw.bytes, 30_000, 10));
         assert_eq!(s.take_sync_read(), 10);
