@@ -9,19 +9,13 @@
 // (3.2 GB), generated in /tmp/quantlens-reads if absent (delete it after).
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot, opt } from './cli.mjs';
 import { startRangeServer } from '../../tests/e2e/range-server.mjs';
 import { launch, analyse, confirmLink, artifacts, browserRss } from '../../tests/e2e/helpers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-};
 const model = path.resolve(opt('--model', '/tmp/quantlens-reads'));
 const runs = Number(opt('--runs', 1));
+const args = process.argv.slice(2);
 const builds = args.flatMap((a, i) => (args[i - 1] === '--www' ? [a.split('=')] : []));
 if (!builds.length) builds.push(['this', path.join(repoRoot, 'www')]);
 

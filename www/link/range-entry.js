@@ -3,7 +3,7 @@
 // memory, workers/read-ahead.js), and the file entry the wasm side opens,
 // which serves only the header the page fetched.
 import { RemoteError, statusError, checkContentRange } from './errors.js';
-import { tooLongRange } from './http.js';
+import { readCapped, tooLongRange } from './http.js';
 
 /**
  * Streams bytes [start, start + length) of a link file ({name, url, size})
@@ -39,25 +39,16 @@ export async function streamRange(f, start, length, onChunk, counter) {
     throw e;
   }
   const broken = () => new RemoteError(`${name}: the connection broke while reading bytes ${start}-${last} of ${url}.`, { kind: 'network', file: name, url });
-  let got = 0;
-  const reader = resp.body?.getReader();
-  while (reader) {
-    let r;
-    try {
-      r = await reader.read();
-    } catch {
-      throw broken();
-    }
-    if (r.done) break;
-    const n = r.value.byteLength;
-    counter.bytes += n;
-    if (got + n > length) {
-      reader.cancel().catch(() => {});
-      ctl.abort();
-      throw tooLongRange(name, url, start, last, got + n);
-    }
-    onChunk(r.value, got);
-    got += n;
+  const onBytes = (bytes, at) => {
+    counter.bytes += bytes.byteLength;
+    onChunk(bytes, at);
+  };
+  let got;
+  try {
+    ({ got } = await readCapped(resp, length, (n) => tooLongRange(name, url, start, last, n), broken, onBytes));
+  } catch (e) {
+    ctl.abort(); // also when the bytes' consumer failed: no body is left running
+    throw e;
   }
   if (!contentRange) checkContentRange(contentRange, start, last, size, got, name, url);
   if (got !== length) {
