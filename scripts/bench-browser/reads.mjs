@@ -4,7 +4,8 @@
 // rounds, the model opened by link (every byte counted at the server) and
 // dropped as local files: time to all rows, model bytes fetched, bytes read
 // synchronously by the workers, and the browser's peak anonymous RSS.
-//   node scripts/bench-browser/reads.mjs [--model DIR] [--runs N] [--www LABEL=DIR]...
+//   node scripts/bench-browser/reads.mjs [--model DIR] [--runs N] [--www LABEL=DIR]... [--frag '&scheme=int8-channel']
+//     [--modes link,local]
 // Default model: DIR/model.safetensors with eight 400 MB f32 tensors
 // (3.2 GB), generated in /tmp/quantlens-reads if absent (delete it after).
 import fs from 'node:fs';
@@ -15,6 +16,8 @@ import { launch, analyse, confirmLink, artifacts, browserRss } from '../../tests
 
 const model = path.resolve(opt('--model', '/tmp/quantlens-reads'));
 const runs = Number(opt('--runs', 1));
+const frag = opt('--frag', ''); // more fragment parameters, e.g. &scheme=int8-channel
+const modes = opt('--modes', 'link,local').split(',');
 const args = process.argv.slice(2);
 const builds = args.flatMap((a, i) => (args[i - 1] === '--www' ? [a.split('=')] : []));
 if (!builds.length) builds.push(['this', path.join(repoRoot, 'www')]);
@@ -56,12 +59,12 @@ async function run(label, mode) {
   srv.reset();
   try {
     if (mode === 'link') {
-      await page.goto(`${srv.origin}/${label}/#url=${srv.url('/m/model.safetensors')}`);
+      await page.goto(`${srv.origin}/${label}/#url=${srv.url('/m/model.safetensors')}${frag}`);
       await page.waitForFunction(() => window.__quantlens !== undefined);
       const st = await confirmLink(page, { timeout: 30 * 60000 });
       if (st !== 'done') throw new Error(`${label} by link ended in state ${st}`);
     } else {
-      await page.goto(`${srv.origin}/${label}/`);
+      await page.goto(`${srv.origin}/${label}/#${frag.replace(/^&/, '')}`);
       await page.waitForFunction(() => window.__quantlens !== undefined);
       await new Promise((r) => setTimeout(r, 1000)); // the workers' wasm compile
       const st = await analyse(page, 'pick-dir', model, 30 * 60000);
@@ -78,7 +81,7 @@ async function run(label, mode) {
 
 const results = [];
 for (let round = 0; round < runs; round++) {
-  for (const mode of ['link', 'local']) {
+  for (const mode of modes) {
     for (const [label] of builds) {
       const r = await run(label, mode);
       results.push({ label, mode, ...r });
@@ -91,7 +94,7 @@ await srv.close();
 
 const gb = (x) => (x == null ? '–' : `${(x / 1e9).toFixed(2)} GB`);
 const out = [
-  `Model: ${file} (${(size / 1e9).toFixed(2)} GB), ${runs} round(s), ${new Date().toISOString()}`,
+  `Model: ${file} (${(size / 1e9).toFixed(2)} GB), ${runs} round(s)${frag ? `, ${frag}` : ''}, ${new Date().toISOString()}`,
   '',
   '| page | source | time to all rows | model bytes fetched | read synchronously | browser peak anon. RSS |',
   '| --- | --- | ---: | ---: | ---: | ---: |',
