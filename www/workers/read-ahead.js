@@ -122,6 +122,14 @@ export async function holdRanges(files, ranges, bytes, what, { reserve, commit }
   }
 }
 
+/** The reserve/commit of holdRanges for an Inspector or Analyser. */
+function heldBy(insp) {
+  return {
+    reserve: (r) => insp.reserve(r.file, r.start, r.length),
+    commit: (r, slot) => insp.commit(r.file, slot),
+  };
+}
+
 /**
  * Analyses row `at` of an Inspector or Analyser: the bytes it reads are
  * read ahead into the wasm memory when they fit the budget (or cannot be
@@ -131,11 +139,7 @@ export async function analyseRow(insp, at, files, net) {
   insp.release();
   const plan = insp.readPlan(at);
   if (plan.bytes <= budget || !plan.feed) {
-    const target = {
-      reserve: (r) => insp.reserve(r.file, r.start, r.length),
-      commit: (r, slot) => insp.commit(r.file, slot),
-    };
-    await holdRanges(files, plan.ranges, plan.bytes, `row ${at}`, target, net);
+    await holdRanges(files, plan.ranges, plan.bytes, `row ${at}`, heldBy(insp), net);
     return insp.analyzeRow(at);
   }
   const r = plan.ranges[0];
@@ -164,11 +168,7 @@ export async function holdMain(insp, at, files, net) {
   const plan = insp.readPlan(at);
   const main = plan.ranges.slice(0, 1);
   const bytes = main.reduce((a, r) => a + r.length, 0);
-  const target = {
-    reserve: (r) => insp.reserve(r.file, r.start, r.length),
-    commit: (r, slot) => insp.commit(r.file, slot),
-  };
-  await holdRanges(files, main, bytes, `the histograms of row ${at}`, target, net);
+  await holdRanges(files, main, bytes, `the histograms of row ${at}`, heldBy(insp), net);
 }
 
 /**
