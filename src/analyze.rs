@@ -199,69 +199,89 @@ pub fn quantize_rows(
     let cols = t.shape.last().copied().unwrap_or(1).max(1);
     let elems = rows.start * cols..rows.end * cols;
     let mut clipped = 0u64;
-    match scheme {
-        Scheme::Int8Tensor => {
-            let scale = scheme::int8_scale(values.max_abs());
-            stream(src, file, t, elems, CHUNK_ELEMS, s, |_, w, d, e| {
-                clipped += int8_block(w, d, scale);
+    let scale = scheme::int8_scale(values.max_abs());
+    match chunk_elems(scheme, cols) {
+        Some(chunk) => {
+            stream(src, file, t, elems, chunk, s, |_, w, d, e| {
+                clipped += quantize_chunk(scheme, cols as usize, scale, w, d);
                 sink(w, d, e);
             })?;
         }
-        Scheme::Int8Channel => {
-            if cols <= CHUNK_ELEMS as u64 {
-                let rows_per_chunk = (CHUNK_ELEMS as u64 / cols).max(1);
-                let chunk = (rows_per_chunk * cols) as usize;
-                stream(src, file, t, elems, chunk, s, |_, w, d, e| {
-                    for (wr, dr) in w
-                        .chunks_exact(cols as usize)
-                        .zip(d.chunks_exact_mut(cols as usize))
-                    {
-                        let max_abs = wr.iter().fold(0f32, |m, x| m.max(x.abs()));
-                        clipped += int8_block(wr, dr, scheme::int8_scale(max_abs));
-                    }
+        None => {
+            // A row longer than a chunk: find its max, then quantize it.
+            for r in rows {
+                let (from, to) = (r * cols, (r + 1) * cols);
+                let mut max_abs = 0f32;
+                stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, _, _| {
+                    max_abs = w.iter().fold(max_abs, |m, x| m.max(x.abs()));
+                })?;
+                let scale = scheme::int8_scale(max_abs);
+                stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, d, e| {
+                    clipped += int8_block(w, d, scale);
                     sink(w, d, e);
                 })?;
-            } else {
-                // A row longer than a chunk: find its max, then quantize it.
-                for r in rows {
-                    let (from, to) = (r * cols, (r + 1) * cols);
-                    let mut max_abs = 0f32;
-                    stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, _, _| {
-                        max_abs = w.iter().fold(max_abs, |m, x| m.max(x.abs()));
-                    })?;
-                    let scale = scheme::int8_scale(max_abs);
-                    stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, d, e| {
-                        clipped += int8_block(w, d, scale);
-                        sink(w, d, e);
-                    })?;
-                }
             }
-        }
-        Scheme::Affine { bits, group_size } => {
-            let g = group_size as usize;
-            let n_bins = ((1u32 << bits) - 1) as f32;
-            let chunk = CHUNK_ELEMS - CHUNK_ELEMS % g;
-            stream(src, file, t, elems, chunk, s, |_, w, d, e| {
-                for (wg, dg) in w.chunks(g).zip(d.chunks_mut(g)) {
-                    let (sc, b) = scheme::affine_params(wg, bits);
-                    for (o, &x) in dg.iter_mut().zip(wg) {
-                        let (q, c) = scheme::affine_code(x, sc, b, n_bins);
-                        clipped += c as u64;
-                        // MLX rounds s*q and then the sum: no fused multiply-add.
-                        *o = sc * q + b;
-                    }
-                }
-                sink(w, d, e);
-            })?;
         }
     }
     Ok(clipped)
 }
 
+/// The elements per chunk of `scheme`'s quantize pass over rows of `cols`
+/// elements: chunks hold whole rows (per-channel) or whole groups (affine).
+/// `None` for per-channel rows longer than a chunk, quantized row by row.
+pub(crate) fn chunk_elems(scheme: Scheme, cols: u64) -> Option<usize> {
+    match scheme {
+        Scheme::Int8Tensor => Some(CHUNK_ELEMS),
+        Scheme::Int8Channel if cols <= CHUNK_ELEMS as u64 => {
+            Some(((CHUNK_ELEMS as u64 / cols).max(1) * cols) as usize)
+        }
+        Scheme::Int8Channel => None,
+        Scheme::Affine { group_size, .. } => Some(CHUNK_ELEMS - CHUNK_ELEMS % group_size as usize),
+    }
+}
+
+/// Quantizes one chunk `w` of the quantize pass (as [`chunk_elems`] cuts
+/// them) into dequantized `d`; `tensor_scale` is `int8-tensor`'s scale.
+/// Returns the number of clipped codes.
+pub(crate) fn quantize_chunk(
+    scheme: Scheme,
+    cols: usize,
+    tensor_scale: f32,
+    w: &[f32],
+    d: &mut [f32],
+) -> u64 {
+    let mut clipped = 0u64;
+    match scheme {
+        Scheme::Int8Tensor => clipped += int8_block(w, d, tensor_scale),
+        Scheme::Int8Channel => {
+            for (wr, dr) in w.chunks_exact(cols).zip(d.chunks_exact_mut(cols)) {
+                let max_abs = wr.iter().fold(0f32, |m, x| m.max(x.abs()));
+                clipped += int8_block(wr, dr, scheme::int8_scale(max_abs));
+            }
+        }
+        Scheme::Affine { bits, group_size } => {
+            let n_bins = ((1u32 << bits) - 1) as f32;
+            for (wg, dg) in w
+                .chunks(group_size as usize)
+                .zip(d.chunks_mut(group_size as usize))
+            {
+                let (sc, b) = scheme::affine_params(wg, bits);
+                for (o, &x) in dg.iter_mut().zip(wg) {
+                    let (q, c) = scheme::affine_code(x, sc, b, n_bins);
+                    clipped += c as u64;
+                    // MLX rounds s*q and then the sum: no fused multiply-add.
+                    *o = sc * q + b;
+                }
+            }
+        }
+    }
+    clipped
+}
+
 /// Quantizes `w` into dequantized `d` with one int8 scale; returns the
 /// number of clipped codes.
 #[inline]
-fn int8_block(w: &[f32], d: &mut [f32], scale: f32) -> u64 {
+pub(crate) fn int8_block(w: &[f32], d: &mut [f32], scale: f32) -> u64 {
     let mut clipped = 0u32;
     for (o, &x) in d.iter_mut().zip(w) {
         let (c, cl) = scheme::int8_code(x, scale);

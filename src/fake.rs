@@ -122,6 +122,12 @@ pub fn unit_roundoff(d: &Dtype) -> Option<f64> {
     }
 }
 
+/// The unit roundoff [`detect`] checks tensor `t`'s grid with, or `None`
+/// when `t` is not scanned (too small, or not a float of two or more bytes).
+pub fn grid_unit(t: &TensorInfo) -> Option<f64> {
+    unit_roundoff(&t.dtype).filter(|_| t.numel >= MIN_ELEMENTS)
+}
+
 /// Elements read per piece; small at first, since real weights are ruled
 /// out within the first few hundred values.
 const FIRST_PIECE: u64 = 4096;
@@ -130,12 +136,9 @@ const PIECE: u64 = 1 << 16;
 /// Whether tensor `t` is fake-quantized: stored as floats of two or more
 /// bytes, with at least [`MIN_ELEMENTS`] values all on one grid.
 pub fn detect(src: &dyn ByteSource, file: &str, t: &TensorInfo) -> Result<Option<Grid>, Error> {
-    let (Some(width), Some(u)) = (t.dtype.decode_width(), unit_roundoff(&t.dtype)) else {
+    let (Some(width), Some(u)) = (t.dtype.decode_width(), grid_unit(t)) else {
         return Ok(None);
     };
-    if t.numel < MIN_ELEMENTS {
-        return Ok(None);
-    }
     let mut det = GridDetector::default();
     let mut bytes = Vec::new();
     let mut vals = Vec::new();

@@ -214,17 +214,32 @@ fn provided_bytes_replace_the_synchronous_read() {
     let _ = insp.take_sync_read_bytes();
     file.calls.borrow_mut().truncate(reads_before);
 
-    let span = json(insp.tensor_span(wi).map_err(JsValue::from).unwrap());
+    let plan = json(insp.read_plan(wi).map_err(JsValue::from).unwrap());
+    let span = &plan["ranges"][0];
     assert_eq!(span["file"], 1, "index into the entries as given");
     assert_eq!(span["start"].as_f64().unwrap(), start as f64);
     assert_eq!(span["length"].as_f64().unwrap(), data.len() as f64);
-    assert!(
-        insp.tensor_span(ids).unwrap().is_undefined(),
+    assert_eq!(plan["feed"], true, "a float tensor can be push-fed");
+    let none = json(insp.read_plan(ids).map_err(JsValue::from).unwrap());
+    assert_eq!(
+        none["ranges"],
+        serde_json::json!([]),
         "an I64 tensor is never read"
     );
-    assert!(insp.tensor_span(99).unwrap().is_undefined());
+    assert_eq!(none["bytes"], 0);
+    assert!(insp.read_plan(99).is_ok());
 
-    insp.provide(wi, 1, start as f64, Uint8Array::from(&data[..]));
+    let slot = insp
+        .reserve(1, start as f64, data.len())
+        .map_err(JsValue::from)
+        .unwrap();
+    // SAFETY: the reserved buffer holds data.len() bytes at this address.
+    unsafe {
+        std::ptr::copy_nonoverlapping(data.as_ptr(), slot[1] as usize as *mut u8, data.len())
+    };
+    insp.commit(1, slot[0] as usize)
+        .map_err(JsValue::from)
+        .unwrap();
     let row = json(insp.analyze_tensor(wi).map_err(JsValue::from).unwrap());
     assert_eq!(
         file.calls.borrow().len(),
@@ -238,6 +253,24 @@ fn provided_bytes_replace_the_synchronous_read() {
     json(insp.analyze_tensor(bi).map_err(JsValue::from).unwrap());
     assert_eq!(insp.take_sync_read_bytes(), bias.len() as f64);
     assert_eq!(insp.take_sync_read_bytes(), 0.0, "taken once");
+
+    // The same row push-fed in odd pieces: the same figures, no read.
+    insp.release();
+    insp.feed_begin(wi).map_err(JsValue::from).unwrap();
+    loop {
+        for piece in data.chunks(1001) {
+            let ptr = insp.feed_buffer(piece.len()) as usize as *mut u8;
+            // SAFETY: the feed buffer holds piece.len() bytes at this address.
+            unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), ptr, piece.len()) };
+            insp.feed_push(piece.len()).map_err(JsValue::from).unwrap();
+        }
+        if !insp.feed_end_pass().map_err(JsValue::from).unwrap() {
+            break;
+        }
+    }
+    let fed = json(insp.feed_finish().map_err(JsValue::from).unwrap());
+    assert_eq!(fed["row"], row);
+    assert_eq!(insp.take_sync_read_bytes(), 0.0);
 }
 
 #[wasm_bindgen_test]

@@ -3,7 +3,6 @@
 //! row reads, from its overview), so no header is parsed twice and a
 //! worker holds only the tensors it is analysing.
 
-use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
 use super::inspector::options_from;
@@ -51,7 +50,7 @@ impl Analyser {
 
     /// Takes the row named `name` with the tensors it reads (the
     /// overview's `rowTensors` entry) and returns its index for
-    /// `tensorSpan`, `provide` and `analyzeRow`.
+    /// `readPlan`, `reserve`, `feedBegin` and `analyzeRow`.
     pub fn load(&mut self, name: &str, tensors: JsValue) -> Result<usize, JsError> {
         let tensors: Vec<PartTensor> = serde_wasm_bindgen::from_value(tensors).map_err(js_err)?;
         let files: &[NamedSource] = &self.input.files;
@@ -74,17 +73,31 @@ impl Analyser {
         self.s.as_ref().ok_or_else(|| JsError::new("no row loaded"))
     }
 
-    /// As [`super::inspector::Inspector::tensor_span`], for the loaded row.
-    #[wasm_bindgen(js_name = tensorSpan)]
-    pub fn tensor_span(&self, index: usize) -> Result<JsValue, JsError> {
-        self.session()?.span(index)
+    fn session_mut(&mut self) -> Result<&mut Session, JsError> {
+        self.s.as_mut().ok_or_else(|| JsError::new("no row loaded"))
     }
 
-    /// As [`super::inspector::Inspector::provide`], for the loaded row.
-    pub fn provide(&self, index: usize, file: usize, start: f64, bytes: Uint8Array) {
+    /// As [`super::inspector::Inspector::read_plan`], for the loaded row.
+    #[wasm_bindgen(js_name = readPlan)]
+    pub fn read_plan(&self, index: usize) -> Result<JsValue, JsError> {
+        self.session()?.read_plan(index)
+    }
+
+    /// As [`super::inspector::Inspector::release`].
+    pub fn release(&self) {
         if let Some(s) = &self.s {
-            s.provide(index, file, start, bytes);
+            s.release();
         }
+    }
+
+    /// As [`super::inspector::Inspector::reserve`].
+    pub fn reserve(&self, file: usize, start: f64, length: usize) -> Result<Vec<f64>, JsError> {
+        self.session()?.reserve(file, start, length)
+    }
+
+    /// As [`super::inspector::Inspector::commit`].
+    pub fn commit(&self, file: usize, slot: usize) -> Result<(), JsError> {
+        self.session()?.commit(file, slot)
     }
 
     /// Bytes read synchronously since the last call.
@@ -92,8 +105,44 @@ impl Analyser {
     pub fn take_sync_read_bytes(&self) -> f64 {
         self.windowed
             .iter()
-            .map(|w| w.sync_read.take())
+            .map(|w| w.take_sync_read())
             .sum::<u64>() as f64
+    }
+
+    /// As [`super::inspector::Inspector::held_bytes`].
+    #[wasm_bindgen(js_name = heldBytes)]
+    pub fn held_bytes(&self) -> f64 {
+        self.s.as_ref().map_or(0.0, Session::held_bytes)
+    }
+
+    /// As [`super::inspector::Inspector::feed_begin`].
+    #[wasm_bindgen(js_name = feedBegin)]
+    pub fn feed_begin(&mut self, index: usize) -> Result<(), JsError> {
+        self.session_mut()?.feed_begin(index)
+    }
+
+    /// As [`super::inspector::Inspector::feed_buffer`].
+    #[wasm_bindgen(js_name = feedBuffer)]
+    pub fn feed_buffer(&mut self, length: usize) -> Result<f64, JsError> {
+        Ok(self.session_mut()?.feed_buffer(length))
+    }
+
+    /// As [`super::inspector::Inspector::feed_push`].
+    #[wasm_bindgen(js_name = feedPush)]
+    pub fn feed_push(&mut self, length: usize) -> Result<(), JsError> {
+        self.session_mut()?.feed_push(length)
+    }
+
+    /// As [`super::inspector::Inspector::feed_end_pass`].
+    #[wasm_bindgen(js_name = feedEndPass)]
+    pub fn feed_end_pass(&mut self) -> Result<bool, JsError> {
+        self.session_mut()?.feed_end_pass()
+    }
+
+    /// As [`super::inspector::Inspector::feed_finish`].
+    #[wasm_bindgen(js_name = feedFinish)]
+    pub fn feed_finish(&mut self) -> Result<JsValue, JsError> {
+        self.session_mut()?.feed_finish()
     }
 
     /// Streams the loaded row: `{row, findings}`.

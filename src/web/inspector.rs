@@ -3,16 +3,15 @@
 //! This boundary only adapts sources and options; no analysis happens in
 //! JS.
 //!
-//! Each worker owns an instance. Files are read with `FileReaderSync`
-//! (synchronous, allowed in workers) in bounded `Blob.slice` ranges, or
-//! through a JS `read(offset, length) -> Uint8Array` callback for sources
-//! such as HTTP range requests. The worker may also read a tensor's first
-//! window itself, asynchronously, and hand it over with
-//! [`Inspector::provide`]: the analysis then reads those bytes from memory.
+//! Each worker owns an instance. The worker reads the bytes a row needs
+//! ahead of it, asynchronously (streams, capped), into the wasm memory
+//! ([`Inspector::reserve`]), or push-feeds a row over its read budget
+//! ([`Inspector::feed_begin`]); the analysis then reads memory. Blob bytes
+//! not read ahead are read with `FileReaderSync` in bounded slices; a
+//! link's `read` callback serves only the header it was opened with.
 
 use std::collections::BTreeMap;
 
-use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
 use super::session::Session;
@@ -95,28 +94,78 @@ impl Inspector {
         self.s.pipeline.len()
     }
 
-    /// Where the bytes the analysis of row `index` reads first lie:
-    /// `{file, start, length}` (file: index into the entries given to the
-    /// constructor; at most one read-ahead window), or undefined when the
-    /// analysis reads nothing of it.
-    #[wasm_bindgen(js_name = tensorSpan)]
-    pub fn tensor_span(&self, index: usize) -> Result<JsValue, JsError> {
-        self.s.span(index)
+    /// What analysing row `index` reads: `{ranges: [{file, start,
+    /// length}], bytes, feed}` (file: index into the entries given to the
+    /// constructor; the main tensor first). The worker reads the ranges
+    /// ahead ([`Inspector::reserve`]), or push-feeds the row when `feed`
+    /// ([`Inspector::feed_begin`]).
+    #[wasm_bindgen(js_name = readPlan)]
+    pub fn read_plan(&self, index: usize) -> Result<JsValue, JsError> {
+        self.s.read_plan(index)
     }
 
-    /// Hands over bytes of row `index` read ahead from `file` at `start`
-    /// (see [`Inspector::tensor_span`]); its analysis then reads them from
-    /// memory.
-    pub fn provide(&self, index: usize, file: usize, start: f64, bytes: Uint8Array) {
-        self.s.provide(index, file, start, bytes)
+    /// Drops the ranges read ahead for the previous row (its buffers are
+    /// reused).
+    pub fn release(&self) {
+        self.s.release()
     }
 
-    /// Bytes read synchronously (`FileReaderSync` or the `read` callback)
-    /// since the last call; bytes handed over by [`Inspector::provide`]
-    /// are not counted.
+    /// Room for `length` bytes of entry `file` at `start`: `[slot,
+    /// address]`, where the worker writes them into the wasm memory before
+    /// [`Inspector::commit`]; the analysis then reads them from memory.
+    pub fn reserve(&self, file: usize, start: f64, length: usize) -> Result<Vec<f64>, JsError> {
+        self.s.reserve(file, start, length)
+    }
+
+    /// Marks a reserved slot of entry `file` as filled.
+    pub fn commit(&self, file: usize, slot: usize) -> Result<(), JsError> {
+        self.s.commit(file, slot)
+    }
+
+    /// Bytes read synchronously (`FileReaderSync`) since the last call;
+    /// bytes read ahead or fed are not counted.
     #[wasm_bindgen(js_name = takeSyncReadBytes)]
     pub fn take_sync_read_bytes(&self) -> f64 {
         self.s.take_sync_read_bytes()
+    }
+
+    /// Bytes of the wasm memory held by read-ahead and feed buffers.
+    #[wasm_bindgen(js_name = heldBytes)]
+    pub fn held_bytes(&self) -> f64 {
+        self.s.held_bytes()
+    }
+
+    /// Starts the push-fed analysis of row `index` (see
+    /// [`Inspector::read_plan`]'s `feed`).
+    #[wasm_bindgen(js_name = feedBegin)]
+    pub fn feed_begin(&mut self, index: usize) -> Result<(), JsError> {
+        self.s.feed_begin(index)
+    }
+
+    /// The wasm-memory address of a reused buffer of `length` bytes for
+    /// [`Inspector::feed_push`].
+    #[wasm_bindgen(js_name = feedBuffer)]
+    pub fn feed_buffer(&mut self, length: usize) -> f64 {
+        self.s.feed_buffer(length)
+    }
+
+    /// Feeds the next `length` bytes of the row's main tensor, written
+    /// into the feed buffer.
+    #[wasm_bindgen(js_name = feedPush)]
+    pub fn feed_push(&mut self, length: usize) -> Result<(), JsError> {
+        self.s.feed_push(length)
+    }
+
+    /// Ends a pass over the tensor; true when another is needed.
+    #[wasm_bindgen(js_name = feedEndPass)]
+    pub fn feed_end_pass(&mut self) -> Result<bool, JsError> {
+        self.s.feed_end_pass()
+    }
+
+    /// The fed row: `{row, findings}`, as [`Inspector::analyze_row`].
+    #[wasm_bindgen(js_name = feedFinish)]
+    pub fn feed_finish(&mut self) -> Result<JsValue, JsError> {
+        self.s.feed_finish()
     }
 
     /// Streams row `index` and returns its row alone (no scans: see

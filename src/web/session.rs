@@ -1,15 +1,16 @@
 //! What the page's [`super::inspector::Inspector`] and
-//! [`super::analyser::Analyser`] share: a pipeline over windowed JS
-//! sources, the read-ahead hand-over, and the analysis of one row.
+//! [`super::analyser::Analyser`] share: a pipeline over JS sources, the
+//! hand-over of the bytes the worker reads ahead (held ranges, or a
+//! push-fed row), and the analysis of one row.
 
 use std::sync::Arc;
 
-use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
-use super::source::{hint_tensors, WindowedSource, WINDOW};
+use super::source::{hint_tensors, spans, WindowedSource};
 use super::{js_err, to_js};
 use crate::analyze::Scratch;
+use crate::feed::RowFeed;
 use crate::pipeline::Pipeline;
 
 /// A pipeline, its scratch buffers and the sources it reads.
@@ -18,6 +19,10 @@ pub(crate) struct Session {
     pub scratch: Scratch,
     /// The JS entries' sources, in the order the entries were given.
     pub windowed: Vec<Arc<WindowedSource>>,
+    /// The row being push-fed, and the buffer the worker writes its bytes
+    /// into (reused from row to row).
+    feed: Option<RowFeed>,
+    feed_buf: Vec<u8>,
 }
 
 impl Session {
@@ -26,6 +31,8 @@ impl Session {
             pipeline,
             scratch: Scratch::default(),
             windowed,
+            feed: None,
+            feed_buf: Vec::new(),
         }
     }
 
@@ -35,43 +42,69 @@ impl Session {
         hint_tensors(&self.windowed, &self.pipeline.inspection.model, &parts);
     }
 
-    /// `{file, start, length}` of the first bytes row `index` reads (file:
-    /// index into the entries), or undefined when it reads nothing.
-    pub fn span(&self, index: usize) -> Result<JsValue, JsError> {
-        if index >= self.pipeline.len() || self.pipeline.work_bytes(index) == 0 {
-            return Ok(JsValue::UNDEFINED);
-        }
-        let main = self.pipeline.inspection.row_tensor(index);
-        let (shard, t) = self
-            .pipeline
-            .inspection
-            .model
-            .tensor(main)
-            .map_err(js_err)?;
-        let Some(file) = self.windowed.iter().position(|w| w.is(&shard.source)) else {
-            return Ok(JsValue::UNDEFINED);
+    /// What analysing row `index` reads: `{ranges: [{file, start,
+    /// length}], bytes, feed}`, the main tensor first (file: index into
+    /// the entries). `feed`: whether the row can be push-fed instead
+    /// ([`Session::feed_begin`]). No ranges when it reads nothing.
+    pub fn read_plan(&self, index: usize) -> Result<JsValue, JsError> {
+        let reads = index < self.pipeline.len() && self.pipeline.work_bytes(index) > 0;
+        let parts = if reads {
+            self.pipeline.row_parts(index)
+        } else {
+            Vec::new()
         };
-        let length = (t.end - t.start).min(WINDOW);
-        to_js(&serde_json::json!({ "file": file, "start": t.start, "length": length }))
+        let (ranges, bytes) = spans(&self.windowed, &self.pipeline.inspection.model, &parts);
+        let feed = reads
+            && RowFeed::new(&self.pipeline, index)
+                .map_err(js_err)?
+                .is_some();
+        to_js(&serde_json::json!({ "ranges": ranges, "bytes": bytes, "feed": feed }))
     }
 
-    /// Hands over bytes of row `index` read ahead from `file` at `start`.
-    pub fn provide(&self, index: usize, file: usize, start: f64, bytes: Uint8Array) {
-        self.hint(index);
-        if let Some(w) = self.windowed.get(file) {
-            w.fill(start as u64, &bytes);
+    /// Drops the ranges held for the previous row (keeping the buffers).
+    pub fn release(&self) {
+        for w in &self.windowed {
+            w.release();
         }
+    }
+
+    /// Makes room for `length` bytes of entry `file` at `start`: `[slot,
+    /// address]`, the address in the wasm memory where the worker writes
+    /// them before [`Session::commit`].
+    pub fn reserve(&self, file: usize, start: f64, length: usize) -> Result<Vec<f64>, JsError> {
+        let w = self.source(file)?;
+        let (slot, ptr) = w.reserve(start as u64, length);
+        Ok(vec![slot as f64, ptr as usize as f64])
+    }
+
+    /// Marks a reserved slot of entry `file` as filled.
+    pub fn commit(&self, file: usize, slot: usize) -> Result<(), JsError> {
+        self.source(file)?.commit(slot);
+        Ok(())
+    }
+
+    fn source(&self, file: usize) -> Result<&Arc<WindowedSource>, JsError> {
+        self.windowed
+            .get(file)
+            .ok_or_else(|| JsError::new(&format!("no file entry {file}")))
     }
 
     /// Bytes read synchronously since the last call.
     pub fn take_sync_read_bytes(&self) -> f64 {
         self.windowed
             .iter()
-            .map(|w| w.sync_read.take())
+            .map(|w| w.take_sync_read())
             .sum::<u64>() as f64
     }
 
-    /// Streams row `index`: `{row, findings}`.
+    /// Bytes of the wasm memory held by read-ahead buffers.
+    pub fn held_bytes(&self) -> f64 {
+        let held: u64 = self.windowed.iter().map(|w| w.held_capacity()).sum();
+        (held + self.feed_buf.capacity() as u64) as f64
+    }
+
+    /// Streams row `index` from the held ranges (or, for Blobs, what is
+    /// not held: read synchronously): `{row, findings}`.
     pub fn analyze_row(&mut self, index: usize) -> Result<JsValue, JsError> {
         self.hint(index);
         let r = self
@@ -79,5 +112,54 @@ impl Session {
             .row(index, &mut self.scratch)
             .map_err(js_err)?;
         to_js(&r)
+    }
+
+    /// Starts the push-fed analysis of row `index` (its `readPlan` said
+    /// `feed`): the worker then writes the main tensor's bytes, in order,
+    /// into [`Session::feed_buffer`] and hands each piece over with
+    /// [`Session::feed_push`], ends each pass with
+    /// [`Session::feed_end_pass`] and gets the row from
+    /// [`Session::feed_finish`].
+    pub fn feed_begin(&mut self, index: usize) -> Result<(), JsError> {
+        let feed = RowFeed::new(&self.pipeline, index).map_err(js_err)?;
+        self.feed = Some(feed.ok_or_else(|| JsError::new(&format!("row {index} cannot be fed")))?);
+        Ok(())
+    }
+
+    /// The wasm-memory address of a reused buffer of `length` bytes.
+    pub fn feed_buffer(&mut self, length: usize) -> f64 {
+        self.feed_buf.resize(length, 0);
+        self.feed_buf.as_mut_ptr() as usize as f64
+    }
+
+    /// Feeds the first `length` bytes of the feed buffer.
+    pub fn feed_push(&mut self, length: usize) -> Result<(), JsError> {
+        let feed = self
+            .feed
+            .as_mut()
+            .ok_or_else(|| JsError::new("no row being fed"))?;
+        let bytes = self
+            .feed_buf
+            .get(..length)
+            .ok_or_else(|| JsError::new("feed past the buffer"))?;
+        feed.feed.push(bytes).map_err(js_err)
+    }
+
+    /// Ends a pass; true when the tensor must be fed once more.
+    pub fn feed_end_pass(&mut self) -> Result<bool, JsError> {
+        let feed = self
+            .feed
+            .as_mut()
+            .ok_or_else(|| JsError::new("no row being fed"))?;
+        feed.feed.end_pass().map_err(js_err)
+    }
+
+    /// The fed row: `{row, findings}`.
+    pub fn feed_finish(&mut self) -> Result<JsValue, JsError> {
+        let feed = self
+            .feed
+            .take()
+            .ok_or_else(|| JsError::new("no row being fed"))?;
+        to_js(&feed.finish().map_err(js_err)?)
     }
 }

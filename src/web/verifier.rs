@@ -10,7 +10,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use web_sys::Blob;
 
-use super::source::{hint_tensors, read_inputs, WindowedSource};
+use super::source::{blob_source, from_entry, hint_tensors, read_inputs, spans, WindowedSource};
 use super::{js_err, to_js};
 use crate::sanity::open_tolerant;
 use crate::verify::VerifyScratch;
@@ -99,6 +99,57 @@ impl Verifier {
         self.verification.len()
     }
 
+    /// What verifying pair `i` reads: `{original: [{file, start,
+    /// length}], converted: [...], bytes}` (file: index into that side's
+    /// entries). The worker reads them ahead with [`Verifier::reserve`].
+    #[wasm_bindgen(js_name = readPlan)]
+    pub fn read_plan(&self, i: usize) -> Result<JsValue, JsError> {
+        let v = &self.verification;
+        let p = v
+            .pairs
+            .get(i)
+            .ok_or_else(|| JsError::new(&format!("row {i} is out of range")))?;
+        let [ow, cw] = &self.windowed;
+        let (original, a) = spans(ow, &v.original, &v.orig.tensors[p.original].parts());
+        let (converted, b) = spans(cw, &v.converted, &v.conv.tensors[p.converted].parts());
+        to_js(&serde_json::json!({ "original": original, "converted": converted, "bytes": a + b }))
+    }
+
+    /// Drops the ranges read ahead for the previous pair (buffers reused).
+    pub fn release(&self) {
+        for w in self.windowed.iter().flatten() {
+            w.release();
+        }
+    }
+
+    /// Room for `length` bytes of entry `file` of side `side` (0 original,
+    /// 1 converted) at `start`: `[slot, address]` in the wasm memory, filled
+    /// by the worker before [`Verifier::commit`].
+    pub fn reserve(
+        &self,
+        side: usize,
+        file: usize,
+        start: f64,
+        length: usize,
+    ) -> Result<Vec<f64>, JsError> {
+        let (slot, ptr) = self.entry(side, file)?.reserve(start as u64, length);
+        Ok(vec![slot as f64, ptr as usize as f64])
+    }
+
+    /// Marks a reserved slot as filled: the pair's reads are then served
+    /// from memory.
+    pub fn commit(&self, side: usize, file: usize, slot: usize) -> Result<(), JsError> {
+        self.entry(side, file)?.commit(slot);
+        Ok(())
+    }
+
+    fn entry(&self, side: usize, file: usize) -> Result<&Arc<WindowedSource>, JsError> {
+        self.windowed
+            .get(side)
+            .and_then(|w| w.get(file))
+            .ok_or_else(|| JsError::new(&format!("no file entry {file} on side {side}")))
+    }
+
     /// Streams pair `i` and returns `{row, findings}`.
     pub fn row(&mut self, i: usize) -> Result<JsValue, JsError> {
         if i >= self.verification.len() {
@@ -155,7 +206,7 @@ fn hash_hex(
 #[wasm_bindgen(js_name = sha256Blob)]
 pub fn sha256_blob(blob: Blob, progress: Option<Function>) -> Result<String, JsError> {
     console_error_panic_hook::set_once();
-    hash_hex("blob", &WindowedSource::blob(blob)?, progress)
+    hash_hex("blob", &blob_source(blob)?, progress)
 }
 
 /// The SHA-256 of a file entry as the Inspector takes it (`{name, blob}`
@@ -164,8 +215,53 @@ pub fn sha256_blob(blob: Blob, progress: Option<Function>) -> Result<String, JsE
 #[wasm_bindgen(js_name = sha256Entry)]
 pub fn sha256_entry(entry: JsValue, progress: Option<Function>) -> Result<String, JsError> {
     console_error_panic_hook::set_once();
-    let (name, src) = WindowedSource::from_entry(&entry)?;
+    let (name, src) = from_entry(&entry)?;
     hash_hex(&name, &src, progress)
+}
+
+/// SHA-256 fed piece by piece, for bytes the worker streams itself (a
+/// link's body, a Blob's stream).
+#[wasm_bindgen]
+pub struct Sha256Feed {
+    h: sha2::Sha256,
+    fed: f64,
+}
+
+#[wasm_bindgen]
+impl Sha256Feed {
+    /// An empty digest.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Sha256Feed {
+        use sha2::Digest;
+        Sha256Feed {
+            h: sha2::Sha256::new(),
+            fed: 0.0,
+        }
+    }
+
+    /// Adds the next bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        use sha2::Digest;
+        self.h.update(bytes);
+        self.fed += bytes.len() as f64;
+    }
+
+    /// Bytes added so far.
+    pub fn fed(&self) -> f64 {
+        self.fed
+    }
+
+    /// The digest of everything added, as 64 lowercase hex digits.
+    pub fn hex(&self) -> String {
+        use sha2::Digest;
+        sha::hex(&self.h.clone().finalize())
+    }
+}
+
+impl Default for Sha256Feed {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Parses pasted `sha256sum` lines into `{digests: [[file, hex]], badLines}`

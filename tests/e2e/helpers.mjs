@@ -195,3 +195,32 @@ export async function confirmLink(page, { timeout = 180000, states = ['done', 'e
   }, states, { timeout });
   return page.getAttribute('[data-testid=status]', 'data-state');
 }
+
+/**
+ * Anonymous resident memory (bytes) of every process descending from this
+ * one, i.e. the browser. File-backed pages (the model's page cache mapped by
+ * the blob reader) are not counted: the kernel can drop them at will.
+ */
+export function browserRss() {
+  const children = new Map();
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(pid));
+    } catch { /* gone */ }
+  }
+  let total = 0;
+  const walk = (pid) => {
+    for (const c of children.get(pid) ?? []) {
+      try {
+        const m = fs.readFileSync(`/proc/${c}/status`, 'utf8').match(/RssAnon:\s+(\d+) kB/);
+        if (m) total += Number(m[1]) * 1024;
+      } catch { /* gone */ }
+      walk(c);
+    }
+  };
+  walk(process.pid);
+  return total;
+}

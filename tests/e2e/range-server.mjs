@@ -43,6 +43,15 @@
 //   overfrom=K   only 206 answers whose range starts at byte K or later lie
 //                The log entry's `cut` is true when the client hung up
 //                before the body was complete.
+//   lie=MODE     range requests starting at byte K (overfrom) or later and
+//                reaching byte `overto` or later (0 by default), after
+//                the first `honest=N` such requests for the same URL (0 by
+//                default), get a wrong answer followed by `overlong` bytes of
+//                padding, with no Content-Length: MODE 200 ignores the Range
+//                (the whole file, then the padding); nocr answers 206 without
+//                Content-Range; wide answers 206 whose Content-Range runs
+//                `overlong` bytes past the end asked for (and sends them).
+//                The log entry's `lie` is true for those answers.
 //
 // Manual use:
 //   node tests/e2e/range-server.mjs --port 8090 --mount /models/=DIR --site /app/=dist --hub org/name=DIR
@@ -66,7 +75,7 @@ function splitSwitches(rawPath) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
     if (eq < 0 && !KNOWN_SWITCHES.has(key)) throw new Error(`unknown switch ${key}`);
-    if (eq >= 0 && !['truncate', 'delay', 'overlong', 'overfrom'].includes(key)) throw new Error(`unknown switch ${key}`);
+    if (eq >= 0 && !['truncate', 'delay', 'overlong', 'overfrom', 'overto', 'lie', 'honest'].includes(key)) throw new Error(`unknown switch ${key}`);
     switches[key] = eq < 0 ? true : part.slice(eq + 1);
   }
   return { switches, raw: m[1], rest: m[2] ?? '/' };
@@ -192,7 +201,7 @@ export async function startRangeServer(opts = {}) {
         segs[segs.length - 1] = 'index.html';
       }
       const file = inside(mount.dir, segs);
-      return serveFile(req, res, entry, file, sw, cors, rest);
+      return serveFile(req, res, entry, file, sw, cors, rest, log);
     }
 
     const rawSegs = rest.slice(1).split('/');
@@ -208,7 +217,7 @@ export async function startRangeServer(opts = {}) {
       const fileSegs = segs.slice(4);
       entry.file = fileSegs.join('/');
       if (fileSegs.includes('')) return finish(res, entry, 404, {}, 'not found\n', cors);
-      return serveFile(req, res, entry, inside(dir, fileSegs), sw, cors, repo);
+      return serveFile(req, res, entry, inside(dir, fileSegs), sw, cors, repo, log);
     }
 
     // /<org>/<name>/resolve/<revision>/<file...>
@@ -325,7 +334,7 @@ function finish(res, entry, status, headers, body, cors) {
   }
 }
 
-function serveFile(req, res, entry, file, sw, cors, what) {
+function serveFile(req, res, entry, file, sw, cors, what, log) {
   const st = statusSwitch(sw);
   if (st) return finish(res, entry, st, gatedHeaders(st, what), gatedBody(st, what), cors);
   let stat = null;
@@ -360,15 +369,26 @@ function serveFile(req, res, entry, file, sw, cors, what) {
     const shift = sw.badstart ? 16 : 0;
     headers['Content-Range'] = `bytes ${start + shift}-${end + shift}/${reportedTotal}`;
   }
+  if (sw.lie && r && start >= Number(sw.overfrom ?? 0) && end >= Number(sw.overto ?? 0)) {
+    entry.lieMatch = true;
+    const seen = log.filter((e) => e !== entry && e.lieMatch && e.path === entry.path).length;
+    entry.lie = seen >= Number(sw.honest ?? 0);
+  }
+  if (entry.lie) return lie(req, res, entry, file, sw.lie, { start, end, size, total: reportedTotal, pad: Number(sw.overlong ?? 0), headers });
   const length = end - start + 1;
-  const extra = sw.overlong !== undefined && (status === 200 || start >= Number(sw.overfrom ?? 0)) ? Number(sw.overlong) : 0;
+  const extra = !sw.lie && sw.overlong !== undefined && (status === 200 || start >= Number(sw.overfrom ?? 0)) ? Number(sw.overlong) : 0;
   if (!extra) headers['Content-Length'] = String(Math.max(0, length));
   // Chromium itself stops a 206 body that runs past its Content-Range; without one, only the page can.
   else delete headers['Content-Range'];
   entry.status = status;
   res.writeHead(status, headers);
   if (req.method === 'HEAD' || length <= 0) return res.end();
-  const stream = fs.createReadStream(file, { start, end });
+  sendFile(res, entry, file, start, end, extra);
+}
+
+/** Streams file bytes [from, to] as the client takes them, then `extra` bytes of padding. */
+function sendFile(res, entry, file, from, to, extra) {
+  const stream = fs.createReadStream(file, { start: from, end: to });
   stream.on('data', (chunk) => {
     entry.bytes += chunk.length;
     if (!res.write(chunk)) {
@@ -378,7 +398,30 @@ function serveFile(req, res, entry, file, sw, cors, what) {
   });
   stream.on('end', () => (extra ? pad(res, entry, extra) : res.end()));
   stream.on('error', () => res.destroy());
-  res.on('close', () => stream.destroy());
+  res.on('close', () => {
+    stream.destroy();
+    if (!res.writableEnded) entry.cut = true;
+  });
+}
+
+/** The wrong answers of the lie switch: file bytes [from, to], then `pad` bytes of padding. */
+function lie(req, res, entry, file, mode, { start, end, size, total, pad: n, headers }) {
+  delete headers['Content-Length'];
+  let [status, from, to] = [206, start, end];
+  if (mode === '200') {
+    [status, from, to] = [200, 0, size - 1];
+    delete headers['Content-Range'];
+  } else if (mode === 'nocr') {
+    delete headers['Content-Range'];
+  } else if (mode === 'wide') {
+    headers['Content-Range'] = `bytes ${start}-${end + n}/${total}`;
+  } else {
+    return finish(res, entry, 400, {}, `unknown lie ${mode}\n`, true);
+  }
+  entry.status = status;
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD') return res.end();
+  sendFile(res, entry, file, from, to, n);
 }
 
 /** Writes `n` bytes of spaces after a body (the overlong switch), as fast as the client takes them. */

@@ -1,6 +1,7 @@
 // The inspector's pool of module workers (workers/inspector.js), each with
 // its own wasm instance, and their replacement once they have read enough.
 import { WorkerRpc } from '../shared/rpc.js';
+import { readBudget } from '../link/fragment.js';
 
 const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
 const WORKER_URL = new URL('../workers/inspector.js', import.meta.url);
@@ -33,7 +34,7 @@ class Pool {
     this.workers = [];
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
     this.ready = compileWasm().then((module) =>
-      Promise.all(this.workers.map((_, i) => this.call(i, { type: 'init', module }))));
+      Promise.all(this.workers.map((_, i) => this.call(i, { type: 'init', module, readBudget: readBudget(location.hash) }))));
   }
   spawn() {
     return new WorkerRpc(WORKER_URL, { onFetched: (n) => { if (!this.dead) this.onFetched(n); } });
@@ -48,18 +49,18 @@ class Pool {
     this.opens.get(i).set(msg.key, { ...msg, overview: false });
     return this.call(i, msg);
   }
-  // FileReaderSync (and a synchronous range request) hands every slice over
-  // as a fresh ArrayBuffer, and a busy worker's garbage collector lets those
-  // pile up (gigabytes on a big model). A fresh worker, re-opened on the same
-  // files, returns it all. The first window of each tensor is read ahead
-  // into a reused buffer instead (workers/read-ahead.js), so a model of
-  // tensors under 32 MiB never needs this. prepare(i) starts the
-  // replacement early so the swap costs nothing.
+  // FileReaderSync hands every slice over as a fresh ArrayBuffer, and a busy
+  // worker's garbage collector lets those pile up (gigabytes on a big
+  // model). A fresh worker, re-opened on the same files, returns it all.
+  // Every row's bytes are read ahead into reused buffers instead
+  // (workers/read-ahead.js); only a local stored-quantized layer over the
+  // read budget is still read in slices, so this is rarely needed.
+  // prepare(i) starts the replacement early so the swap costs nothing.
   prepare(i) {
     if (this.spares.has(i)) return;
     const w = this.spawn();
     const ready = (async () => {
-      await w.call({ type: 'init', module: await compileWasm() });
+      await w.call({ type: 'init', module: await compileWasm(), readBudget: readBudget(location.hash) });
       for (const msg of this.opens.get(i)?.values() ?? []) await w.call(msg);
       return w;
     })();

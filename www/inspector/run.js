@@ -124,6 +124,7 @@ export async function runPrimary() {
       maxWasmBytes: state.stats.maxWasmBytes,
       recycledWorkers: state.stats.recycled ?? 0,
       stalledReads: state.stats.stalledReads ?? 0,
+      syncBytes: state.stats.syncBytes ?? 0,
       workerBusyMs: state.stats.busyMs ?? 0,
       source: input.remote ? 'link' : input.label,
       fetched: input.remote ? state.net.fetched : 0,
@@ -133,6 +134,7 @@ export async function runPrimary() {
     state.stats.busyMs = 0;
     state.stats.recycled = 0;
     state.stats.stalledReads = 0;
+    state.stats.syncBytes = 0;
     renderOverview(result.report);
     refreshAllRows();
     drawRelPlot();

@@ -67,6 +67,7 @@ export async function analyse(key, options, onOverview, onRow, gate) {
         throw e;
       }
       read += (msg.syncBytes ?? estimate) - estimate;
+      state.stats.syncBytes = (state.stats.syncBytes ?? 0) + (msg.syncBytes ?? 0);
       state.stats.stalledReads = (state.stats.stalledReads ?? 0) + (msg.stalledReads ?? 0);
       if (state.runId !== myRun) throw new Cancelled();
       if (msg.mem > state.stats.maxWasmBytes) state.stats.maxWasmBytes = msg.mem;

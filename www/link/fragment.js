@@ -20,6 +20,7 @@ export const DEFAULT_HUB = 'https://huggingface.co';
  *   warn=PCT, bad=PCT    rel. error thresholds of the row colours, in percent (1 and 5)
  *   sha256=FILE:HEX[,FILE:HEX...]  expected digests, checked after the analysis
  *   view=header          stop after the structure view (no tensor data fetched)
+ *   budget=MIB           bytes of a row each worker reads ahead whole (default 256); larger rows are streamed
  */
 export function parseFragment(hash) {
   const raw = String(hash ?? '').replace(/^#/, '');
@@ -60,7 +61,14 @@ export function parseFragment(hash) {
     sha256,
     shaErrors,
     view: get('view'),
+    budget: num('budget'),
   };
+}
+
+/** The workers' read budget in bytes set by the fragment (budget=MIB), or null for their default. */
+export function readBudget(hash) {
+  const mib = parseFragment(hash).budget;
+  return mib ? Math.round(mib * (1 << 20)) : null;
 }
 
 /** The fragment (without `#`) for params of the parseFragment shape; nulls and defaults left out. */
@@ -86,6 +94,7 @@ export function buildFragment(params) {
   if (params.bad != null && params.bad !== DEFAULT_THRESHOLDS_PCT.bad) add('bad', params.bad);
   if (params.sha256?.length) add('sha256', params.sha256.map((s) => `${s.file}:${s.hex}`).join(','));
   add('view', params.view);
+  add('budget', params.budget);
   return out.join('&');
 }
 

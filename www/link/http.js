@@ -10,10 +10,11 @@ import { FULL_BODY_LIMIT, MAX_JSON_BYTES } from '../shared/settings.js';
  * Reads a response body as a stream, chunk by chunk, and stops (cancelling
  * the transfer) as soon as more than `limit` bytes have arrived: a server
  * decides how long a body is, with or without Content-Length, so the cap is
- * checked on the bytes themselves. Returns the chunks and their total;
- * `tooLong()` builds the error thrown past the cap.
+ * checked on the bytes themselves. Returns the chunks and their total, or,
+ * with `onChunk(bytes, at)`, hands each chunk over as it arrives and keeps
+ * none; `tooLong()` builds the error thrown past the cap.
  */
-export async function readCapped(resp, limit, tooLong, broken) {
+export async function readCapped(resp, limit, tooLong, broken, onChunk = null) {
   const chunks = [];
   let got = 0;
   if (!resp.body) return { chunks, got };
@@ -31,7 +32,8 @@ export async function readCapped(resp, limit, tooLong, broken) {
       reader.cancel().catch(() => {});
       throw tooLong(got);
     }
-    chunks.push(r.value);
+    if (onChunk) onChunk(r.value, got - r.value.byteLength);
+    else chunks.push(r.value);
   }
   return { chunks, got };
 }
@@ -105,7 +107,8 @@ export async function fetchRange(url, start, end, file, { size = null, allowFull
   return { bytes: buf, total };
 }
 
-function tooLongRange(file, url, start, end, n) {
+/** The error for a range answer that ran past the `end` asked for (`n` bytes so far). */
+export function tooLongRange(file, url, start, end, n) {
   return new RemoteError(`${file}: asked for bytes ${start}-${end} (${end - start + 1} bytes) but the server sent more (${n} bytes so far) at ${url}; the transfer was stopped.`,
     { kind: 'contentrange', file, url });
 }

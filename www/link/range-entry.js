@@ -1,37 +1,69 @@
-// The workers' reads of a link file's tensor data: a window read ahead
-// asynchronously, and the file entry whose synchronous Range requests
-// (allowed in workers) the wasm side calls, in windows of up to 32 MiB
-// clamped to the tensor.
+// The workers' reads of a link file's tensor data: each range streamed and
+// stopped at the length asked for (the workers write it into the wasm
+// memory, workers/read-ahead.js), and the file entry the wasm side opens,
+// which serves only the header the page fetched.
 import { RemoteError, statusError, checkContentRange } from './errors.js';
-import { fetchRange } from './http.js';
+import { readCapped, tooLongRange } from './http.js';
 
 /**
- * Reads `length` bytes at `start` of a link file ({name, url, size}) ahead
- * of the analysis, asynchronously, so that a body longer than asked for is
- * stopped as it arrives (a synchronous request, below, can only be checked
- * once the whole body is in memory). Returns the bytes, or null when the
- * read failed in a way the synchronous read will report with its own
- * message (network, CORS, a short file); throws a RemoteError when the
- * server answered wrongly (too much, a wrong Content-Range, no Range).
+ * Streams bytes [start, start + length) of a link file ({name, url, size})
+ * to `onChunk(bytes, at)` as they arrive (`at`: offset from `start`). The
+ * answer is checked before its body is read (HTTP 206, and a Content-Range
+ * that matches if there is one; none is an error once the body is in), and
+ * the transfer is cancelled at the first chunk past `length`: whatever a
+ * server sends, no more than `length` bytes are held.
+ * Throws a RemoteError naming the file, the bytes and the address.
  */
-export async function fetchWindow(f, start, length, counter) {
-  let got;
+export async function streamRange(f, start, length, onChunk, counter) {
+  const { name, url, size } = f;
+  const last = start + length - 1;
+  const ctl = new AbortController();
+  let resp;
   try {
-    got = await fetchRange(f.url, start, start + length - 1, f.name, { size: f.size, count: (n) => { counter.bytes += n; } });
+    resp = await fetch(url, { headers: { Range: `bytes=${start}-${last}` }, signal: ctl.signal, credentials: 'omit', referrerPolicy: 'no-referrer' });
+  } catch {
+    throw new RemoteError(`${name}: the range request for bytes ${start}-${last} of ${url} failed: the connection was lost, `
+      + 'or the host (or the host it redirects to) refused the cross-origin read.', { kind: 'network', file: name, url });
+  }
+  const contentRange = resp.headers.get('content-range');
+  try {
+    if (resp.status === 200) {
+      throw new RemoteError(`${name}: the server stopped honouring Range requests (HTTP 200 for bytes ${start}-${last}) at ${url}; the transfer was stopped.`, { kind: 'norange', file: name, url });
+    }
+    if (resp.status !== 206) throw statusError(resp.status, name, url, {});
+    // A wrong Content-Range is refused before the body; a missing one once
+    // the body has come to the length asked for (more is stopped first).
+    if (contentRange) checkContentRange(contentRange, start, last, size, null, name, url);
   } catch (e) {
-    if (e.kind === 'network' || e.kind === 'cors') return null;
+    ctl.abort();
     throw e;
   }
-  return got.bytes?.length === length ? got.bytes : null;
+  const broken = () => new RemoteError(`${name}: the connection broke while reading bytes ${start}-${last} of ${url}.`, { kind: 'network', file: name, url });
+  const onBytes = (bytes, at) => {
+    counter.bytes += bytes.byteLength;
+    onChunk(bytes, at);
+  };
+  let got;
+  try {
+    ({ got } = await readCapped(resp, length, (n) => tooLongRange(name, url, start, last, n), broken, onBytes));
+  } catch (e) {
+    ctl.abort(); // also when the bytes' consumer failed: no body is left running
+    throw e;
+  }
+  if (!contentRange) checkContentRange(contentRange, start, last, size, got, name, url);
+  if (got !== length) {
+    throw new RemoteError(`${name}: asked for bytes ${start}-${last} (${length} bytes) but the transfer ended after ${got} at ${url}.`, { kind: 'contentrange', file: name, url });
+  }
 }
-
-// The synchronous reads of the wasm side:
 
 /**
  * A file entry for the wasm side from {name, url, size, head} (or
- * {name, blob}, passed through). `counter.bytes` grows by every byte fetched.
+ * {name, blob}, passed through). The wasm side reads a link's header from
+ * `head` and nothing else: the workers read tensor data ahead of each
+ * analysis with streamRange (a synchronous request could only be checked
+ * once its whole body was in memory).
  */
-export function remoteEntry(f, counter) {
+export function remoteEntry(f) {
   if (f.blob) return { name: f.name, blob: f.blob };
   const { name, url, size } = f;
   const head = f.head ?? new Uint8Array(0);
@@ -41,31 +73,7 @@ export function remoteEntry(f, counter) {
     read(offset, length) {
       const end = offset + length;
       if (end <= head.length) return head.slice(offset, end);
-      if (length === 0) return new Uint8Array(0);
-      const last = end - 1;
-      const xhr = new XMLHttpRequest();
-      xhr.open('GET', url, false);
-      xhr.responseType = 'arraybuffer';
-      xhr.setRequestHeader('Range', `bytes=${offset}-${last}`);
-      const lost = () => new RemoteError(`${name}: the range request for bytes ${offset}-${last} of ${url} failed: the connection was lost, `
-        + 'or the host (or the host it redirects to) refused the cross-origin read.', { kind: 'network', file: name, url });
-      try {
-        xhr.send();
-      } catch {
-        throw lost();
-      }
-      if (xhr.status === 0) throw lost();
-      if (xhr.status === 200) {
-        throw new RemoteError(`${name}: the server stopped honouring Range requests (HTTP 200 for bytes ${offset}-${last}) at ${url}.`, { kind: 'norange', file: name, url });
-      }
-      if (xhr.status !== 206) throw statusError(xhr.status, name, url, {});
-      const buf = new Uint8Array(xhr.response ?? new ArrayBuffer(0));
-      counter.bytes += buf.length;
-      checkContentRange(xhr.getResponseHeader('content-range'), offset, last, size, buf.length, name, url);
-      if (buf.length !== length) {
-        throw new RemoteError(`${name}: asked for ${length} bytes at ${offset}, got ${buf.length} (${url}).`, { kind: 'contentrange', file: name, url });
-      }
-      return buf;
+      throw new RemoteError(`${name}: bytes ${offset}-${end - 1} of ${url} were needed but not read ahead (an internal error: please report it).`, { kind: 'internal', file: name, url });
     },
   };
 }

@@ -1,54 +1,192 @@
-// Reading a tensor's first window from a Blob ahead of its analysis, into
-// one reused buffer (the inspector worker's local files).
+// The workers' reads of tensor data and whole files, all asynchronous and
+// capped: a link's body is streamed and stopped at the length asked for
+// (link/range-entry.js streamRange), a Blob is read with a BYOB stream into one
+// reused buffer. The bytes go straight into the wasm memory: into buffers
+// the analysis reads (held ranges, reused from row to row), or piece by
+// piece into a push-fed analysis or digest, so a worker holds at most its
+// read budget whatever the file or the server.
+import { streamRange } from '../link/range-entry.js';
+import { RemoteError } from '../link/errors.js';
 
-// Reads blob bytes [start, start + length) with a BYOB stream into one
-// buffer reused from read to read: about 30 % less CPU for the browser than
-// FileReaderSync, and no garbage left behind (BENCHMARKS.md). Returns null
-// when the read fails or comes up short: the analysis then reads the bytes
-// itself, and its error names the file, the tensor and the offset.
-//
+/** Bytes of a row read ahead whole, per worker; larger rows are push-fed. */
+export const DEFAULT_READ_BUDGET = 256 << 20;
+/**
+ * A row that cannot be push-fed (a stored-quantized layer, a compared
+ * pair) is read ahead whole up to this size when it comes by link; a
+ * local file's is read in bounded slices past the budget instead.
+ */
+export const LINK_HOLD_LIMIT = 1 << 30;
+const BLOB_PIECE = 4 << 20;
+
+let memory = null;
+let budget = DEFAULT_READ_BUDGET;
+
+/** The wasm memory the reads write into, and the read budget (bytes; null for the default). */
+export function configure(mem, readBudget) {
+  memory = mem;
+  budget = readBudget > 0 ? readBudget : DEFAULT_READ_BUDGET;
+}
+
 // Chromium's blob stream now and then stops delivering mid-read and never
 // resumes (about one read in a few thousand here): a read that makes no
-// progress for READ_STALL_MS is abandoned the same way.
+// progress for READ_STALL_MS is abandoned.
 const READ_STALL_MS = 2000;
-let readBuf = new ArrayBuffer(0);
+let blobBuf = new ArrayBuffer(BLOB_PIECE);
 let stalledReads = 0; // since the last message to the page
+
 function stallGuard() {
   let timer;
   const promise = new Promise((_, reject) => {
     timer = setTimeout(() => {
       stalledReads += 1;
-      reject(new Error('read stalled'));
+      reject(new Error('the read stalled'));
     }, READ_STALL_MS);
   });
   return { promise, clear: () => clearTimeout(timer) };
 }
-export async function readAhead(blob, start, length) {
-  if (readBuf.byteLength < length) readBuf = new ArrayBuffer(length);
-  let buf = readBuf;
-  let got = 0;
-  let reader = null;
-  try {
-    reader = blob.slice(start, start + length).stream().getReader({ mode: 'byob' });
-    while (got < length) {
-      const guard = stallGuard();
-      const { done, value } = await Promise.race([reader.read(new Uint8Array(buf, got, length - got)), guard.promise])
-        .finally(guard.clear);
-      if (done) break;
-      got += value.byteLength;
-      buf = value.buffer;
-    }
-  } catch {
-    got = -1;
-  }
-  // Close the browser's side of the read now, not when collected.
-  reader?.cancel().catch(() => {});
-  // A failed read may leave the buffer detached (transferred to the stream).
-  readBuf = buf.detached ? new ArrayBuffer(0) : buf;
-  return got === length ? new Uint8Array(buf, 0, got) : null;
-}
+
+/** Reads stalled since the last call. */
 export function takeStalledReads() {
   const n = stalledReads;
   stalledReads = 0;
   return n;
+}
+
+// Blob bytes [start, start + length) in pieces of at most BLOB_PIECE, read
+// with a BYOB stream into one reused buffer (about 30 % less CPU for the
+// browser than FileReaderSync, and no garbage left behind: BENCHMARKS.md).
+async function readBlob(f, start, length, onChunk) {
+  let reader = null;
+  let got = 0;
+  try {
+    reader = f.blob.slice(start, start + length).stream().getReader({ mode: 'byob' });
+    while (got < length) {
+      const guard = stallGuard();
+      const want = Math.min(BLOB_PIECE, length - got);
+      const { done, value } = await Promise.race([reader.read(new Uint8Array(blobBuf, 0, want)), guard.promise])
+        .finally(guard.clear);
+      if (done) break;
+      blobBuf = value.buffer;
+      onChunk(value, got);
+      got += value.byteLength;
+    }
+  } catch (e) {
+    // A failed read may leave the buffer detached (transferred to the stream).
+    if (blobBuf.detached) blobBuf = new ArrayBuffer(BLOB_PIECE);
+    throw new Error(`${f.name}: reading bytes ${start}-${start + length - 1} of the local file failed (${e.message ?? e}).`);
+  } finally {
+    reader?.cancel().catch(() => {});
+  }
+  if (got !== length) throw new Error(`${f.name}: the local file ended after ${start + got} bytes; bytes up to ${start + length} were expected.`);
+}
+
+/** Streams bytes of a file ({name, blob} or a link file) to onChunk(bytes, at). */
+export function streamBytes(f, start, length, onChunk, net) {
+  return f.blob ? readBlob(f, start, length, onChunk) : streamRange(f, start, length, onChunk, net);
+}
+
+function writeAt(ptr, chunk, at) {
+  new Uint8Array(memory.buffer, ptr + at, chunk.byteLength).set(chunk);
+}
+
+function fmtMiB(n) {
+  return `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+/**
+ * Reads each range {file, start, length} of `files` ahead into buffers the
+ * wasm side reserves (`reserve(range) -> [slot, address]`, then
+ * `commit(range, slot)`). Over the budget only links are read (up to
+ * LINK_HOLD_LIMIT, else an error naming the file); a Blob's failed or
+ * skipped range is read by the wasm side in bounded slices, and its error
+ * names the tensor.
+ */
+export async function holdRanges(files, ranges, bytes, what, { reserve, commit }, net) {
+  const links = ranges.filter((r) => !files[r.file].blob);
+  if (links.length && bytes > Math.max(budget, LINK_HOLD_LIMIT)) {
+    const f = files[links[0].file];
+    throw new RemoteError(`${f.name}: ${what} reads ${fmtMiB(bytes)} in one piece, more than a worker holds for a linked file (${fmtMiB(Math.max(budget, LINK_HOLD_LIMIT))}; budget= in the link sets the read budget). `
+      + `Download the model and drop the folder here, or use the command line (${f.url}).`, { kind: 'toolarge', file: f.name, url: f.url });
+  }
+  for (const r of ranges) {
+    const f = files[r.file];
+    if (f.blob && bytes > budget) continue;
+    const [slot, ptr] = reserve(r);
+    try {
+      await streamBytes(f, r.start, r.length, (chunk, at) => writeAt(ptr, chunk, at), net);
+    } catch (e) {
+      if (!f.blob) throw e;
+      continue;
+    }
+    commit(r, slot);
+  }
+}
+
+/** The reserve/commit of holdRanges for an Inspector or Analyser. */
+function heldBy(insp) {
+  return {
+    reserve: (r) => insp.reserve(r.file, r.start, r.length),
+    commit: (r, slot) => insp.commit(r.file, slot),
+  };
+}
+
+/**
+ * Analyses row `at` of an Inspector or Analyser: the bytes it reads are
+ * read ahead into the wasm memory when they fit the budget (or cannot be
+ * fed), else its tensor is push-fed, pass after pass. Returns {row, findings}.
+ */
+export async function analyseRow(insp, at, files, net) {
+  insp.release();
+  const plan = insp.readPlan(at);
+  if (plan.bytes <= budget || !plan.feed) {
+    await holdRanges(files, plan.ranges, plan.bytes, `row ${at}`, heldBy(insp), net);
+    return insp.analyzeRow(at);
+  }
+  const r = plan.ranges[0];
+  const f = files[r.file];
+  insp.feedBegin(at);
+  const push = (chunk) => {
+    const ptr = insp.feedBuffer(chunk.byteLength);
+    writeAt(ptr, chunk, 0);
+    insp.feedPush(chunk.byteLength);
+  };
+  try {
+    do await streamBytes(f, r.start, r.length, push, net);
+    while (insp.feedEndPass());
+  } catch (e) {
+    if (!f.blob) throw e;
+    // A local file's stream failed or stalled: the analysis reads it in
+    // bounded slices instead (its error, if any, names the tensor).
+    return insp.analyzeRow(at);
+  }
+  return insp.feedFinish();
+}
+
+/** Reads ahead what the histograms of row `at` read (its main tensor). */
+export async function holdMain(insp, at, files, net) {
+  insp.release();
+  const plan = insp.readPlan(at);
+  const main = plan.ranges.slice(0, 1);
+  const bytes = main.reduce((a, r) => a + r.length, 0);
+  await holdRanges(files, main, bytes, `the histograms of row ${at}`, heldBy(insp), net);
+}
+
+/**
+ * The SHA-256 of a file ({name, blob} or a link file) as 64 hex digits,
+ * streamed into `feed` (a Sha256Feed); progress(done) after each piece.
+ */
+export async function hashStream(f, feed, progress, net) {
+  const size = f.blob ? f.blob.size : f.size;
+  // Links in ranges of at most the budget: each answer is checked, and a
+  // broken transfer costs one range, not the file.
+  const step = f.blob ? size : budget;
+  for (let at = 0; at < size; at += step) {
+    const n = Math.min(step, size - at);
+    await streamBytes(f, at, n, (chunk) => {
+      feed.update(chunk);
+      progress(feed.fed());
+    }, net);
+  }
+  if (size === 0) progress(0);
+  return feed.hex();
 }

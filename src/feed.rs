@@ -1,0 +1,512 @@
+//! Push-fed analysis of one tensor, for readers that cannot answer a
+//! synchronous read (the page's worker reading a link or a large Blob with
+//! streams): the tensor's bytes arrive in order, in windows of any size,
+//! and the analysis keeps its state between them.
+//!
+//! Every figure equals what [`crate::analyze::analyze_tensor`] and the
+//! fake-quantization scan give, because the values are cut into the same
+//! chunks before they reach the same accumulators. `int8-tensor` needs the
+//! tensor's max|w| before it quantizes, so it takes two passes (the first
+//! also gives the value statistics); the other schemes need only a row's or
+//! a group's max and take one pass at any size.
+
+use crate::analyze::{chunk_elems, int8_block, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
+use crate::fake::{grid_unit, GridDetector};
+use crate::inspect::Planned;
+use crate::pipeline::{Pipeline, RowResult};
+use crate::policy::Decision;
+use crate::scheme::{self, Scheme};
+use crate::stats::{ErrorStats, ValueStats};
+use crate::{fake, Dtype, Error, LayerRow, TensorInfo};
+
+/// Decodes a tensor's bytes, fed in order in pieces of any size, into
+/// chunks of exactly `chunk` elements (the tensor's last chunk shorter).
+struct Chunker {
+    dtype: Dtype,
+    width: usize,
+    chunk: usize,
+    numel: u64,
+    /// Elements decoded so far.
+    seen: u64,
+    /// The bytes of an element split across two pieces.
+    carry: Vec<u8>,
+    vals: Vec<f32>,
+}
+
+impl Chunker {
+    fn new(t: &TensorInfo, width: usize, chunk: usize) -> Self {
+        Chunker {
+            dtype: t.dtype.clone(),
+            width,
+            chunk: chunk.max(1),
+            numel: t.numel,
+            seen: 0,
+            carry: Vec::with_capacity(width),
+            vals: Vec::new(),
+        }
+    }
+
+    /// Decodes `bytes` (never more than the tensor holds: the caller
+    /// checks) and calls `f` with each chunk completed.
+    fn push(&mut self, mut bytes: &[u8], mut f: impl FnMut(&[f32])) {
+        if !self.carry.is_empty() {
+            let take = (self.width - self.carry.len()).min(bytes.len());
+            self.carry.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.carry.len() < self.width {
+                return;
+            }
+            let carry = std::mem::take(&mut self.carry);
+            self.decode(&carry, &mut f);
+            self.carry = carry;
+            self.carry.clear();
+        }
+        let whole = bytes.len() - bytes.len() % self.width;
+        self.decode(&bytes[..whole], &mut f);
+        self.carry.extend_from_slice(&bytes[whole..]);
+    }
+
+    /// Decodes whole elements, emitting each chunk as it fills.
+    fn decode(&mut self, mut bytes: &[u8], f: &mut impl FnMut(&[f32])) {
+        while !bytes.is_empty() {
+            let room = self.chunk - self.vals.len();
+            let n = (bytes.len() / self.width).min(room);
+            let at = self.vals.len();
+            self.vals.resize(at + n, 0.0);
+            self.dtype
+                .decode(&bytes[..n * self.width], &mut self.vals[at..]);
+            bytes = &bytes[n * self.width..];
+            self.seen += n as u64;
+            if self.vals.len() == self.chunk || self.seen == self.numel {
+                f(&self.vals);
+                self.vals.clear();
+            }
+        }
+    }
+}
+
+/// The quantize → dequantize → error accumulation of one scheme, chunk by
+/// chunk.
+struct Quantizer {
+    scheme: Scheme,
+    cols: usize,
+    /// `int8-tensor`'s scale (known from the first pass).
+    scale: f32,
+    /// Per-channel rows longer than a chunk arrive whole, one per chunk.
+    long_rows: bool,
+    d: Vec<f32>,
+    e: Vec<f32>,
+    errs: ErrorStats,
+    clipped: u64,
+}
+
+impl Quantizer {
+    fn chunker(t: &TensorInfo, width: usize, scheme: Scheme, scale: f32) -> (Chunker, Self) {
+        let cols = t.shape.last().copied().unwrap_or(1).max(1);
+        let chunk = chunk_elems(scheme, cols);
+        let q = Quantizer {
+            scheme,
+            cols: cols as usize,
+            scale,
+            long_rows: chunk.is_none(),
+            d: Vec::new(),
+            e: Vec::new(),
+            errs: ErrorStats::default(),
+            clipped: 0,
+        };
+        (Chunker::new(t, width, chunk.unwrap_or(cols as usize)), q)
+    }
+
+    fn consume(&mut self, w: &[f32]) {
+        if self.long_rows {
+            let max_abs = w.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let scale = scheme::int8_scale(max_abs);
+            for part in w.chunks(CHUNK_ELEMS) {
+                self.d.resize(part.len(), 0.0);
+                self.e.resize(part.len(), 0.0);
+                self.clipped += int8_block(part, &mut self.d, scale);
+                self.errs.push(part, &self.d, &mut self.e);
+            }
+            return;
+        }
+        self.d.resize(w.len(), 0.0);
+        self.e.resize(w.len(), 0.0);
+        self.clipped += quantize_chunk(self.scheme, self.cols, self.scale, w, &mut self.d);
+        self.errs.push(w, &self.d, &mut self.e);
+    }
+}
+
+/// The resumable analysis of one tensor: [`TensorFeed::push`] its bytes in
+/// order, [`TensorFeed::end_pass`] after the last, again while that says
+/// another pass is needed, then [`TensorFeed::finish`].
+pub struct TensorFeed {
+    file: String,
+    t: TensorInfo,
+    width: usize,
+    quantize: bool,
+    scheme: Scheme,
+    /// Bytes fed in the current pass.
+    fed: u64,
+    /// 1 or 2.
+    pass: u8,
+    /// Whether the last pass has ended.
+    done: bool,
+    scan: Chunker,
+    values: ValueStats,
+    /// The fake-quantization scan and its unit roundoff, until the values
+    /// are known to lie on no grid.
+    grid: Option<(GridDetector, f64)>,
+    quant: Option<(Chunker, Quantizer)>,
+}
+
+impl TensorFeed {
+    /// The analysis of tensor `t` of `file` as [`crate::analyze::analyze_tensor`]
+    /// would run it, or `None` when `t` is not a decodable float (nothing
+    /// of it is read).
+    pub fn new(file: &str, t: &TensorInfo, quantize: bool, scheme: Scheme) -> Option<Self> {
+        let width = t
+            .dtype
+            .decode_width()
+            .filter(|_| t.dtype.is_decodable_float())?;
+        // One pass: the quantizer runs beside the scan, and its figures are
+        // dropped if the scan finds NaN or Inf.
+        let quant = (quantize && scheme != Scheme::Int8Tensor)
+            .then(|| Quantizer::chunker(t, width, scheme, 0.0));
+        Some(TensorFeed {
+            file: file.to_string(),
+            t: t.clone(),
+            width,
+            quantize,
+            scheme,
+            fed: 0,
+            pass: 1,
+            done: false,
+            scan: Chunker::new(t, width, CHUNK_ELEMS),
+            values: ValueStats::default(),
+            grid: grid_unit(t).map(|u| (GridDetector::default(), u)),
+            quant,
+        })
+    }
+
+    /// The tensor analysed.
+    pub fn tensor(&self) -> &TensorInfo {
+        &self.t
+    }
+
+    /// Feeds the next bytes of the tensor. Fails, naming the file and
+    /// tensor, when they run past its end.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let offset = self.t.start + self.fed;
+        if self.done {
+            return Err(self.error(offset, "bytes fed after the last pass".into()));
+        }
+        if bytes.len() as u64 > self.t.bytes() - self.fed {
+            return Err(self.error(
+                offset,
+                format!(
+                    "{} more bytes fed after {} of its {}",
+                    bytes.len(),
+                    self.fed,
+                    self.t.bytes()
+                ),
+            ));
+        }
+        self.fed += bytes.len() as u64;
+        if self.pass == 1 {
+            let (values, grid) = (&mut self.values, &mut self.grid);
+            self.scan.push(bytes, |w| {
+                values.push(w);
+                if grid.as_mut().is_some_and(|(g, _)| !g.push(w)) {
+                    *grid = None;
+                }
+            });
+        }
+        if let Some((c, q)) = self.quant.as_mut() {
+            c.push(bytes, |w| q.consume(w));
+        }
+        Ok(())
+    }
+
+    /// Ends a pass, which must have fed the whole tensor. Returns whether
+    /// another pass is needed (`int8-tensor` quantizes in a second pass, once
+    /// the first has found max|w|).
+    pub fn end_pass(&mut self) -> Result<bool, Error> {
+        if self.done {
+            return Err(self.error(self.t.start, "no pass to end".into()));
+        }
+        if self.fed != self.t.bytes() {
+            return Err(self.error(
+                self.t.start + self.fed,
+                format!(
+                    "pass {} ended after {} of its {} bytes",
+                    self.pass,
+                    self.fed,
+                    self.t.bytes()
+                ),
+            ));
+        }
+        self.fed = 0;
+        let again =
+            self.pass == 1 && self.quantize && self.scheme == Scheme::Int8Tensor && self.finite();
+        if again {
+            let scale = scheme::int8_scale(self.values.max_abs());
+            self.quant = Some(Quantizer::chunker(&self.t, self.width, self.scheme, scale));
+        }
+        self.pass += 1;
+        self.done = !again;
+        Ok(again)
+    }
+
+    /// The analysis, and the grid of a fake-quantized tensor. Fails when a
+    /// pass was not ended.
+    pub fn finish(self) -> Result<(TensorAnalysis, Option<fake::Grid>), Error> {
+        if !self.done {
+            return Err(self.error(self.t.start, "analysis finished mid-pass".into()));
+        }
+        let errors = if self.quantize && self.finite() {
+            self.quant.map(|(_, q)| {
+                let mut errs = q.errs;
+                errs.clipped = q.clipped;
+                errs.metrics(&self.values)
+            })
+        } else {
+            None
+        };
+        let grid = self.grid.and_then(|(g, u)| g.finish(u));
+        let analysis = TensorAnalysis {
+            values: Some(self.values),
+            errors,
+        };
+        Ok((analysis, grid))
+    }
+
+    fn finite(&self) -> bool {
+        self.values.nan == 0 && self.values.inf == 0
+    }
+
+    fn error(&self, offset: u64, detail: String) -> Error {
+        Error::Read {
+            file: self.file.clone(),
+            offset,
+            detail: format!("tensor {:?}: {detail}", self.t.name),
+        }
+    }
+}
+
+/// A pipeline row analysed from fed bytes: what [`Pipeline::row`] returns,
+/// for a row that is one float tensor.
+pub struct RowFeed {
+    /// The tensor's analysis.
+    pub feed: TensorFeed,
+    decision: Decision,
+}
+
+impl RowFeed {
+    /// The push-fed analysis of row `i`, or `None` when the row is not one
+    /// decodable float tensor (a stored-quantized layer, an integer tensor).
+    pub fn new(p: &Pipeline, i: usize) -> Result<Option<Self>, Error> {
+        let Some(&Planned::Tensor { index, decision }) = p.inspection.plan.get(i) else {
+            return Ok(None);
+        };
+        let (shard, t) = p.inspection.model.tensor(index)?;
+        let quantize = decision == Decision::Quantize;
+        Ok(
+            TensorFeed::new(&shard.header.file, t, quantize, p.inspection.scheme)
+                .map(|feed| RowFeed { feed, decision }),
+        )
+    }
+
+    /// The row and its findings, once every pass has ended.
+    pub fn finish(self) -> Result<RowResult, Error> {
+        let (file, t, scheme) = (
+            self.feed.file.clone(),
+            self.feed.t.clone(),
+            self.feed.scheme,
+        );
+        let (analysis, grid) = self.feed.finish()?;
+        Ok(RowResult {
+            row: LayerRow::new(&file, &t, self.decision, scheme, &analysis),
+            findings: grid
+                .map(|g| fake::finding(&file, &t, &g))
+                .into_iter()
+                .collect(),
+        })
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::analyze::{analyze_tensor, Scratch};
+    use proptest::prelude::*;
+
+    /// A tensor of `vals` stored as `dtype` at an odd offset of a byte
+    /// vector, and that vector.
+    fn tensor(dtype: Dtype, shape: Vec<u64>, vals: &[f32]) -> (TensorInfo, Vec<u8>) {
+        let mut bytes = vec![7u8; 5];
+        let start = bytes.len() as u64;
+        for &x in vals {
+            match dtype {
+                Dtype::F32 => bytes.extend_from_slice(&x.to_le_bytes()),
+                Dtype::F16 => bytes.extend_from_slice(&half::f16::from_f32(x).to_le_bytes()),
+                Dtype::BF16 => bytes.extend_from_slice(&half::bf16::from_f32(x).to_le_bytes()),
+                _ => unreachable!(),
+            }
+        }
+        let t = TensorInfo {
+            name: "w".into(),
+            dtype,
+            numel: vals.len() as u64,
+            shape,
+            start,
+            end: bytes.len() as u64,
+        };
+        bytes.extend_from_slice(&[9u8; 3]);
+        (t, bytes)
+    }
+
+    /// Feeds the tensor in windows cut at `cuts` (cycled), pass after
+    /// pass; returns the figures and how many passes were read.
+    fn fed(
+        t: &TensorInfo,
+        bytes: &[u8],
+        quantize: bool,
+        scheme: Scheme,
+        cuts: &[usize],
+    ) -> (String, usize) {
+        let mut f = TensorFeed::new("m.safetensors", t, quantize, scheme).unwrap();
+        let data = &bytes[t.start as usize..t.end as usize];
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            let (mut at, mut k) = (0, 0);
+            while at < data.len() {
+                let n = cuts[k % cuts.len()].min(data.len() - at);
+                f.push(&data[at..at + n]).unwrap();
+                at += n;
+                k += 1;
+            }
+            if !f.end_pass().unwrap() {
+                break;
+            }
+        }
+        let (a, grid) = f.finish().unwrap();
+        (format!("{a:?} {grid:?}"), passes)
+    }
+
+    fn direct(t: &TensorInfo, bytes: &[u8], quantize: bool, scheme: Scheme) -> String {
+        let src = bytes.to_vec();
+        let a = analyze_tensor(
+            &src,
+            "m.safetensors",
+            t,
+            quantize,
+            scheme,
+            &mut Scratch::default(),
+        )
+        .unwrap();
+        let grid = fake::detect(&src, "m.safetensors", t).unwrap();
+        format!("{a:?} {grid:?}")
+    }
+
+    const SCHEMES: [Scheme; 4] = [
+        Scheme::Int8Tensor,
+        Scheme::Int8Channel,
+        Scheme::Affine {
+            bits: 8,
+            group_size: 64,
+        },
+        Scheme::Affine {
+            bits: 4,
+            group_size: 32,
+        },
+    ];
+
+    fn check(dtype: Dtype, shape: Vec<u64>, vals: &[f32], cuts: &[usize]) {
+        let (t, bytes) = tensor(dtype.clone(), shape, vals);
+        for scheme in SCHEMES {
+            for quantize in [true, false] {
+                let (got, passes) = fed(&t, &bytes, quantize, scheme, cuts);
+                assert_eq!(
+                    got,
+                    direct(&t, &bytes, quantize, scheme),
+                    "{scheme:?} {dtype:?}"
+                );
+                let finite = vals.iter().all(|x| x.is_finite());
+                let two = quantize && scheme == Scheme::Int8Tensor && finite;
+                assert_eq!(passes, 1 + two as usize, "{scheme:?}");
+            }
+        }
+    }
+
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 3.0
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        /// Odd windows, chunks that straddle them, rows that do not fill a
+        /// chunk evenly.
+        #[test]
+        fn same_figures_as_the_direct_path(
+            rows in 1u64..40, cols in prop::sample::select(vec![64u64, 96, 320, 1024, 4160]),
+            dtype in prop::sample::select(vec![Dtype::F32, Dtype::F16, Dtype::BF16]),
+            cuts in prop::collection::vec(1usize..70_001, 1..5), seed in any::<u64>(),
+        ) {
+            let vals = values((rows * cols) as usize, seed);
+            check(dtype, vec![rows, cols], &vals, &cuts);
+        }
+    }
+
+    #[test]
+    fn rows_longer_than_a_chunk() {
+        let vals = values(2 * 40_000, 3);
+        check(Dtype::F32, vec![2, 40_000], &vals, &[12_345, 1, 7]);
+    }
+
+    #[test]
+    fn non_finite_values_and_fake_quantization() {
+        let mut vals = values(64 * 64, 5);
+        vals[77] = f32::NAN;
+        check(Dtype::F32, vec![64, 64], &vals, &[999]);
+        let grid: Vec<f32> = (0..64 * 64)
+            .map(|i| ((i % 15) as f32 - 7.0) * 0.25)
+            .collect();
+        check(Dtype::F16, vec![64, 64], &grid, &[3, 1001]);
+        let (t, bytes) = tensor(Dtype::F16, vec![64, 64], &grid);
+        assert!(fed(&t, &bytes, true, Scheme::Int8Channel, &[5])
+            .0
+            .contains("Some(Grid"));
+    }
+
+    #[test]
+    fn bytes_past_the_end_or_short_passes_are_errors() {
+        let vals = values(128, 9);
+        let (t, bytes) = tensor(Dtype::F32, vec![2, 64], &vals);
+        let data = &bytes[t.start as usize..t.end as usize];
+        let mut f = TensorFeed::new("m.safetensors", &t, true, Scheme::Int8Tensor).unwrap();
+        f.push(&data[..100]).unwrap();
+        let e = f.end_pass().unwrap_err().to_string();
+        assert!(
+            e.contains("m.safetensors") && e.contains("\"w\"") && e.contains("100 of its 512"),
+            "{e}"
+        );
+        f.push(&data[100..]).unwrap();
+        let e = f.push(&[0]).unwrap_err().to_string();
+        assert!(e.contains("1 more bytes"), "{e}");
+        assert!(f.end_pass().unwrap());
+        f.push(data).unwrap();
+        assert!(!f.end_pass().unwrap());
+        assert!(f.push(&[0]).is_err());
+        assert!(f.finish().is_ok());
+    }
+}
