@@ -16,7 +16,7 @@ import { entriesFromDrop, acceptEntries } from './inspector/input.js';
 import { openLink, fromFragment } from './inspector/link-view.js';
 import { thresholdsFromInputs, applyThresholds } from './inspector/thresholds.js';
 import { currentLink, copyLink } from './inspector/share.js';
-import { applyFilter } from './inspector/table.js';
+import { applyFilter, focusNext, watchScroll } from './inspector/table.js';
 import { selectLayer } from './inspector/detail.js';
 import { doExport } from './inspector/exports.js';
 
@@ -100,22 +100,21 @@ document.addEventListener('keydown', (ev) => {
 });
 $('filter').addEventListener('input', applyFilter);
 $('layers-body').addEventListener('click', (ev) => {
-  const tr = ev.target.closest('tr');
+  const tr = ev.target.closest('tr[data-index]');
   if (tr) selectLayer(Number(tr.dataset.index), false);
 });
 $('layers-body').addEventListener('keydown', (ev) => {
-  const tr = ev.target.closest('tr');
+  const tr = ev.target.closest('tr[data-index]');
   if (!tr) return;
   if (ev.key === 'Enter' || ev.key === ' ') {
     ev.preventDefault();
     selectLayer(Number(tr.dataset.index), false);
   } else if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
     ev.preventDefault();
-    let next = ev.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
-    while (next && next.hidden) next = ev.key === 'ArrowDown' ? next.nextElementSibling : next.previousElementSibling;
-    next?.focus();
+    focusNext(Number(tr.dataset.index), ev.key === 'ArrowDown' ? 1 : -1);
   }
 });
+watchScroll();
 for (const id of ['scheme', 'policy']) {
   $(id).addEventListener('change', () => {
     if (!state.input) return;
