@@ -1,6 +1,6 @@
 // The relative error plot: one bar per layer in model order (two with a
 // compared scheme), the thresholds; a click selects the layer. Painted on a
-// canvas from typed arrays of the errors, at most once per frame, so a
+// canvas from typed arrays of the errors, a few times a second while rows stream in, so a
 // streaming run costs the page thread no DOM node per bar.
 import { $, el, clear } from '../shared/dom.js';
 import { fmtPct } from '../shared/format.js';
@@ -8,6 +8,7 @@ import { SCHEMES, errorBand } from '../shared/settings.js';
 import { state } from './state.js';
 import { actionText } from './row-text.js';
 import { selectLayer } from './detail.js';
+import { redrawer } from './redraw.js';
 
 const W = 900;
 const H = 240;
@@ -15,7 +16,6 @@ const M = { l: 52, r: 12, t: 10, b: 26 };
 let rel = new Float32Array(0); // rel. error per layer, NaN while pending or not quantized
 let cmp = null; // the compared scheme's, when there is one
 let hover = -1;
-let frame = 0;
 let canvas = null;
 
 function niceMax(x) {
@@ -27,18 +27,17 @@ function niceMax(x) {
 
 const value = (r) => (r?.rel_error == null ? NaN : r.rel_error);
 
-/** Row i of the primary (or, with compared, the compared) run has its result: painted with the next frame. */
+/** Row i of the primary (or, with compared, the compared) run has its result: painted soon, with other rows. */
 export function plotRow(i, compared = false) {
   const a = compared ? cmp : rel;
   const rows = compared ? state.compare?.rows : state.primary?.rows;
   if (a && i < a.length) a[i] = value(rows?.[i]);
-  schedule();
+  redraw.later();
 }
 
+const redraw = redrawer(() => paint());
 /** Repaints with the next frame (the selection moved). */
-export function schedule() {
-  if (!frame) frame = requestAnimationFrame(paint);
-}
+export const schedule = redraw.soon;
 
 function fill() {
   const rows = state.primary?.rows ?? [];
@@ -92,6 +91,7 @@ function indexAt(ev) {
 function setHover(i) {
   if (i === hover) return;
   hover = i;
+  if (!canvas) return;
   const r = state.primary?.rows?.[i];
   const c = state.compare?.rows?.[i];
   canvas.title = r ? `${r.name}\n${actionText(r, `rel. error ${fmtPct(r.rel_error)}`)}${c?.rel_error != null ? ` · ${SCHEMES[state.compare.scheme].label}: ${fmtPct(c.rel_error)}` : ''}` : '';
@@ -99,7 +99,6 @@ function setHover(i) {
 }
 
 function paint() {
-  frame = 0;
   if (!canvas) return;
   const dpr = window.devicePixelRatio || 1;
   const cssW = canvas.clientWidth || W;

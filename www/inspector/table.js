@@ -3,10 +3,11 @@
 // small overscan, are in the DOM, between two spacer rows that keep the
 // scroll height. Rows have a fixed height (style.css) and the columns fixed
 // widths (columns.js), so a redraw lays out a few dozen rows whatever the
-// model's size. Redraws while rows stream in are batched, one per frame.
+// model's size. Redraws while rows stream in are batched (redraw.js).
 import { $, el, clear } from '../shared/dom.js';
 import { state } from './state.js';
 import { COLS, colValue, relClass } from './columns.js';
+import { redrawer } from './redraw.js';
 
 const OVERSCAN = 8; // rows drawn above and below the view
 let rowH = 25; // measured from the first drawn row
@@ -15,7 +16,6 @@ let view = []; // order, filtered by name
 const drawn = new Map(); // row index -> its <tr>, for the rows in the DOM
 const dirtyRows = new Set();
 let viewDirty = false; // the sort or the filter must be applied again
-let frame = 0;
 let shownKey = ''; // the view and the window now in the DOM
 let viewVersion = 0;
 const wrap = () => $('layers').parentElement;
@@ -112,7 +112,6 @@ function render() {
 }
 
 function flush() {
-  frame = 0;
   if (viewDirty) {
     viewDirty = false;
     computeView();
@@ -122,15 +121,13 @@ function flush() {
   dirtyRows.clear();
 }
 
-function schedule() {
-  if (!frame) frame = requestAnimationFrame(flush);
-}
+const redraw = redrawer(flush);
 
-/** Row i changed: redrawn with the next frame (re-sorted if the sort is by a value). */
+/** Row i changed: redrawn soon, with other rows (re-sorted if the sort is by a value). */
 export function markRowDirty(i) {
   dirtyRows.add(i);
   if (state.sort.key !== 'index') viewDirty = true;
-  schedule();
+  redraw.later();
 }
 
 /** Redraws the drawn rows now, and re-sorts. */
@@ -215,6 +212,6 @@ export function focusNext(i, dir) {
 
 /** Starts drawing the rows scrolled into view. */
 export function watchScroll() {
-  wrap().addEventListener('scroll', schedule, { passive: true });
-  window.addEventListener('resize', schedule);
+  wrap().addEventListener('scroll', redraw.soon, { passive: true });
+  window.addEventListener('resize', redraw.soon);
 }
