@@ -17,9 +17,9 @@ export const CHROMIUM_ARGS = [
   '--enable-precise-memory-info',
 ];
 
-/** Starts scripts/serve.mjs on a free port; returns {url, close}. */
-export async function startServer() {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts/serve.mjs'), '--port', '0'], {
+/** Starts scripts/serve.mjs on a free port (with extra options, e.g. --sample DIR); returns {url, close}. */
+export async function startServer(options = []) {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts/serve.mjs'), '--port', '0', ...options], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolve, reject) => {
