@@ -100,6 +100,8 @@ function render() {
   for (const [i, tr] of keep) drawn.set(i, tr);
   top.firstChild.style.height = `${first * rowH}px`;
   bottom.firstChild.style.height = `${(view.length - last) * rowH}px`;
+  top.hidden = first === 0;
+  bottom.hidden = last === view.length;
   $('layers-body').replaceChildren(top, ...trs, bottom);
   if (focused?.dataset?.testid === 'layer-row' && focused.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
   const h = trs[0]?.getBoundingClientRect().height;
