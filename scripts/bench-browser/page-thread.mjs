@@ -2,8 +2,12 @@
 // The page thread's share of a run, and the time from input to all rows,
 // for one or two builds of the page (before/after a change) and for Netron
 // displaying the same file, interleaved round by round in one run.
-//   node scripts/bench-browser/page-thread.mjs --model DIR [--runs N]
-//        [--before WWW_DIR] [--netron PATH_TO_NETRON] [--label NAME]
+//   node scripts/bench-browser/page-thread.mjs [--model DIR]... [--runs N]
+//        [--before WWW_DIR|GIT_REF] [--netron PATH_TO_NETRON]
+// Every --model in turn (default: ../shared's all-MiniLM-L6-v2). --before:
+// a www/ folder, or a commit whose www/ is taken with the current www/pkg
+// (the same wasm: only the page differs). Netron (pip install netron) is
+// timed on the models of a single .safetensors file.
 // Per page run: the page thread's CPU (CDP Performance.getMetrics of the
 // page target: TaskDuration, ScriptDuration, LayoutDuration,
 // RecalcStyleDuration, differences across the run), the page's own clock
@@ -12,7 +16,8 @@
 // the page, in wall time) and the gap between the two, split into before
 // the page's input event and after it. Netron: setInputFiles on its file
 // input to its body's class becoming "default" (the model shown).
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,11 +31,16 @@ const opt = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 };
-const model = path.resolve(opt('--model', path.join(repoRoot, '../shared/models/all-MiniLM-L6-v2')));
+const models = args.flatMap((a, i) => (a === '--model' && i + 1 < args.length ? [path.resolve(args[i + 1])] : []));
+if (!models.length) models.push(path.join(repoRoot, '../shared/models/all-MiniLM-L6-v2'));
 const runs = Number(opt('--runs', 3));
-const before = opt('--before', null);
+let before = opt('--before', null);
+if (before && !fs.existsSync(before)) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlens-before-'));
+  execFileSync('sh', ['-c', `git -C "$1" archive "$2" www | tar -x -C "$3" && cp "$1"/www/pkg/* "$3"/www/pkg/`, 'sh', repoRoot, before, dir]);
+  before = path.join(dir, 'www');
+}
 const netronBin = opt('--netron', null);
-const file = fs.statSync(model).isDirectory() ? path.join(model, fs.readdirSync(model).find((f) => f.endsWith('.safetensors'))) : model;
 const mounts = { '/after/': { dir: path.join(repoRoot, 'www'), index: true } };
 if (before) mounts['/before/'] = { dir: path.resolve(before), index: true };
 const srv = await startRangeServer({ mounts });
@@ -122,31 +132,40 @@ async function netronRun() {
   return { outside: (at - t0) / 1000 };
 }
 
-const builds = before ? ['before', 'after'] : ['after'];
-const results = Object.fromEntries([...builds, 'netron'].map((k) => [k, []]));
-for (let r = 0; r < runs; r++) {
-  for (const b of builds) results[b].push(await pageRun(b));
-  if (netron) results.netron.push(await netronRun());
-  process.stderr.write(`round ${r + 1}/${runs}: ${builds.map((b) => `${b} ${results[b].at(-1).outside.toFixed(2)} s outside, ${results[b].at(-1).cpu.TaskDuration.toFixed(2)} CPU-s page`).join('; ')}${netron ? `; netron ${results.netron.at(-1).outside.toFixed(2)} s` : ''}\n`);
+let file = null;
+for (const model of models) {
+  file = fs.statSync(model).isDirectory() ? path.join(model, fs.readdirSync(model).filter((f) => f.endsWith('.safetensors')).sort()[0]) : model;
+  const single = fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.safetensors')).length === 1;
+  await benchModel(model, single && netron);
 }
 await browser.close();
 await srv.close();
 netron?.close();
 
-const fmt = (xs, d = 2) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${s[0].toFixed(d)} (${s[0].toFixed(d)}–${s.at(-1).toFixed(d)})`;
-};
-const lines = [
-  `${opt('--label', path.basename(model))}: ${file} (${(fs.statSync(file).size / 1e6).toFixed(0)} MB), ${runs} interleaved rounds, ${new Date().toISOString()}; best (range)`,
-  '',
-  '| build | page thread TaskDuration CPU-s | ScriptDuration | Layout | RecalcStyle | input→done, page clock s | input→done, outside s | outside − page: before the input event | after it |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...builds.map((b) => {
-    const xs = results[b];
-    const c = (k) => fmt(xs.map((x) => x.cpu[k]));
-    return `| ${b} | ${c('TaskDuration')} | ${c('ScriptDuration')} | ${c('LayoutDuration')} | ${c('RecalcStyleDuration')} | ${fmt(xs.map((x) => x.inside))} | ${fmt(xs.map((x) => x.outside))} | ${fmt(xs.map((x) => x.toInput), 3)} | ${fmt(xs.map((x) => x.afterInput), 3)} |`;
-  }),
-  ...(netron ? [`| Netron (same file, shown) | | | | | | ${fmt(results.netron.map((x) => x.outside))} | | |`] : []),
-];
-console.log(lines.join('\n'));
+async function benchModel(model, withNetron) {
+  const builds = before ? ['before', 'after'] : ['after'];
+  const results = Object.fromEntries([...builds, 'netron'].map((k) => [k, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const b of builds) results[b].push(await pageRun(b));
+    if (withNetron) results.netron.push(await netronRun());
+    process.stderr.write(`round ${r + 1}/${runs}: ${builds.map((b) => `${b} ${results[b].at(-1).outside.toFixed(2)} s outside, ${results[b].at(-1).cpu.TaskDuration.toFixed(2)} CPU-s page`).join('; ')}${withNetron ? `; netron ${results.netron.at(-1).outside.toFixed(2)} s` : ''}\n`);
+  }
+
+  const fmt = (xs, d = 2) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return `${s[0].toFixed(d)} (${s[0].toFixed(d)}–${s.at(-1).toFixed(d)})`;
+  };
+  const lines = [
+    `${path.basename(model)}: ${path.dirname(file)} (${(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.safetensors')).reduce((t, f) => t + fs.statSync(path.join(path.dirname(file), f)).size, 0) / 1e6).toFixed(0)} MB of .safetensors), ${runs} interleaved rounds, ${new Date().toISOString()}; best (range)`,
+    '',
+    '| build | page thread TaskDuration CPU-s | ScriptDuration | Layout | RecalcStyle | input→done, page clock s | input→done, outside s | outside − page: before the input event | after it |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...builds.map((b) => {
+      const xs = results[b];
+      const c = (k) => fmt(xs.map((x) => x.cpu[k]));
+      return `| ${b} | ${c('TaskDuration')} | ${c('ScriptDuration')} | ${c('LayoutDuration')} | ${c('RecalcStyleDuration')} | ${fmt(xs.map((x) => x.inside))} | ${fmt(xs.map((x) => x.outside))} | ${fmt(xs.map((x) => x.toInput), 3)} | ${fmt(xs.map((x) => x.afterInput), 3)} |`;
+    }),
+    ...(withNetron ? [`| Netron (same file, shown) | | | | | | ${fmt(results.netron.map((x) => x.outside))} | | |`] : []),
+  ];
+  console.log(lines.join('\n'));
+}
