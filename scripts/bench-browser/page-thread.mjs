@@ -20,18 +20,11 @@ import { spawn, execFileSync } from 'node:child_process';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startRangeServer } from '../../tests/e2e/range-server.mjs';
+import { repoRoot, opt, opts } from './args.mjs';
 import { launch } from '../../tests/e2e/helpers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-};
-const models = args.flatMap((a, i) => (a === '--model' && i + 1 < args.length ? [path.resolve(args[i + 1])] : []));
+const models = opts('--model').map((m) => path.resolve(m));
 if (!models.length) models.push(path.join(repoRoot, '../shared/models/all-MiniLM-L6-v2'));
 const runs = Number(opt('--runs', 3));
 let before = opt('--before', null);

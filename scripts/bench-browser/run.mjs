@@ -10,17 +10,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startRangeServer } from '../../tests/e2e/range-server.mjs';
+import { here, repoRoot, opt } from './args.mjs';
 import { launch, analyse, artifacts } from '../../tests/e2e/helpers.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-};
 const model = path.resolve(opt('--model', '/tmp/quantlens-bench-cache/bert-large-f32'));
 const runs = Number(opt('--runs', 3));
 const bin = path.join(repoRoot, 'target/release/quantlens');
