@@ -63,26 +63,29 @@ async function metrics(cdp) {
   return Object.fromEntries(m.filter((x) => METRICS.includes(x.name)).map((x) => [x.name, x.value]));
 }
 
-async function pageRun(which) {
+// A model of one .safetensors file is picked as that file (what Netron is
+// given); a sharded one as its folder.
+async function pageRun(which, single) {
+  const [picker, files] = single ? ['pick-files', file] : ['pick-dir', path.dirname(file)];
   const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
   const page = await ctx.newPage();
   await page.goto(srv.url(`/${which}/`));
   await page.waitForFunction(() => window.__quantlens !== undefined);
   await new Promise((r) => setTimeout(r, 1000)); // the page's workers start on load; a user picks a file later
-  await page.evaluate(() => {
+  await page.evaluate((picker) => {
     window.__bench = {};
-    document.querySelector('[data-testid=pick-dir]').addEventListener('change', () => { window.__bench.input = performance.timeOrigin + performance.now(); }, { capture: true });
+    document.querySelector(`[data-testid=${picker}]`).addEventListener('change', () => { window.__bench.input = performance.timeOrigin + performance.now(); }, { capture: true });
     window.__bench.done = new Promise((resolve) => {
       new MutationObserver(() => {
         if (document.body.dataset.state === 'done' || document.body.dataset.state === 'error') resolve(performance.timeOrigin + performance.now());
       }).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
     });
-  });
+  }, picker);
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
   const m0 = await metrics(cdp);
   const t0 = Date.now();
-  await page.setInputFiles('[data-testid=pick-dir]', path.dirname(file));
+  await page.setInputFiles(`[data-testid=${picker}]`, files);
   const done = await page.evaluate(() => window.__bench.done);
   const m1 = await metrics(cdp);
   const inputAt = await page.evaluate(() => window.__bench.input);
@@ -129,17 +132,17 @@ let file = null;
 for (const model of models) {
   file = fs.statSync(model).isDirectory() ? path.join(model, fs.readdirSync(model).filter((f) => f.endsWith('.safetensors')).sort()[0]) : model;
   const single = fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.safetensors')).length === 1;
-  await benchModel(model, single && netron);
+  await benchModel(model, single, single && netron);
 }
 await browser.close();
 await srv.close();
 netron?.close();
 
-async function benchModel(model, withNetron) {
+async function benchModel(model, single, withNetron) {
   const builds = before ? ['before', 'after'] : ['after'];
   const results = Object.fromEntries([...builds, 'netron'].map((k) => [k, []]));
   for (let r = 0; r < runs; r++) {
-    for (const b of builds) results[b].push(await pageRun(b));
+    for (const b of builds) results[b].push(await pageRun(b, single));
     if (withNetron) results.netron.push(await netronRun());
     process.stderr.write(`round ${r + 1}/${runs}: ${builds.map((b) => `${b} ${results[b].at(-1).outside.toFixed(2)} s outside, ${results[b].at(-1).cpu.TaskDuration.toFixed(2)} CPU-s page`).join('; ')}${withNetron ? `; netron ${results.netron.at(-1).outside.toFixed(2)} s` : ''}\n`);
   }
