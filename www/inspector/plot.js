@@ -16,7 +16,12 @@ const M = { l: 52, r: 12, t: 10, b: 26 };
 let rel = new Float32Array(0); // rel. error per layer, NaN while pending or not quantized
 let cmp = null; // the compared scheme's, when there is one
 let hover = -1;
+const fresh = new Set(); // rows whose bars arrived since the last paint
+let full = true; // the next paint draws everything
+let paintedMax = 0; // the scale of the last full paint
+let palette = null; // its colours
 let canvas = null;
+let cssWidth = W; // the canvas's width on the page, kept by a ResizeObserver (reading it would force a layout per paint)
 
 function niceMax(x) {
   if (!(x > 0)) return 0.01;
@@ -32,12 +37,16 @@ export function plotRow(i, compared = false) {
   const a = compared ? cmp : rel;
   const rows = compared ? state.compare?.rows : state.primary?.rows;
   if (a && i < a.length) a[i] = value(rows?.[i]);
+  fresh.add(i);
   redraw.later();
 }
 
 const redraw = redrawer(() => paint());
-/** Repaints with the next frame (the selection moved). */
-export const schedule = redraw.soon;
+/** Repaints everything with the next frame (the selection moved). */
+export function schedule() {
+  full = true;
+  redraw.soon();
+}
 
 function fill() {
   const rows = state.primary?.rows ?? [];
@@ -68,7 +77,14 @@ export function drawRelPlot() {
       if (i >= 0) selectLayer(i, true);
     });
     host.append(canvas);
+    new ResizeObserver(([e]) => {
+      if (e.contentRect.width > 0 && e.contentRect.width !== cssWidth) {
+        cssWidth = e.contentRect.width;
+        schedule();
+      }
+    }).observe(canvas);
   }
+  full = true;
   paint();
   const item = (cls, text) => {
     const s = el('span', { class: 'item' });
@@ -98,26 +114,30 @@ function setHover(i) {
   schedule();
 }
 
+// A full paint draws everything; while rows stream in, a paint with the
+// same scale draws only the bars of the rows that arrived (clipped to their
+// columns, the threshold lines over them), so it costs little per row.
 function paint() {
   if (!canvas) return;
-  const dpr = window.devicePixelRatio || 1;
-  const cssW = canvas.clientWidth || W;
-  const scale = (cssW / W) * dpr;
+  const scale = (cssWidth / W) * (window.devicePixelRatio || 1);
   if (canvas.width !== Math.round(W * scale)) {
     canvas.width = Math.round(W * scale);
     canvas.height = Math.round(H * scale);
+    full = true;
   }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(scale, 0, 0, scale, 0, 0);
-  ctx.clearRect(0, 0, W, H);
-  const css = getComputedStyle(canvas);
-  const color = (name) => css.getPropertyValue(`--${name}`).trim();
-  const pw = W - M.l - M.r;
-  const ph = H - M.t - M.b;
   let maxV = 0;
   for (const v of rel) if (v > maxV) maxV = v;
   if (cmp) for (const v of cmp) if (v > maxV) maxV = v;
   const ymax = niceMax(maxV);
+  if (ymax !== paintedMax || !palette) full = true;
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(scale, 0, 0, scale, 0, 0);
+  const pw = W - M.l - M.r;
+  const ph = H - M.t - M.b;
+  const n = rel.length;
+  const bw = pw / n;
+  const barW = cmp ? bw / 2 : bw;
+  const gap = bw > 3 ? 1 : 0;
   const y = (v) => M.t + ph - (Math.min(v, ymax) / ymax) * ph;
   const line = (v, stroke, dash) => {
     ctx.strokeStyle = stroke;
@@ -127,44 +147,64 @@ function paint() {
     ctx.lineTo(W - M.r, Math.round(y(v)) + 0.5);
     ctx.stroke();
   };
+  const bar = (i) => {
+    const v = rel[i];
+    if (!Number.isNaN(v)) {
+      ctx.fillStyle = palette[errorBand(v, state.thr)];
+      ctx.fillRect(M.l + i * bw + gap / 2, y(v), Math.max(barW - gap, 0.6), Math.max(M.t + ph - y(v), 0.5));
+    }
+    const c = cmp?.[i];
+    if (c != null && !Number.isNaN(c)) {
+      ctx.fillStyle = palette.cmp;
+      ctx.fillRect(M.l + i * bw + barW + gap / 2, y(c), Math.max(barW - gap, 0.6), Math.max(M.t + ph - y(c), 0.5));
+    }
+  };
+  const thresholds = () => {
+    if (state.thr.warn < ymax) line(state.thr.warn, palette.warn, [4, 4]);
+    if (state.thr.bad < ymax) line(state.thr.bad, palette.bad, [4, 4]);
+    ctx.setLineDash([]);
+  };
+  if (!full) {
+    for (const i of fresh) {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(M.l + i * bw, M.t, bw, ph);
+      ctx.clip();
+      bar(i);
+      thresholds();
+      ctx.restore();
+    }
+    fresh.clear();
+    return;
+  }
+  full = false;
+  fresh.clear();
+  paintedMax = ymax;
+  const css = getComputedStyle(canvas);
+  palette = Object.fromEntries(['muted', 'grid', 'sel-bg', 'good', 'warn', 'bad', 'cmp'].map((k) => [k, css.getPropertyValue(`--${k}`).trim()]));
+  ctx.clearRect(0, 0, W, H);
   ctx.font = `11px ${css.fontFamily}`;
-  ctx.fillStyle = color('muted');
+  ctx.fillStyle = palette.muted;
   ctx.textAlign = 'end';
   for (let k = 0; k <= 4; k++) {
     const v = (ymax * k) / 4;
-    line(v, color('grid'), []);
+    line(v, palette.grid, []);
     ctx.fillText(fmtPct(v).replace(' ', ''), M.l - 6, y(v) + 4);
   }
-  const n = rel.length;
-  const bw = pw / n;
-  const barW = cmp ? bw / 2 : bw;
-  const gap = bw > 3 ? 1 : 0;
-  for (const [i, fillName] of [[state.selected, 'sel-bg'], [hover, 'grid']]) {
+  for (const [i, fill] of [[state.selected, palette['sel-bg']], [hover, palette.grid]]) {
     if (i >= 0 && i < n) {
-      ctx.fillStyle = color(fillName);
+      ctx.fillStyle = fill;
       ctx.fillRect(M.l + i * bw, M.t, Math.max(bw, 1), ph);
     }
   }
-  const bars = (a, dx, fillOf) => {
-    for (let i = 0; i < n; i++) {
-      const v = a[i];
-      if (Number.isNaN(v)) continue;
-      ctx.fillStyle = fillOf(v);
-      ctx.fillRect(M.l + i * bw + dx + gap / 2, y(v), Math.max(barW - gap, 0.6), Math.max(M.t + ph - y(v), 0.5));
-    }
-  };
-  const band = { good: color('good'), warn: color('warn'), bad: color('bad') };
-  bars(rel, 0, (v) => band[errorBand(v, state.thr)]);
-  if (cmp) bars(cmp, barW, () => color('cmp'));
-  if (state.thr.warn < ymax) line(state.thr.warn, color('warn'), [4, 4]);
-  if (state.thr.bad < ymax) line(state.thr.bad, color('bad'), [4, 4]);
-  ctx.setLineDash([]);
-  ctx.strokeStyle = color('muted');
+  for (let i = 0; i < n; i++) bar(i);
+  thresholds();
+  ctx.strokeStyle = palette.muted;
   ctx.beginPath();
   ctx.moveTo(M.l, M.t + ph + 0.5);
   ctx.lineTo(W - M.r, M.t + ph + 0.5);
   ctx.stroke();
-  ctx.fillStyle = color('muted');
+  ctx.fillStyle = palette.muted;
   ctx.textAlign = 'start';
   ctx.fillText('first tensor', M.l, H - 6);
   ctx.textAlign = 'end';

@@ -11,6 +11,11 @@ import { redrawer } from './redraw.js';
 
 const OVERSCAN = 8; // rows drawn above and below the view
 let rowH = 25; // measured from the first drawn row
+let measured = false;
+// The scroller's offset and height, kept by its scroll event and a
+// ResizeObserver: reading them in a redraw would force a layout.
+let scrollTop = 0;
+let viewHeight = 0;
 let order = []; // row indices in sort order
 let view = []; // order, filtered by name
 const drawn = new Map(); // row index -> its <tr>, for the rows in the DOM
@@ -41,10 +46,12 @@ export function buildTable(layers) {
   }
   drawn.clear();
   dirtyRows.clear();
+  measured = false;
   order = layers.map((_, i) => i);
   state.sort = { key: 'index', dir: 1 };
   markSort();
   wrap().scrollTop = 0;
+  scrollTop = 0;
   applyFilter();
 }
 
@@ -80,10 +87,9 @@ export function updateRow(i) {
 // Draws the rows in view: reuses the drawn ones, makes the new ones, drops
 // the rest. A focused row that stays in view keeps its focus.
 function render() {
-  const w = wrap();
-  const height = w.clientHeight || window.innerHeight * 0.7;
-  const first = Math.max(0, Math.floor(w.scrollTop / rowH) - OVERSCAN);
-  const last = Math.min(view.length, Math.ceil((w.scrollTop + height) / rowH) + OVERSCAN);
+  const height = viewHeight || window.innerHeight * 0.7;
+  const first = Math.max(0, Math.floor(scrollTop / rowH) - OVERSCAN);
+  const last = Math.min(view.length, Math.ceil((scrollTop + height) / rowH) + OVERSCAN);
   const key = `${viewVersion} ${first} ${last} ${rowH}`;
   if (key === shownKey && $('layers-body').firstChild === top) return;
   shownKey = key;
@@ -104,10 +110,16 @@ function render() {
   bottom.hidden = last === view.length;
   $('layers-body').replaceChildren(top, ...trs, bottom);
   if (focused?.dataset?.testid === 'layer-row' && focused.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
-  const h = trs[0]?.getBoundingClientRect().height;
-  if (h > 0 && Math.abs(h - rowH) > 0.5) {
-    rowH = h;
-    render();
+  if (!measured && trs.length) {
+    // once per table: measuring on every redraw would force a layout
+    const h = trs[0].getBoundingClientRect().height;
+    if (h > 0) {
+      measured = true;
+      if (Math.abs(h - rowH) > 0.5) {
+        rowH = h;
+        render();
+      }
+    }
   }
   $('layers').dataset.rows = String(order.length);
   $('layers').dataset.shown = String(view.length);
@@ -199,6 +211,8 @@ export function revealRow(i) {
   const y = p * rowH;
   if (y < w.scrollTop) w.scrollTop = y;
   else if (y + rowH + head > w.scrollTop + w.clientHeight) w.scrollTop = y + rowH + head - w.clientHeight;
+  scrollTop = w.scrollTop;
+  viewHeight = w.clientHeight;
   render();
   const tr = drawn.get(i);
   tr?.scrollIntoView({ block: 'nearest' });
@@ -214,6 +228,13 @@ export function focusNext(i, dir) {
 
 /** Starts drawing the rows scrolled into view. */
 export function watchScroll() {
-  wrap().addEventListener('scroll', redraw.soon, { passive: true });
-  window.addEventListener('resize', redraw.soon);
+  const w = wrap();
+  w.addEventListener('scroll', () => {
+    scrollTop = w.scrollTop;
+    redraw.soon();
+  }, { passive: true });
+  new ResizeObserver(([e]) => {
+    viewHeight = e.contentRect.height;
+    redraw.soon();
+  }).observe(w);
 }
