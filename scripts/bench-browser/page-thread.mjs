@@ -30,7 +30,7 @@ const runs = Number(opt('--runs', 3));
 let before = opt('--before', null);
 if (before && !fs.existsSync(before)) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlens-before-'));
-  execFileSync('sh', ['-c', `git -C "$1" archive "$2" www | tar -x -C "$3" && cp "$1"/www/pkg/* "$3"/www/pkg/`, 'sh', repoRoot, before, dir]);
+  execFileSync('sh', ['-c', `git -C "$1" archive "$2" www | tar -x -C "$3" && mkdir -p "$3"/www/pkg && cp "$1"/www/pkg/* "$3"/www/pkg/`, 'sh', repoRoot, before, dir]);
   before = path.join(dir, 'www');
 }
 const netronBin = opt('--netron', null);
