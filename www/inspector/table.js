@@ -126,6 +126,11 @@ function render() {
 }
 
 function flush() {
+  if (!state.primary) {
+    // a cancelled run without a report: nothing to draw
+    dirtyRows.clear();
+    return;
+  }
   if (viewDirty) {
     viewDirty = false;
     computeView();
