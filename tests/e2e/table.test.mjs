@@ -1,6 +1,6 @@
 // The virtualised layers table (www/inspector/table.js): only the rows in
-// view are in the DOM, whatever the model's size, and scrolling, sorting
-// and filtering reach every row.
+// view are in the DOM, whatever the model's size, and scrolling, sorting,
+// filtering and the keyboard reach every row.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, openPage, analyse, miniLM, rowCount, revealRow } from './helpers.mjs';
@@ -49,4 +49,16 @@ test('sorting and filtering work on all rows, drawn or not', async () => {
   assert.match(await page.textContent('#shown'), /^13 of 104 shown$/);
   await page.fill('[data-testid=filter]', '');
   await page.click('th[data-key=index] button');
+});
+
+test('the arrow keys walk past the drawn rows to the last one', async () => {
+  await page.evaluate(() => { document.querySelector('[data-testid=layers]').parentElement.scrollTop = 0; });
+  await page.waitForFunction(() => document.querySelector('[data-testid=layer-row]')?.dataset.name === 'embeddings.position_ids');
+  await page.locator('[data-testid=layer-row]').first().focus();
+  for (let k = 0; k < 103; k++) await page.keyboard.press('ArrowDown');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.index), '103', 'the last row has the focus');
+  const last = await page.evaluate(() => document.activeElement.dataset.name);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((n) => document.querySelector('[data-testid=detail-name]').textContent === n, last);
+  assert.deepEqual(page.errors, []);
 });

@@ -213,15 +213,20 @@ export function revealRow(i) {
   if (p < 0) return null;
   const w = wrap();
   const head = $('layers-head').getBoundingClientRect().height;
-  const y = p * rowH;
-  if (y < w.scrollTop) w.scrollTop = y;
-  else if (y + rowH + head > w.scrollTop + w.clientHeight) w.scrollTop = y + rowH + head - w.clientHeight;
-  scrollTop = w.scrollTop;
-  viewHeight = w.clientHeight;
-  render();
+  // y: the row's top below the header; from its position when it is drawn
+  // (exact), else from its place in the view (to draw it first)
+  const scrollTo = (y) => {
+    if (y < w.scrollTop) w.scrollTop = y;
+    else if (y + rowH + head > w.scrollTop + w.clientHeight) w.scrollTop = y + rowH + head - w.clientHeight;
+    scrollTop = w.scrollTop;
+    viewHeight = w.clientHeight;
+    render();
+  };
+  if (!drawn.has(i)) scrollTo(p * rowH);
   const tr = drawn.get(i);
-  tr?.scrollIntoView({ block: 'nearest' });
-  return tr;
+  if (tr) scrollTo(tr.offsetTop - head);
+  drawn.get(i)?.scrollIntoView({ block: 'nearest' });
+  return drawn.get(i);
 }
 
 /** Moves the keyboard focus from row i to the next (dir 1) or previous (dir -1) shown row. */
