@@ -8,18 +8,12 @@ import { startServer, launch, openPage, analyse, miniLM, rowCount, revealRow } f
 let server;
 let browser;
 let page;
-
 before(async () => {
-  server = await startServer();
-  browser = await launch();
+  [server, browser] = await Promise.all([startServer(), launch()]);
   page = await openPage(browser, server.url);
   assert.equal(await analyse(page, 'pick-dir', miniLM), 'done');
 });
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+after(() => Promise.all([browser?.close(), server?.close()]));
 
 const drawn = () => page.$$eval('[data-testid=layer-row]', (rows) => rows.map((r) => r.dataset.name));
 
