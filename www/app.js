@@ -9,16 +9,17 @@ import { parseFragment, buildFragment, sourceOf } from './link/fragment.js';
 import { confirmTyped } from './link/confirm.js';
 import { state } from './inspector/state.js';
 import { startPool } from './inspector/pool.js';
-import { setRunState, addFetched, clearError } from './inspector/progress.js';
+import { setRunState, addFetched } from './inspector/progress.js';
 import { failRun, cancelRun, runPrimary, busy, beforeNewInput } from './inspector/run.js';
 import { compareChanged } from './inspector/compare-run.js';
 import { entriesFromDrop, acceptEntries } from './inspector/input.js';
 import { openLink, fromFragment } from './inspector/link-view.js';
 import { thresholdsFromInputs, applyThresholds } from './inspector/thresholds.js';
 import { currentLink, copyLink } from './inspector/share.js';
-import { applyFilter } from './inspector/table.js';
+import { applyFilter, focusNext, watchScroll } from './inspector/table.js';
 import { selectLayer } from './inspector/detail.js';
 import { doExport } from './inspector/exports.js';
+import { trySample } from './inspector/sample.js';
 
 // Compare by link (#url=A&against=B) is the compare page's job.
 {
@@ -73,49 +74,28 @@ drop.addEventListener('keydown', (ev) => {
   }
 });
 
-$('sample').addEventListener('click', async () => {
-  beforeNewInput();
-  clearError();
-  const t0 = performance.now();
-  setRunState('running', 'Fetching the sample model (all-MiniLM-L6-v2, 91 MB)…');
-  const myRun = ++state.runId;
-  try {
-    const [m, c] = await Promise.all([fetch('sample/model.safetensors'), fetch('sample/config.json')]);
-    if (!m.ok) throw new Error(`The sample model is not available on this server (HTTP ${m.status}).`);
-    const blob = await m.blob();
-    const config = c.ok ? await c.text() : null;
-    if (myRun !== state.runId) return;
-    const entries = [{ file: new File([blob], 'model.safetensors'), path: 'all-MiniLM-L6-v2/model.safetensors' }];
-    if (config != null) entries.push({ file: new File([config], 'config.json'), path: 'all-MiniLM-L6-v2/config.json' });
-    await acceptEntries(entries, 'sample');
-    if (window.__quantlens.lastRun) window.__quantlens.lastRun.withFetchMs = performance.now() - t0;
-  } catch (e) {
-    if (myRun === state.runId) failRun(e);
-  }
-});
-
+$('sample').addEventListener('click', trySample);
 $('cancel').addEventListener('click', cancelRun);
 document.addEventListener('keydown', (ev) => {
   if (ev.key === 'Escape' && busy()) cancelRun();
 });
 $('filter').addEventListener('input', applyFilter);
 $('layers-body').addEventListener('click', (ev) => {
-  const tr = ev.target.closest('tr');
+  const tr = ev.target.closest('tr[data-index]');
   if (tr) selectLayer(Number(tr.dataset.index), false);
 });
 $('layers-body').addEventListener('keydown', (ev) => {
-  const tr = ev.target.closest('tr');
+  const tr = ev.target.closest('tr[data-index]');
   if (!tr) return;
   if (ev.key === 'Enter' || ev.key === ' ') {
     ev.preventDefault();
     selectLayer(Number(tr.dataset.index), false);
   } else if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
     ev.preventDefault();
-    let next = ev.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
-    while (next && next.hidden) next = ev.key === 'ArrowDown' ? next.nextElementSibling : next.previousElementSibling;
-    next?.focus();
+    focusNext(Number(tr.dataset.index), ev.key === 'ArrowDown' ? 1 : -1);
   }
 });
+watchScroll();
 for (const id of ['scheme', 'policy']) {
   $(id).addEventListener('change', () => {
     if (!state.input) return;

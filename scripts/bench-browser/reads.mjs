@@ -10,7 +10,7 @@
 // (3.2 GB), generated in /tmp/quantlens-reads if absent (delete it after).
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, opt } from './cli.mjs';
+import { repoRoot, opt } from './args.mjs';
 import { startRangeServer } from '../../tests/e2e/range-server.mjs';
 import { launch, analyse, confirmLink, artifacts, browserRss } from '../../tests/e2e/helpers.mjs';
 

@@ -10,8 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { here, repoRoot, opt } from './cli.mjs';
 import { startRangeServer } from '../../tests/e2e/range-server.mjs';
+import { here, repoRoot, opt } from './args.mjs';
 import { launch, analyse, artifacts } from '../../tests/e2e/helpers.mjs';
 
 const model = path.resolve(opt('--model', '/tmp/quantlens-bench-cache/bert-large-f32'));

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  launch, openPage, analyse, waitSettled, confirmLink, miniLM, text, repoRoot, tmpDir, goodModel,
+  launch, openPage, analyse, waitSettled, confirmLink, miniLM, text, repoRoot, tmpDir, goodModel, rowCount,
 } from './helpers.mjs';
 import { startRangeServer } from './range-server.mjs';
 
@@ -99,7 +99,7 @@ test('from a sub-path: the MiniLM folder via pick-dir gives 104 rows, 37 quantiz
   const page = await open();
   const st = await analyse(page, 'pick-dir', miniLM);
   assert.equal(st, 'done', await text(page, 'error'));
-  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+  assert.equal(await rowCount(page), 104);
   assert.equal(await text(page, 'count-quantized'), '37');
   assert.equal(await text(page, 'count-kept'), '67');
   const paths = server.log.map((e) => e.path);
@@ -113,7 +113,7 @@ test('from a sub-path: "Try a sample model" fetches sample/ relatively and gives
   await page.click('#sample');
   await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state !== 'idle', null, { polling: 10 });
   assert.equal(await waitSettled(page), 'done', await text(page, 'error'));
-  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+  assert.equal(await rowCount(page), 104);
   assert.equal(await text(page, 'count-quantized'), '37');
   assert.equal(await text(page, 'count-kept'), '67');
   const sample = server.log.filter((e) => e.path === `${PREFIX}sample/model.safetensors`);
@@ -178,7 +178,7 @@ test("README's hosted link, with the Hub replaced by a local one, opens MiniLM f
   try {
     // The stand-in Hub is on this computer, so the link waits for the click a visitor would give.
     assert.equal(await confirmLink(page), 'done', await text(page, 'error'));
-    assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+    assert.equal(await rowCount(page), 104);
     assert.equal(await text(page, 'count-quantized'), '37');
     assert.equal(await text(page, 'count-kept'), '67');
     assert.ok(site.log.some((e) => e.path === '/sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetensors'), 'resolved on the Hub stand-in');

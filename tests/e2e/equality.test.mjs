@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   startServer, launch, openPage, analyse, miniLM, repoRoot, artifacts, tmpDir, genModels, safetensors, weights,
-  mlxMissing, mlxQuantizeModel,
+  mlxMissing, mlxQuantizeModel, revealRow,
 } from './helpers.mjs';
 
 let server;
@@ -156,6 +156,7 @@ for (const [what, make, want] of FIXTURES) {
       }
       assert.ok(!web.layers.some((r) => /\.(scales|biases)$/.test(r.name)), 'no companion is a row');
       assert.equal((await page.textContent('[data-testid=count-stored]')).trim(), String(want.stored));
+      await revealRow(page, 'encoder.layer.0.output.dense.weight');
       const row = page.locator('[data-testid=layer-row][data-name="encoder.layer.0.output.dense.weight"]');
       assert.match(await row.textContent(), /stored.*bits\/weight/);
       if (want.bpw !== undefined) {

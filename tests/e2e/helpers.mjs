@@ -17,9 +17,9 @@ export const CHROMIUM_ARGS = [
   '--enable-precise-memory-info',
 ];
 
-/** Starts scripts/serve.mjs on a free port; returns {url, close}. */
-export async function startServer() {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts/serve.mjs'), '--port', '0'], {
+/** Starts scripts/serve.mjs on a free port (with extra options, e.g. --sample DIR); returns {url, close}. */
+export async function startServer(options = []) {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'scripts/serve.mjs'), '--port', '0', ...options], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolve, reject) => {
@@ -223,4 +223,27 @@ export function browserRss() {
   };
   walk(process.pid);
   return total;
+}
+
+// The layers table is virtualised (www/inspector/table.js): only the rows in
+// its view are in the DOM. These two read the table as a user sees it.
+/** The number of rows the layers table holds (filtered or not, drawn or not): its data-rows. */
+export async function rowCount(page) {
+  return Number(await page.getAttribute('[data-testid=layers]', 'data-rows'));
+}
+
+/** Scrolls the layers table, as a user would, until the row of this tensor is drawn. */
+export async function revealRow(page, name) {
+  await page.evaluate(async (n) => {
+    const wrap = document.querySelector('[data-testid=layers]').parentElement;
+    const find = () => [...document.querySelectorAll('[data-testid=layer-row]')].find((r) => r.dataset.name === n);
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    wrap.scrollTop = 0;
+    await frame();
+    while (!find() && wrap.scrollTop + wrap.clientHeight < wrap.scrollHeight) {
+      wrap.scrollTop += wrap.clientHeight / 2;
+      await frame();
+    }
+    find()?.scrollIntoView({ block: 'nearest' });
+  }, name);
 }

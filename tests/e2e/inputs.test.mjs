@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launch, openPage, analyse, waitSettled, miniLM, text, tmpDir, genModels, safetensors, weights, goodModel,
+  startServer, launch, openPage, analyse, waitSettled, miniLM, text, tmpDir, genModels, safetensors, weights, goodModel, rowCount,
 } from './helpers.mjs';
 
 let server;
@@ -41,7 +41,7 @@ test('bf16 3-shard copy of MiniLM: 104 rows, 37 quantized, 67 kept', async () =>
   genModels(['bf16-shards', miniLM, dir, '--shards', '3']);
   const st = await analyse(page, 'pick-dir', dir);
   assert.equal(st, 'done', await text(page, 'error'));
-  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+  assert.equal(await rowCount(page), 104);
   assert.equal(await text(page, 'count-quantized'), '37');
   assert.equal(await text(page, 'count-kept'), '67');
   const files = await page.locator('#files li').allTextContents();
@@ -161,7 +161,7 @@ test('dropping a folder walks its subfolders (webkitGetAsEntry)', async () => {
   await cdp.detach();
   await page.waitForFunction((r) => window.__quantlens.state.runId > r, run, { timeout: 10000 });
   assert.equal(await waitSettled(page), 'done', await text(page, 'error'));
-  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+  assert.equal(await rowCount(page), 104);
   assert.equal(await text(page, 'count-quantized'), '37');
   assert.equal(await text(page, 'count-kept'), '67');
   const ignored = await page.textContent('#ignored-box');

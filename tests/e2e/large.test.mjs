@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launch, openPage, analyse, waitSettled, text, tmpDir, genModels, goodModel, artifacts, browserRss,
+  startServer, launch, openPage, analyse, waitSettled, text, tmpDir, genModels, goodModel, artifacts, browserRss, rowCount,
 } from './helpers.mjs';
 
 const BIG_GB = Number(process.env.QUANTLENS_BIG_GB ?? 6);
@@ -85,7 +85,7 @@ test(`a ${BIG_GB} GiB bf16 model in one shard (offsets past 4 GiB) streams under
   const secs = (Date.now() - t0) / 1000;
   assert.equal(crashed, false, 'renderer crashed');
   assert.equal(st, 'done', await text(page, 'error'));
-  assert.equal(await page.locator('[data-testid=layer-row]').count(), expected);
+  assert.equal(await rowCount(page), expected);
   const run = await page.evaluate(() => window.__quantlens.lastRun);
   const heap = await page.evaluate(() => performance.memory.usedJSHeapSize);
   maxHeap = Math.max(maxHeap, heap);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launch, openPage, analyse, waitSettled, miniLM, text, cliReport, repoRoot, artifacts,
+  startServer, launch, openPage, analyse, waitSettled, miniLM, text, cliReport, repoRoot, artifacts, rowCount, revealRow,
 } from './helpers.mjs';
 
 let server;
@@ -41,7 +41,7 @@ test('MiniLM folder via pick-dir: 104 rows, 37 quantized, 67 kept', async () => 
   const st = await analyse(page, 'pick-dir', miniLM);
   const wall = Date.now() - t0;
   assert.equal(st, 'done', await text(page, 'error'));
-  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+  assert.equal(await rowCount(page), 104);
   assert.equal(await text(page, 'count-quantized'), '37');
   assert.equal(await text(page, 'count-kept'), '67');
   const run = await page.evaluate(() => window.__quantlens.lastRun);
@@ -94,6 +94,7 @@ test('table sorts by clicking headers and filters by name', async () => {
 });
 
 test('selecting a layer draws its weight and error histograms', async () => {
+  await revealRow(page, 'encoder.layer.5.output.dense.weight');
   await page.click('[data-testid=layer-row][data-name="encoder.layer.5.output.dense.weight"]');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=hist-error] rect').length === 64);
   assert.equal(await page.locator('[data-testid=hist-weights] rect').count(), 64);
@@ -108,6 +109,7 @@ test('screenshots in light and dark mode', async () => {
   await page.screenshot({ path: path.join(artifacts, 'minilm-light.png') });
   const dark = await openPage(browser, server.url, { colorScheme: 'dark' });
   assert.equal(await analyse(dark, 'pick-dir', miniLM), 'done');
+  await revealRow(dark, 'encoder.layer.5.output.dense.weight');
   await dark.click('[data-testid=layer-row][data-name="encoder.layer.5.output.dense.weight"]');
   await dark.waitForFunction(() => document.querySelectorAll('[data-testid=hist-error] rect').length === 64);
   await dark.screenshot({ path: path.join(artifacts, 'minilm-dark-full.png'), fullPage: true });
@@ -157,7 +159,7 @@ test('"Try a sample model" analyses the sample served with the page', async () =
   await page.click('[data-testid=sample]');
   await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state !== 'done', null, { polling: 10 }).catch(() => {});
   assert.equal(await waitSettled(page), 'done', await text(page, 'error'));
-  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+  assert.equal(await rowCount(page), 104);
   assert.equal(await text(page, 'count-quantized'), '37');
   assert.equal(await text(page, 'count-kept'), '67');
 });

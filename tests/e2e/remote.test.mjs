@@ -11,7 +11,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
   startServer, launch, openPage, analyse, waitSettled, miniLM, text, tmpDir, genModels, goodModel, repoRoot, artifacts,
-  confirmLink, untilConfirmed,
+  confirmLink, untilConfirmed, rowCount,
 } from './helpers.mjs';
 import { startRangeServer } from './range-server.mjs';
 
@@ -139,7 +139,7 @@ test('reference: MiniLM and the 3-shard bf16 copy picked as local folders', asyn
   const page = await openPage(browser, server.url);
   for (const [key, dir] of [['minilm', miniLM], ['bf16', bf16]]) {
     assert.equal(await analyse(page, 'pick-dir', dir), 'done', await text(page, 'error'));
-    assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+    assert.equal(await rowCount(page), 104);
     const run = await page.evaluate(() => window.__quantlens.lastRun);
     local[key] = { report: JSON.parse(await download(page, 'export-json')), ms: run.ms };
   }
@@ -179,7 +179,7 @@ for (const [key, links, files] of [['minilm', MINILM_LINKS, ['model.safetensors'
       srv.reset();
       const page = await openLink(frag);
       await expectDone(page);
-      assert.equal(await page.locator('[data-testid=layer-row]').count(), 104, what);
+      assert.equal(await rowCount(page), 104, what);
       assert.equal(await text(page, 'count-quantized'), '37');
       assert.equal(await text(page, 'count-kept'), '67');
       const web = JSON.parse(await download(page, 'export-json'));
@@ -217,7 +217,7 @@ test('header view: structure from headers only (counted at the server), then the
     const page = await openLink(frag, { settle: false });
     await page.waitForSelector('[data-testid=status][data-phase=header]', { timeout: 60000 });
     // the structure view: every tensor with dtype, shape, params; the policy's plan; files
-    assert.equal(await page.locator('[data-testid=layer-row]').count(), 104);
+    assert.equal(await rowCount(page), 104);
     assert.equal(await text(page, 'count-quantized'), '37');
     assert.equal(await text(page, 'count-kept'), '67');
     assert.match(await page.textContent('#kept-by-dtype'), /BF16/);
@@ -340,7 +340,7 @@ test('a tensor read that fails mid-stream names the file, the bytes and the addr
     && !document.querySelector('[data-testid=link-confirm]'))
     .catch(async (e) => { throw new Error(`${e.message}: ${await text(page, 'status')} / ${await text(page, 'error')}`); });
   assert.match(await text(page, 'error'), /model\.safetensors.*the range request for bytes \d+-\d+ of http:\/\/127\.0\.0\.1:\d+\/models\/minilm\/model\.safetensors failed/s);
-  assert.equal(await page.locator('[data-testid=layer-row]').count(), 104, 'the structure view stays');
+  assert.equal(await rowCount(page), 104, 'the structure view stays');
   await page.unroute(modelHost);
   await goTo(page, `url=${srv.url('/models/small/good.safetensors')}`, () => document.querySelector('[data-testid=status]').dataset.state === 'done'
     && document.querySelectorAll('[data-testid=layer-row]').length === 4);

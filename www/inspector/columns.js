@@ -11,29 +11,29 @@ export function relClass(r) {
   return errorBand(r.rel_error, state.thr);
 }
 
-/** The table's columns: key, label, value (get), format (fmt), sort key (sortBy). */
+/** The table's columns: key, width in em (w, fixed: the table lays out only the rows in view), label, value (get), format (fmt), sort key (sortBy). */
 export const COLS = [
-  { key: 'index', label: '#', num: true, get: (r, i) => i, fmt: (x) => String(x) },
-  { key: 'name', label: 'Tensor', cls: 'mono name' },
-  { key: 'dtype', label: 'dtype' },
-  { key: 'shape', label: 'Shape', get: (r) => r.shape, fmt: (s) => (s && s.length ? s.join(' × ') : 'scalar'), sortBy: (r) => r.params },
-  { key: 'params', label: 'Params', num: true, fmt: fmtParams },
-  { key: 'action', label: 'Action' },
-  { key: 'reason', label: 'Reason', get: (r) => (r.action === 'stored' ? storedLabel(r) : r.reason), fmt: (x) => x ?? '' },
-  { key: 'rel_error', label: 'Rel. error', num: true, fmt: fmtPct, cls: 'strong' },
-  { key: 'cmp_rel_error', label: 'Rel. error (B)', num: true, fmt: fmtPct, cls: 'col-cmp', get: (r, i) => state.compare?.rows?.[i]?.rel_error ?? null },
-  { key: 'mse', label: 'MSE', num: true, fmt: fmtSci },
-  { key: 'max_abs_error', label: 'Max |err|', num: true, fmt: fmtSci },
-  { key: 'sqnr_db', label: 'SQNR dB', num: true, fmt: fmtFixed(1) },
-  { key: 'cosine', label: 'Cosine', num: true, fmt: fmtFixed(6) },
-  { key: 'clip_frac', label: 'Clip', num: true, fmt: fmtPct },
-  { key: 'outlier_ratio', label: 'Outlier ratio', num: true, fmt: fmtFixed(1) },
-  { key: 'err_p99', label: 'err p99', num: true, fmt: fmtSci },
-  { key: 'zero_frac', label: 'Zeros', num: true, fmt: fmtPct },
-  { key: 'min', label: 'Min', num: true, fmt: fmtSci },
-  { key: 'max', label: 'Max', num: true, fmt: fmtSci },
-  { key: 'std', label: 'Std', num: true, fmt: fmtSci },
-  { key: 'nan_count', label: 'NaN/Inf', num: true, get: (r) => (r.nan_count == null ? null : r.nan_count + (r.inf_count ?? 0)), fmt: (x) => (x == null ? '–' : String(x)) },
+  { key: 'index', w: 3.5, label: '#', num: true, get: (r, i) => i, fmt: (x) => String(x) },
+  { key: 'name', w: 32, label: 'Tensor', cls: 'mono name' },
+  { key: 'dtype', w: 5, label: 'dtype' },
+  { key: 'shape', w: 9, label: 'Shape', get: (r) => r.shape, fmt: (s) => (s && s.length ? s.join(' × ') : 'scalar'), sortBy: (r) => r.params },
+  { key: 'params', w: 6, label: 'Params', num: true, fmt: fmtParams },
+  { key: 'action', w: 6, label: 'Action' },
+  { key: 'reason', w: 14, label: 'Reason', get: (r) => (r.action === 'stored' ? storedLabel(r) : r.reason), fmt: (x) => x ?? '' },
+  { key: 'rel_error', w: 7.5, label: 'Rel. error', num: true, fmt: fmtPct, cls: 'strong' },
+  { key: 'cmp_rel_error', w: 12, label: 'Rel. error (B)', num: true, fmt: fmtPct, cls: 'col-cmp', get: (r, i) => state.compare?.rows?.[i]?.rel_error ?? null },
+  { key: 'mse', w: 7, label: 'MSE', num: true, fmt: fmtSci },
+  { key: 'max_abs_error', w: 7, label: 'Max |err|', num: true, fmt: fmtSci },
+  { key: 'sqnr_db', w: 7, label: 'SQNR dB', num: true, fmt: fmtFixed(1) },
+  { key: 'cosine', w: 7, label: 'Cosine', num: true, fmt: fmtFixed(6) },
+  { key: 'clip_frac', w: 5, label: 'Clip', num: true, fmt: fmtPct },
+  { key: 'outlier_ratio', w: 8.5, label: 'Outlier ratio', num: true, fmt: fmtFixed(1) },
+  { key: 'err_p99', w: 7, label: 'err p99', num: true, fmt: fmtSci },
+  { key: 'zero_frac', w: 5, label: 'Zeros', num: true, fmt: fmtPct },
+  { key: 'min', w: 7, label: 'Min', num: true, fmt: fmtSci },
+  { key: 'max', w: 7, label: 'Max', num: true, fmt: fmtSci },
+  { key: 'std', w: 7, label: 'Std', num: true, fmt: fmtSci },
+  { key: 'nan_count', w: 6, label: 'NaN/Inf', num: true, get: (r) => (r.nan_count == null ? null : r.nan_count + (r.inf_count ?? 0)), fmt: (x) => (x == null ? '–' : String(x)) },
 ];
 
 /** The value of column c for row r at index i. */

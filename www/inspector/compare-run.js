@@ -8,7 +8,7 @@ import { Cancelled } from './pool.js';
 import { analyse } from './scheduler.js';
 import { progressUpdater, setRunState } from './progress.js';
 import { markRowDirty, refreshAllRows } from './table.js';
-import { drawRelPlot, scheduleRelPlot } from './plot.js';
+import { drawRelPlot, plotRow } from './plot.js';
 import { selectLayer } from './detail.js';
 import { optionsFor, busy, failRun } from './run.js';
 
@@ -56,7 +56,7 @@ export async function runCompare() {
     state.compare.rows[i] = row;
     markRowDirty(i);
     prog.add(bytes);
-    scheduleRelPlot();
+    plotRow(i, true);
   });
   prog?.stop();
   if (runId !== state.runId) throw new Cancelled();

@@ -6,7 +6,8 @@ import { SCHEMES } from '../shared/settings.js';
 import { state } from './state.js';
 import { pool } from './pool.js';
 import { actionText } from './row-text.js';
-import { updateRow, rowElement } from './table.js';
+import { updateRow, revealRow } from './table.js';
+import { schedule as repaintPlot } from './plot.js';
 
 let histSeq = 0;
 
@@ -18,9 +19,8 @@ export async function selectLayer(i, scroll) {
   state.selected = i;
   if (prev >= 0) updateRow(prev);
   updateRow(i);
-  for (const g of $('plot-rel').querySelectorAll('g.bar.selected')) g.classList.remove('selected');
-  $('plot-rel').querySelector(`g.bar[data-index="${i}"]`)?.classList.add('selected');
-  if (scroll) rowElement(i)?.scrollIntoView({ block: 'nearest' });
+  repaintPlot();
+  if (scroll) revealRow(i);
   const r = rows[i];
   $('detail-name').textContent = r.name;
   const cmp = state.compare?.rows?.[i];

@@ -9,9 +9,9 @@ import { drawSha } from './sha-check.js';
 
 /** The status line and the page's run state (idle, running, done, error); Cancel is live while running. */
 export function setRunState(stateName, text) {
-  setStatus(stateName, text);
+  if ($('status').dataset.state !== stateName || $('status').textContent !== text) setStatus(stateName, text);
   $('cancel').disabled = stateName !== 'running';
-  document.body.dataset.state = stateName;
+  if (document.body.dataset.state !== stateName) document.body.dataset.state = stateName;
 }
 
 // Progress is counted in the analysis's work bytes (what the workers read,

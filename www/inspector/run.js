@@ -11,7 +11,7 @@ import { progressUpdater, setPhase, setRunState, clearError } from './progress.j
 import { renderFiles } from './files.js';
 import { renderOverview } from './summary.js';
 import { buildTable, markRowDirty, refreshAllRows } from './table.js';
-import { drawRelPlot, scheduleRelPlot } from './plot.js';
+import { drawRelPlot, plotRow } from './plot.js';
 import { selectLayer } from './detail.js';
 import { setExportsEnabled } from './exports.js';
 import { resetShare } from './share.js';
@@ -104,7 +104,7 @@ export async function runPrimary() {
       state.primary.rows[i] = row;
       markRowDirty(i);
       prog.add(bytes);
-      scheduleRelPlot();
+      plotRow(i);
     }, gate);
     prog?.stop();
     if (runId !== state.runId) return;

@@ -16,5 +16,5 @@ export const state = {
   sha: null, // {expected, results} of the link's sha256= check
 };
 
-/** Redraws wait this long while rows stream in (see table.js markRowDirty). */
+/** Redraws wait this long while rows stream in (redraw.js, progress.js). */
 export const UI_TICK_MS = 250;
