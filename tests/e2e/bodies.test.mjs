@@ -6,7 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveSource, fetchRange, MAX_JSON_BYTES } from '../../www/remote.js';
+import { resolveSource } from '../../www/link/resolve.js';
+import { fetchRange } from '../../www/link/http.js';
+import { MAX_JSON_BYTES } from '../../www/shared/settings.js';
 import { startRangeServer } from './range-server.mjs';
 import { tmpDir, goodModel } from './helpers.mjs';
 

@@ -103,7 +103,7 @@ test('from a sub-path: the MiniLM folder via pick-dir gives 104 rows, 37 quantiz
   assert.equal(await text(page, 'count-quantized'), '37');
   assert.equal(await text(page, 'count-kept'), '67');
   const paths = server.log.map((e) => e.path);
-  for (const f of ['app.js', 'style.css', 'worker.js', 'pkg/quantlens.js', 'pkg/quantlens_bg.wasm']) {
+  for (const f of ['app.js', 'style.css', 'workers/inspector.js', 'pkg/quantlens.js', 'pkg/quantlens_bg.wasm']) {
     assert.ok(paths.includes(`${PREFIX}${f}`), `${f} was loaded from the sub-path`);
   }
 });
@@ -137,7 +137,7 @@ test('from a sub-path: the compare page runs its worker and wasm', async () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state !== 'idle');
     assert.equal(await waitSettled(page), 'done', await page.textContent('[data-testid=error]'));
     assert.equal(await page.locator('[data-testid=verify-row]').count(), 4);
-    assert.ok(server.log.some((e) => e.path === `${PREFIX}compare-worker.js` && e.status === 200));
+    assert.ok(server.log.some((e) => e.path === `${PREFIX}workers/compare.js` && e.status === 200));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

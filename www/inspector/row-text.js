@@ -1,37 +1,6 @@
-// Number and row formatting of the inspector page (pure functions).
-
-export const nf = new Intl.NumberFormat('en-US');
-export function fmtBytes(b) {
-  if (b == null) return '–';
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let x = b;
-  while (x >= 1000 && i < u.length - 1) {
-    x /= 1000;
-    i++;
-  }
-  return `${x.toFixed(i === 0 ? 0 : x < 10 ? 2 : 1)} ${u[i]}`;
-}
-export function fmtParams(n) {
-  if (n == null) return '–';
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
-  return String(n);
-}
-export function fmtPct(x) {
-  if (x == null) return '–';
-  const p = x * 100;
-  return `${p >= 10 ? p.toFixed(1) : p >= 1 ? p.toFixed(2) : p.toPrecision(2)} %`;
-}
-export function fmtSci(x) {
-  if (x == null) return '–';
-  if (x === 0) return '0';
-  return Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(4) : x.toExponential(2);
-}
-export function fmtFixed(d) {
-  return (x) => (x == null ? '–' : x.toFixed(d));
-}
+// What a row of the inspector's report says in words: the stored format of
+// a stored-quantized layer, the stored-layers card's line, an action.
+// Pure functions.
 
 // A row stored quantized in the file (format recognised by the core): its
 // format, mode, bits, group and effective bits per weight, e.g.

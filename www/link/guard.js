@@ -3,7 +3,7 @@
 // point the browser at this computer or the visitor's network (a router's
 // admin page, a local database, a development server). Hosts of that kind
 // are opened only after an explicit click that names the real host.
-// No DOM here: remote.js and the Node tests import it.
+// No DOM here: the link modules, the workers and the Node tests import it.
 
 /**
  * Why `hostname` (as `new URL(...).hostname` gives it, so numeric spellings

@@ -1,6 +1,6 @@
 // The explicit click a shared link needs before it reads from this computer
-// or the visitor's network (linkguard.js decides which hosts those are;
-// remote.js refuses them with a RemoteError of kind 'confirm' naming them).
+// or the visitor's network (guard.js decides which hosts those are;
+// resolve.js and http.js refuse them with a RemoteError of kind 'confirm' naming them).
 // Hosts confirmed here stay confirmed for this tab.
 
 const confirmed = new Set();

@@ -1,0 +1,106 @@
+// The inspector's status area: the status line and its run state, the
+// progress bar and line while a run streams rows in, the network bytes of a
+// link source, and the error box.
+import { $, setStatus, showError } from '../shared/dom.js';
+import { nf, fmtBytes } from '../shared/format.js';
+import { withdrawConfirm } from '../link/confirm.js';
+import { state, UI_TICK_MS } from './state.js';
+import { drawSha } from './sha-check.js';
+
+/** The status line and the page's run state (idle, running, done, error); Cancel is live while running. */
+export function setRunState(stateName, text) {
+  setStatus(stateName, text);
+  $('cancel').disabled = stateName !== 'running';
+  document.body.dataset.state = stateName;
+}
+
+// Progress is counted in the analysis's work bytes (what the workers read,
+// passes included) and shown scaled to the model's own size.
+export function progressUpdater(total, modelBytes, n, t0, what) {
+  let bytes = 0;
+  let count = 0;
+  let scheduled = false;
+  let stopped = false;
+  const runAt = state.runId;
+  const scale = total > 0 ? modelBytes / total : 1;
+  const draw = () => {
+    scheduled = false;
+    if (stopped || runAt !== state.runId) return;
+    const secs = Math.max((performance.now() - t0) / 1000, 1e-3);
+    $('progress').max = Math.max(total, 1);
+    $('progress').value = bytes;
+    $('progress-text').textContent = state.input?.remote
+      ? `${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)} · ${fmtBytes((state.net.fetched - net0) / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`
+      : `${fmtBytes(bytes * scale)} of ${fmtBytes(modelBytes)} · ${fmtBytes((bytes * scale) / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`;
+    setRunState('running', `${what}: ${nf.format(count)} of ${nf.format(n)} tensors…`);
+  };
+  let net0 = state.net.fetched;
+  const prog = {
+    add(b) {
+      bytes += b;
+      count += 1;
+      prog.schedule();
+    },
+    schedule() {
+      if (!scheduled) {
+        scheduled = true;
+        setTimeout(() => requestAnimationFrame(draw), UI_TICK_MS);
+      }
+    },
+    draw,
+    stop() {
+      stopped = true;
+      if (activeProg === prog) activeProg = null;
+    },
+    restart() {
+      t0 = performance.now();
+      net0 = state.net.fetched;
+    },
+    get bytes() {
+      return bytes;
+    },
+  };
+  activeProg = prog;
+  return prog;
+}
+
+// Redraws the progress line when workers report network bytes.
+let activeProg = null;
+
+let netDrawScheduled = false;
+
+/** Redraws the progress line soon after the workers report network bytes. */
+export function scheduleNetDraw() {
+  if (activeProg) {
+    activeProg.schedule();
+    return;
+  }
+  if (netDrawScheduled) return;
+  netDrawScheduled = true;
+  requestAnimationFrame(() => {
+    netDrawScheduled = false;
+    if ($('status').dataset.phase === 'headers') {
+      $('progress-text').textContent = `${fmtBytes(state.net.fetched)} fetched (headers)`;
+    } else if (state.sha?.running) {
+      drawSha();
+    }
+  });
+}
+
+// Network bytes reported by the workers (link sources).
+export function addFetched(n) {
+  if (!n) return;
+  state.net.fetched += n;
+  scheduleNetDraw();
+}
+
+/** The phase of a link source's run (headers, header, tensors, done), as #status data-phase. */
+export function setPhase(phase) {
+  $('status').dataset.phase = phase;
+}
+
+/** Hides the error box and any pending link confirmation. */
+export function clearError() {
+  withdrawConfirm();
+  showError('');
+}
