@@ -19,6 +19,7 @@ import { currentLink, copyLink } from './inspector/share.js';
 import { applyFilter } from './inspector/table.js';
 import { selectLayer } from './inspector/detail.js';
 import { doExport } from './inspector/exports.js';
+import { mountOutputs } from './outputs/inspector.js';
 
 // Compare by link (#url=A&against=B) is the compare page's job.
 {
@@ -28,6 +29,7 @@ import { doExport } from './inspector/exports.js';
 
 // Exposed for the end-to-end tests and for curious users (read-only use).
 window.__quantlens = { state, lastRun: null, headerView: null, link: () => currentLink() };
+mountOutputs();
 
 startPool(addFetched, (e) => showError(e.message));
 

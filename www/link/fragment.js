@@ -20,6 +20,7 @@ export const DEFAULT_HUB = 'https://huggingface.co';
  *   warn=PCT, bad=PCT    rel. error thresholds of the row colours, in percent (1 and 5)
  *   sha256=FILE:HEX[,FILE:HEX...]  expected digests, checked after the analysis
  *   view=header          stop after the structure view (no tensor data fetched)
+ *   outputs=1            run the output check (the Outputs panel) after the analysis
  */
 export function parseFragment(hash) {
   const raw = String(hash ?? '').replace(/^#/, '');
@@ -60,6 +61,7 @@ export function parseFragment(hash) {
     sha256,
     shaErrors,
     view: get('view'),
+    outputs: get('outputs') === '1',
   };
 }
 
@@ -86,6 +88,7 @@ export function buildFragment(params) {
   if (params.bad != null && params.bad !== DEFAULT_THRESHOLDS_PCT.bad) add('bad', params.bad);
   if (params.sha256?.length) add('sha256', params.sha256.map((s) => `${s.file}:${s.hex}`).join(','));
   add('view', params.view);
+  if (params.outputs) add('outputs', '1');
   return out.join('&');
 }
 
