@@ -199,13 +199,19 @@ impl OutputsRun {
     }
 
     /// Hands over `bytes` of entry `file` of `side` from `start`, for the next step.
-    pub fn provide(&self, side: usize, file: usize, start: f64, bytes: &[u8]) -> Result<(), JsError> {
+    pub fn provide(
+        &self,
+        side: usize,
+        file: usize,
+        start: f64,
+        bytes: Vec<u8>,
+    ) -> Result<(), JsError> {
         let (_, src) = self
             .sides
             .get(side)
             .and_then(|s| s.get(file))
             .ok_or_else(|| JsError::new(&format!("no file {file} on side {side}")))?;
-        src.provide(start as u64, bytes.to_vec());
+        src.provide(start as u64, bytes);
         Ok(())
     }
 
