@@ -73,8 +73,7 @@ fn a_read_outside_the_plan_names_the_file_and_range() {
     let (model, _src, _) = fetched(&dir);
     let side = side_files(&dir);
     let mut check =
-        OutputCheck::with_scheme(model, &side, Scheme::Int8Tensor, Policy::default_rule())
-            .unwrap();
+        OutputCheck::with_scheme(model, &side, Scheme::Int8Tensor, Policy::default_rule()).unwrap();
     let mut run = check.start(&reference("all-MiniLM-L6-v2").inputs).unwrap();
     let e = check.step(&mut run, &mut Quiet).unwrap_err().to_string();
     assert!(

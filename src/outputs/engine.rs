@@ -243,7 +243,12 @@ impl OutputCheck {
         } else if let Some(head) = self.family.lm_head(o) {
             for w in [o, q] {
                 w.tensor(&head.norm, "the final norm")?;
-                w.row_block(&head.weight, 0, head.vocab as u64, "the output layer (lm_head)")?;
+                w.row_block(
+                    &head.weight,
+                    0,
+                    head.vocab as u64,
+                    "the output layer (lm_head)",
+                )?;
             }
         } else {
             self.family.head(o)?;
@@ -414,7 +419,10 @@ impl Run {
     /// The report, or an error when steps remain.
     pub fn into_report(self) -> Result<OutputsReport> {
         self.report.ok_or_else(|| OutputsError::BadInput {
-            detail: format!("the run stopped after {} of {} steps", self.done, self.total),
+            detail: format!(
+                "the run stopped after {} of {} steps",
+                self.done, self.total
+            ),
         })
     }
 }

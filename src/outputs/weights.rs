@@ -130,10 +130,18 @@ impl WeightStream {
                     let row = (t.end - t.start) / l.shape[0].max(1);
                     for &r in rows {
                         let start = t.start + r as u64 * row;
-                        add.push(FileRange { file: file.clone(), start, end: (start + row).min(t.end) });
+                        add.push(FileRange {
+                            file: file.clone(),
+                            start,
+                            end: (start + row).min(t.end),
+                        });
                     }
                 }
-                None => add.push(FileRange { file, start: t.start, end: t.end }),
+                None => add.push(FileRange {
+                    file,
+                    start: t.start,
+                    end: t.end,
+                }),
             }
         }
         self.planned.get_or_insert_with(Vec::new).extend(add);

@@ -129,7 +129,12 @@ impl OutputsRun {
             let files: js_sys::Array = get(v, "files")
                 .dyn_into()
                 .map_err(|_| JsError::new(&format!("{which} model: no files")))?;
-            open_side(which, &files, &get(v, "index"), get(v, "config").as_string())
+            open_side(
+                which,
+                &files,
+                &get(v, "index"),
+                get(v, "config").as_string(),
+            )
         };
         let orig = open("original", &original)?;
         let side = side_files(&side)?;

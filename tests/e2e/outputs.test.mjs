@@ -49,14 +49,18 @@ function close(got, want, rel, what, abs = 0) {
 }
 
 /**
- * Every number in a and b equal to 1e-6 relative (the same code; candle's
- * f32 matrix products sum in another order with wasm simd128 than with
- * native AVX, which moves figures by about 1e-8), every other value equal.
+ * Every number in a and b equal to 1e-6 relative, every other value equal:
+ * the same code, but candle's f32 matrix products sum in another order
+ * with wasm simd128 than with native AVX, which moves figures by about
+ * 1e-8 relative. KL divergences and Δp are differences of nearly equal
+ * sums, which turns that into up to a few 1e-6: they get 1e-4 relative and
+ * 1e-8 absolute (the torch reference allows 5 % and 2 %).
  */
 function same(a, b, where = 'outputs') {
   if (typeof a === 'number' && typeof b === 'number') {
-    const scale = Math.max(Math.abs(a), Math.abs(b));
-    assert.ok(scale === 0 || Math.abs(a - b) / scale <= 1e-6, `${where}: page ${a} vs CLI ${b}`);
+    const diff = /kld|delta_p/.test(where);
+    const slack = (diff ? 1e-4 : 1e-6) * Math.max(Math.abs(a), Math.abs(b)) + (diff ? 1e-8 : 0);
+    assert.ok(Math.abs(a - b) <= slack, `${where}: page ${a} vs CLI ${b}`);
   } else if (a && typeof a === 'object') {
     assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), `${where}: keys`);
     for (const k of Object.keys(a)) same(a[k], b[k], `${where}.${k}`);
