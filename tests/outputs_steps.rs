@@ -45,7 +45,9 @@ fn planned_ranges_alone_give_the_whole_runs_report() {
         let (mut steps, mut fetched_bytes) = (0, 0u64);
         while !run.finished() {
             let [o, q] = check.plan(&run).unwrap();
-            assert!(!o.is_empty(), "{m}: step {steps} plans no reads");
+            // the embeddings and every layer read weights; a pooling head may not
+            let reads = run.done() + 1 < run.total();
+            assert!(!reads || !o.is_empty(), "{m}: step {steps} plans no reads");
             for r in o.iter().chain(&q) {
                 assert_eq!(r.file, "model.safetensors");
                 src.provide(r.start, bytes[r.start as usize..r.end as usize].to_vec());

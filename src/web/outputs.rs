@@ -15,6 +15,7 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::inspector::options_from;
+use super::source::index_entry;
 use super::{js_err, to_js};
 use crate::outputs::fetched::FetchedSource;
 use crate::outputs::side::SideFiles;
@@ -57,17 +58,10 @@ fn open_side(
         files.push(NamedSource::new(name.clone(), src.clone()));
         sources.push((name, src));
     }
-    let index = if index.is_null() || index.is_undefined() {
-        None
-    } else {
-        let name = get(index, "name")
-            .as_string()
-            .unwrap_or_else(|| "model.safetensors.index.json".into());
-        Some((name, get(index, "text").as_string().unwrap_or_default()))
-    };
+    let index = index_entry(index);
     let model = Model::open(
         files,
-        index.as_ref().map(|(n, t)| (n.as_str(), t.as_bytes())),
+        index.as_ref().map(|(n, t)| (n.as_str(), t.as_slice())),
         config.as_deref().map(str::as_bytes),
     )
     .map_err(|e| JsError::new(&format!("{which} model: {e}")))?;

@@ -78,7 +78,6 @@ export class OutputsPanel {
   /** Runs the check; resolves with the result, or null if it failed or was cancelled. */
   async run() {
     const t0 = performance.now();
-    this.cancel(true);
     this.reset();
     this.setState('running', 'Loading the forward code…');
     const rpc = new WorkerRpc(new URL('../workers/outputs.js', import.meta.url));

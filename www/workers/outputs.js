@@ -78,7 +78,7 @@ async function model(m, ctx) {
 
 async function run(msg) {
   const ctx = { allowHosts: new Set(msg.allowHosts ?? []) };
-  if (!memory) memory = (await init({ module_or_path: msg.module })).memory;
+  if (!memory) memory = (await init()).memory;
   const side = await sideFiles(msg.side, ctx);
   const sources = [msg.original.files, msg.converted?.files ?? []];
   const r = new OutputsRun(await model(msg.original, ctx), msg.converted ? await model(msg.converted, ctx) : null,
