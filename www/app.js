@@ -20,6 +20,7 @@ import { applyFilter, focusNext, watchScroll } from './inspector/table.js';
 import { selectLayer } from './inspector/detail.js';
 import { doExport } from './inspector/exports.js';
 import { trySample } from './inspector/sample.js';
+import { mountOutputs } from './outputs/inspector.js';
 
 // Compare by link (#url=A&against=B) is the compare page's job.
 {
@@ -29,6 +30,7 @@ import { trySample } from './inspector/sample.js';
 
 // Exposed for the end-to-end tests and for curious users (read-only use).
 window.__quantlens = { state, lastRun: null, headerView: null, link: () => currentLink() };
+mountOutputs();
 
 startPool(addFetched, (e) => showError(e.message));
 

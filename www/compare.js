@@ -10,6 +10,7 @@ import { pick } from './compare/pick.js';
 import { compare, exportJson } from './compare/run.js';
 import { readExpected, renderShaRows, computeSha } from './compare/sha.js';
 import { openByLink } from './compare/link.js';
+import { mountOutputs } from './outputs/compare.js';
 
 window.addEventListener('hashchange', () => location.reload());
 
@@ -30,4 +31,5 @@ $('sha-expected').addEventListener('input', async () => {
 });
 
 window.__quantlens = { ready, report: () => cmp.lastReport, net: cmp.net, lastRun: null };
+mountOutputs();
 openByLink();

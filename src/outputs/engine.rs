@@ -10,13 +10,13 @@ use candle_core::{Device, Tensor};
 use super::config::ArchConfig;
 use super::error::{OutputsError, Result};
 use super::family::{self, Family};
-use super::figures::{self, LayerAcc};
+use super::figures::{self, LayerAcc, LayerFigures};
 use super::inputs::{self, Input};
 use super::pooling::Pooling;
 use super::report::OutputsReport;
 use super::side::SideFiles;
 use super::tokenizer::{Encoded, TextTokenizer};
-use super::weights::WeightStream;
+use super::weights::{FileRange, WeightStream};
 use crate::{Model, Policy, Scheme};
 
 /// Receives progress and, for tests and plots, the states as they pass.
@@ -183,58 +183,130 @@ impl OutputCheck {
 
     /// Runs both models over `inputs` in lockstep and computes the figures.
     pub fn run(&mut self, inputs: &[Input], obs: &mut dyn Observer) -> Result<OutputsReport> {
+        let mut run = self.start(inputs)?;
+        if !obs.progress(0, run.total) {
+            return Err(OutputsError::Cancelled);
+        }
+        while !run.finished() {
+            self.step(&mut run, obs)?;
+            if !obs.progress(run.done, run.total) {
+                return Err(OutputsError::Cancelled);
+            }
+        }
+        run.into_report()
+    }
+
+    /// Tokenizes `inputs` and prepares a step-wise run: [`Self::step`] runs
+    /// the embeddings, then one layer at a time, then the head, so a caller
+    /// (the page's worker) can report progress and stop between steps.
+    pub fn start(&self, inputs: &[Input]) -> Result<Run> {
         if inputs.is_empty() {
             return Err(OutputsError::BadInput {
                 detail: "no inputs".into(),
             });
         }
-        let enc = self.encode(inputs)?;
-        let total = self.family.layers() + 2;
-        let width = self.cfg.hidden;
-        let step = |obs: &mut dyn Observer, done: usize| {
-            if obs.progress(done, total) {
-                Ok(())
-            } else {
-                Err(OutputsError::Cancelled)
+        Ok(Run {
+            enc: self.encode(inputs)?,
+            texts: inputs.iter().map(Input::line).collect(),
+            total: self.family.layers() + 2,
+            done: 0,
+            ho: Vec::new(),
+            hq: Vec::new(),
+            layers: Vec::new(),
+            report: None,
+        })
+    }
+
+    /// The byte ranges the next step of `run` reads, per side (original,
+    /// then quantized or converted; a scheme on the fly reads the
+    /// original's files). Found by running the step's loading code with
+    /// reads recorded instead of made.
+    pub fn plan(&mut self, run: &Run) -> Result<[Vec<FileRange>; 2]> {
+        self.original.plan_begin();
+        self.quantized.plan_begin();
+        let planned = self.load_step(run);
+        let ranges = [self.original.plan_take(), self.quantized.plan_take()];
+        planned?;
+        Ok(ranges)
+    }
+
+    /// Runs the loading part of `run`'s next step on both sides.
+    fn load_step(&mut self, run: &Run) -> Result<()> {
+        let (o, q) = (&mut self.original, &mut self.quantized);
+        let l = run.done;
+        if l == 0 {
+            self.family.embed(o, &run.enc)?;
+            self.family.embed(q, &run.enc)?;
+        } else if l < run.total - 1 {
+            self.family.layer(o, l - 1)?;
+            self.family.layer(q, l - 1)?;
+        } else if let Some(head) = self.family.lm_head(o) {
+            for w in [o, q] {
+                w.tensor(&head.norm, "the final norm")?;
+                w.row_block(
+                    &head.weight,
+                    0,
+                    head.vocab as u64,
+                    "the output layer (lm_head)",
+                )?;
             }
-        };
-        step(obs, 0)?;
-        let mut ho = self.family.embed(&mut self.original, &enc)?;
-        let mut hq = self.family.embed(&mut self.quantized, &enc)?;
-        let mut layers = Vec::with_capacity(total - 1);
-        let mut acc = LayerAcc::default();
-        for (i, (o, q)) in ho.iter().zip(&hq).enumerate() {
-            acc.push(&flat(o)?, &flat(q)?, None, width);
-            obs.hidden(0, i, o, q);
+        } else {
+            self.family.head(o)?;
+            self.family.head(q)?;
         }
-        layers.push(acc.finish(0));
-        step(obs, 1)?;
-        for l in 0..self.family.layers() {
+        Ok(())
+    }
+
+    /// Runs the next step of `run`: the embeddings, one layer, or the head.
+    pub fn step(&mut self, run: &mut Run, obs: &mut dyn Observer) -> Result<()> {
+        if run.finished() {
+            return Ok(());
+        }
+        let width = self.cfg.hidden;
+        if run.done == 0 {
+            run.ho = self.family.embed(&mut self.original, &run.enc)?;
+            run.hq = self.family.embed(&mut self.quantized, &run.enc)?;
+            let mut acc = LayerAcc::default();
+            for (i, (o, q)) in run.ho.iter().zip(&run.hq).enumerate() {
+                acc.push(&flat(o)?, &flat(q)?, None, width);
+                obs.hidden(0, i, o, q);
+            }
+            run.layers.push(acc.finish(0));
+        } else if run.done < run.total - 1 {
+            let l = run.done - 1;
             let lo = self.family.layer(&mut self.original, l)?;
             let lq = self.family.layer(&mut self.quantized, l)?;
             let mut acc = LayerAcc::default();
-            for i in 0..enc.len() {
-                let no = lo.forward(&ho[i])?;
-                let alone = lq.forward(&ho[i])?;
-                let nq = lq.forward(&hq[i])?;
+            for i in 0..run.enc.len() {
+                let no = lo.forward(&run.ho[i])?;
+                let alone = lq.forward(&run.ho[i])?;
+                let nq = lq.forward(&run.hq[i])?;
                 acc.push(&flat(&no)?, &flat(&nq)?, Some(&flat(&alone)?), width);
                 obs.hidden(l + 1, i, &no, &nq);
-                ho[i] = no;
-                hq[i] = nq;
+                run.ho[i] = no;
+                run.hq[i] = nq;
             }
-            layers.push(acc.finish(l + 1));
-            step(obs, l + 2)?;
+            run.layers.push(acc.finish(l + 1));
+        } else {
+            run.report = Some(self.head(run, obs)?);
         }
-        let texts: Vec<String> = inputs.iter().map(Input::line).collect();
+        run.done += 1;
+        Ok(())
+    }
+
+    /// The last step: the head's figures and the report.
+    fn head(&mut self, run: &Run, obs: &mut dyn Observer) -> Result<OutputsReport> {
+        let (enc, texts, ho, hq) = (&run.enc, &run.texts, &run.ho, &run.hq);
+        let width = self.cfg.hidden;
         let mut report = OutputsReport {
             model_type: self.cfg.model_type.clone(),
             architecture: self.cfg.architecture.clone(),
             quantized: self.label.clone(),
-            inputs: inputs.len(),
+            inputs: enc.len(),
             truncated: enc.iter().filter(|e| e.truncated).count(),
             max_length: self.tokenizer.max_length,
             tokens: enc.iter().map(|e| e.ids.len()).sum(),
-            layers,
+            layers: run.layers.clone(),
             embedding: None,
             embedding_cls: None,
             classification: None,
@@ -243,10 +315,9 @@ impl OutputCheck {
         };
         if let Some(head) = self.family.lm_head(&self.original) {
             let (o, q) = (&mut self.original, &mut self.quantized);
-            let (nt, per) = super::next_token::score(&head, o, q, &ho, &hq, &enc, &texts, obs)?;
+            let (nt, per) = super::next_token::score(&head, o, q, ho, hq, enc, texts, obs)?;
             report.next_token = Some(nt);
             report.per_input = Some(per);
-            step(obs, total)?;
             return Ok(report);
         }
         let heads = (
@@ -261,7 +332,7 @@ impl OutputCheck {
                 obs.output(i, &lo[i], &lq[i]);
             }
             let labels = self.cfg.labels.clone().unwrap_or_default();
-            report.classification = Some(figures::classification(&labels, &texts, &lo, &lq));
+            report.classification = Some(figures::classification(&labels, texts, &lo, &lq));
         } else {
             let with_tokens: Vec<(String, usize)> = texts
                 .iter()
@@ -297,8 +368,62 @@ impl OutputCheck {
                 }
             }
         }
-        step(obs, total)?;
         Ok(report)
+    }
+}
+
+/// A step-wise run in progress ([`OutputCheck::start`]): the tokenized
+/// inputs, both sides' hidden states so far and the finished layers' figures.
+pub struct Run {
+    enc: Vec<Encoded>,
+    texts: Vec<String>,
+    total: usize,
+    done: usize,
+    ho: Vec<Tensor>,
+    hq: Vec<Tensor>,
+    layers: Vec<LayerFigures>,
+    report: Option<OutputsReport>,
+}
+
+impl Run {
+    /// Steps finished: 0 before the embeddings, [`Self::total`] at the end.
+    pub fn done(&self) -> usize {
+        self.done
+    }
+
+    /// Steps in all: the embeddings, each layer, the head.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Whether every step has run.
+    pub fn finished(&self) -> bool {
+        self.done >= self.total
+    }
+
+    /// The figures of the layers finished so far (layer 0 is the embeddings).
+    pub fn layers(&self) -> &[LayerFigures] {
+        &self.layers
+    }
+
+    /// The tokenized inputs.
+    pub fn encoded(&self) -> &[Encoded] {
+        &self.enc
+    }
+
+    /// The report, once every step has run.
+    pub fn report(&self) -> Option<&OutputsReport> {
+        self.report.as_ref()
+    }
+
+    /// The report, or an error when steps remain.
+    pub fn into_report(self) -> Result<OutputsReport> {
+        self.report.ok_or_else(|| OutputsError::BadInput {
+            detail: format!(
+                "the run stopped after {} of {} steps",
+                self.done, self.total
+            ),
+        })
     }
 }
 

@@ -14,7 +14,9 @@
 //! [`figures`], [`report`], [`engine`], [`error`]. Decoder LLMs: [`decoder`]
 //! (Llama, Mistral, Qwen2) with [`decoder_config`], [`rope`],
 //! [`prompts`] and [`next_token`] (KL divergence of the next-token
-//! distributions).
+//! distributions). Step by step ([`OutputCheck::start`], [`OutputCheck::plan`],
+//! [`OutputCheck::step`]) for the page's worker, which fetches each step's
+//! byte ranges into [`fetched`] sources before running it.
 //!
 //! ```no_run
 //! # use quantlens::outputs::{OutputCheck, SideFiles, Quiet};
@@ -34,6 +36,7 @@ pub mod distilbert;
 pub mod engine;
 pub mod error;
 pub mod family;
+pub mod fetched;
 pub mod figures;
 pub mod inputs;
 pub mod next_token;
@@ -47,7 +50,7 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use config::{ArchConfig, FamilyKind};
-pub use engine::{device, Observer, OutputCheck, Quiet};
+pub use engine::{device, Observer, OutputCheck, Quiet, Run};
 pub use error::OutputsError;
 pub use inputs::Input;
 pub use report::OutputsReport;

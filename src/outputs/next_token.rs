@@ -158,6 +158,9 @@ pub struct InputNextToken {
     pub same_top: f64,
     /// KLD of each position, for a strip coloured by KLD.
     pub kld: Vec<f64>,
+    /// Each position's token as text (the span of the input it covers),
+    /// for the same strip.
+    pub token_strings: Vec<String>,
 }
 
 /// The figures from every position's result, `per_input` holding each
@@ -195,6 +198,7 @@ pub fn figures(
                 kld_mean: r.iter().map(|x| x.kld).sum::<f64>() / m,
                 same_top: r.iter().filter(|x| x.same_top).count() as f64 / m,
                 kld: r.iter().map(|x| x.kld).collect(),
+                token_strings: Vec::new(),
             }
         })
         .collect();
@@ -297,7 +301,11 @@ pub fn score(
         .cloned()
         .zip(enc.iter().map(|e| e.ids.len()))
         .collect();
-    Ok(figures(&results, &per))
+    let (figures, mut inputs) = figures(&results, &per);
+    for (input, e) in inputs.iter_mut().zip(enc) {
+        input.token_strings = e.pieces.clone();
+    }
+    Ok((figures, inputs))
 }
 
 #[cfg(test)]

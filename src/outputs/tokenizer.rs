@@ -19,6 +19,9 @@ pub struct Encoded {
     pub type_ids: Vec<u32>,
     /// Whether the input was cut to the maximum length.
     pub truncated: bool,
+    /// Each token as text: the span of the input it covers, or the token
+    /// itself for a special token (`<s>`), for display.
+    pub pieces: Vec<String>,
 }
 
 /// The model's tokenizer with its maximum input length.
@@ -100,10 +103,27 @@ impl TextTokenizer {
                 detail: format!("input {:?} gives no tokens", input.first),
             });
         }
+        let pieces = e
+            .get_offsets()
+            .iter()
+            .zip(e.get_tokens())
+            .zip(e.get_sequence_ids())
+            .map(|(((a, b), token), seq)| {
+                let text = match seq {
+                    Some(1) => input.second.as_deref().unwrap_or(""),
+                    _ => input.first.as_str(),
+                };
+                match text.get(*a..*b) {
+                    Some(span) if b > a => span.to_string(),
+                    _ => token.clone(),
+                }
+            })
+            .collect();
         Ok(Encoded {
             ids: e.get_ids().to_vec(),
             type_ids: e.get_type_ids().to_vec(),
             truncated,
+            pieces,
         })
     }
 }

@@ -30,6 +30,39 @@ pub struct WeightStream {
     pub bytes_read: u64,
     /// Value statistics of tensors read block by block ([`Self::row_block`]).
     stats: HashMap<String, crate::stats::ValueStats>,
+    /// While planning ([`Self::plan_begin`]): the byte ranges reads would
+    /// touch, and no bytes are read.
+    planned: Option<Vec<FileRange>>,
+}
+
+/// A byte range `start..end` of one of a model's files, named as in its header.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct FileRange {
+    /// The file name.
+    pub file: String,
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+}
+
+/// Ranges closer than this are fetched as one (fewer requests, a few
+/// unused bytes).
+const MERGE_GAP: u64 = 256 << 10;
+
+/// Sorts ranges and merges those that overlap or lie within [`MERGE_GAP`].
+pub fn merge_ranges(mut v: Vec<FileRange>) -> Vec<FileRange> {
+    v.sort();
+    let mut out: Vec<FileRange> = Vec::with_capacity(v.len());
+    for r in v {
+        match out.last_mut() {
+            Some(last) if last.file == r.file && r.start <= last.end.saturating_add(MERGE_GAP) => {
+                last.end = last.end.max(r.end);
+            }
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 impl WeightStream {
@@ -55,7 +88,64 @@ impl WeightStream {
             scratch: Scratch::default(),
             bytes_read: 0,
             stats: HashMap::new(),
+            planned: None,
         }
+    }
+
+    /// Starts planning: until [`Self::plan_take`], reads record the byte
+    /// ranges they would touch and return zeros, so running a step's
+    /// loading code tells which bytes the step needs (the page fetches
+    /// them asynchronously before running the step for real).
+    pub fn plan_begin(&mut self) {
+        self.planned = Some(Vec::new());
+    }
+
+    /// Ends planning and returns the recorded ranges, merged.
+    pub fn plan_take(&mut self) -> Vec<FileRange> {
+        merge_ranges(self.planned.take().unwrap_or_default())
+    }
+
+    /// What a read returns while planning: zeros of `shape`, as a view of
+    /// one scalar (a whole `lm_head`'s worth of zeros is never allocated).
+    fn planned_zeros(&self, shape: impl Into<candle_core::Shape>) -> Result<Tensor> {
+        let zero = Tensor::zeros((), candle_core::DType::F32, &self.device)?;
+        Ok(zero.broadcast_as(shape)?)
+    }
+
+    /// Records the byte ranges of every stored part of `l` (rows
+    /// `rows` of its main tensor only, when given and it is a plain float
+    /// tensor read as stored). True when planning.
+    fn plan(&mut self, l: &Logical, rows: Option<&[u32]>) -> Result<bool> {
+        if self.planned.is_none() {
+            return Ok(false);
+        }
+        let as_stored = l.layout == Layout::Float && matches!(self.quantizes(l), Ok(None));
+        let exact_rows = rows.filter(|_| as_stored);
+        let mut add = Vec::new();
+        for part in l.parts() {
+            let (sh, t) = self.model.tensor(part)?;
+            let file = sh.header.file.clone();
+            match exact_rows.filter(|_| part == l.main && l.shape.len() == 2) {
+                Some(rows) => {
+                    let row = (t.end - t.start) / l.shape[0].max(1);
+                    for &r in rows {
+                        let start = t.start + r as u64 * row;
+                        add.push(FileRange {
+                            file: file.clone(),
+                            start,
+                            end: (start + row).min(t.end),
+                        });
+                    }
+                }
+                None => add.push(FileRange {
+                    file,
+                    start: t.start,
+                    end: t.end,
+                }),
+            }
+        }
+        self.planned.get_or_insert_with(Vec::new).extend(add);
+        Ok(true)
     }
 
     /// The original model, read as stored.
@@ -181,6 +271,9 @@ impl WeightStream {
     pub fn tensor(&mut self, name: &str, needed_by: &str) -> Result<Tensor> {
         let l = self.logical(name, needed_by)?.clone();
         let shape: Vec<usize> = l.shape.iter().map(|&d| d as usize).collect();
+        if self.plan(&l, None)? {
+            return self.planned_zeros(shape);
+        }
         let mut out = Vec::with_capacity(l.numel() as usize);
         if let Some(scheme) = self.quantizes(&l)? {
             self.quantize_pass(&l, scheme, |_, d| out.extend_from_slice(d))?;
@@ -211,6 +304,9 @@ impl WeightStream {
             });
         }
         let mut out = vec![0f32; rows.len() * cols];
+        if self.plan(&l, Some(rows))? {
+            return Ok(Tensor::from_vec(out, (rows.len(), cols), &self.device)?);
+        }
         if let Some(scheme) = self.quantizes(&l)? {
             let mut want: HashMap<u64, Vec<usize>> = HashMap::new();
             for (i, &r) in rows.iter().enumerate() {
@@ -260,7 +356,11 @@ impl WeightStream {
             });
         }
         let cols = l.shape[1] as usize;
-        let mut out = Vec::with_capacity((end - start) as usize * cols);
+        let shape = ((end - start) as usize, cols);
+        if self.plan(&l, None)? {
+            return self.planned_zeros(shape);
+        }
+        let mut out = Vec::with_capacity(shape.0 * cols);
         if let Some(scheme) = self.quantizes(&l)? {
             let (sh, t) = self.model.tensor(l.main)?;
             let (src, file) = (sh.source.as_ref(), sh.header.file.as_str());
@@ -285,10 +385,6 @@ impl WeightStream {
             Dequantizer::new(&self.model, &l)?.rows(start, end, &mut out)?;
             self.bytes_read += l.stored_bytes / l.shape[0] * (end - start);
         }
-        Ok(Tensor::from_vec(
-            out,
-            ((end - start) as usize, cols),
-            &self.device,
-        )?)
+        Ok(Tensor::from_vec(out, shape, &self.device)?)
     }
 }

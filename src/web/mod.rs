@@ -1,10 +1,13 @@
 //! The WebAssembly boundary: the page's [`inspector::Inspector`], the
 //! compare page's [`verifier::Verifier`] and streamed SHA-256, over JS
-//! byte sources ([`source`]). It adapts sources and options; the analysis
+//! byte sources ([`source`]); with feature `outputs`, the output check's
+//! `outputs::OutputsRun`. It adapts sources and options; the analysis
 //! is the core's.
 
 pub mod analyser;
 pub mod inspector;
+#[cfg(feature = "outputs")]
+pub mod outputs;
 mod session;
 pub mod source;
 pub mod verifier;

@@ -155,6 +155,22 @@ pub(crate) struct Inputs {
     pub windowed: Vec<Arc<WindowedSource>>,
 }
 
+/// The shard index `{name, text}` from JS as (name, bytes); None for null.
+pub(crate) fn index_entry(index: &JsValue) -> Option<(String, Vec<u8>)> {
+    if index.is_null() || index.is_undefined() {
+        return None;
+    }
+    let get = |k: &str| {
+        Reflect::get(index, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    Some((
+        get("name").unwrap_or_else(|| "model.safetensors.index.json".into()),
+        get("text").unwrap_or_default().into_bytes(),
+    ))
+}
+
 /// Reads JS entries (`[{name, blob}]` or `[{name, size, read}]`), the
 /// index (`{name, text}` or null) and the text of `config.json`.
 pub(crate) fn read_inputs(
@@ -170,19 +186,7 @@ pub(crate) fn read_inputs(
         windowed.push(src.clone());
         sources.push(NamedSource::new(name, src));
     }
-    let index = if index.is_null() || index.is_undefined() {
-        None
-    } else {
-        let get = |k: &str| {
-            Reflect::get(index, &JsValue::from_str(k))
-                .ok()
-                .and_then(|v| v.as_string())
-        };
-        Some((
-            get("name").unwrap_or_else(|| "model.safetensors.index.json".into()),
-            get("text").unwrap_or_default().into_bytes(),
-        ))
-    };
+    let index = index_entry(index);
     Ok(Inputs {
         input: ModelInput {
             files: sources,

@@ -50,11 +50,12 @@ test('dist/ holds the site, the wasm package and the sample, nothing else', () =
   };
   walk(distDir);
   const www = fs.readdirSync(path.join(repoRoot, 'www')).filter((f) => /\.(html|js|css)$/.test(f));
-  // page modules in folders (www/inspector/...), pkg/ apart
+  // page modules in folders (www/inspector/...), the wasm packages apart
   const modules = fs.readdirSync(path.join(repoRoot, 'www'), { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name !== 'pkg')
+    .filter((e) => e.isDirectory() && e.name !== 'pkg' && e.name !== 'pkg-outputs')
     .flatMap((e) => fs.readdirSync(path.join(repoRoot, 'www', e.name)).filter((f) => f.endsWith('.js')).map((f) => `${e.name}/${f}`));
-  const expected = [...www, ...modules, 'pkg/quantlens.js', 'pkg/quantlens_bg.wasm', 'sample/model.safetensors', 'sample/config.json'];
+  const expected = [...www, ...modules, 'pkg/quantlens.js', 'pkg/quantlens_bg.wasm',
+    'pkg-outputs/quantlens_outputs.js', 'pkg-outputs/quantlens_outputs_bg.wasm', 'sample/model.safetensors', 'sample/config.json'];
   assert.deepEqual(files.sort(), expected.sort());
   assert.ok(www.includes('index.html') && www.includes('compare.html'));
   assert.equal(fs.statSync(path.join(distDir, 'sample/model.safetensors')).size,

@@ -55,7 +55,7 @@ test('buildFragment leaves out defaults and keeps / : @ , readable', () => {
 test('a built fragment parses back to the same view', () => {
   const view = {
     url: 'https://h.example/dir/model.safetensors?x=1&y=2', scheme: 'affine8', compare: 'affine4', policy: 'mlx',
-    filter: 'q&k=v', layer: 'a.b#c', warn: 0.25, bad: 3, sha256: [{ file: 'model.safetensors', hex: HEX }], view: 'header',
+    filter: 'q&k=v', layer: 'a.b#c', warn: 0.25, bad: 3, sha256: [{ file: 'model.safetensors', hex: HEX }], view: 'header', outputs: true,
   };
   const p = parseFragment(`#${buildFragment(view)}`);
   for (const k of Object.keys(view)) assert.deepEqual(p[k], view[k], k);

@@ -6,6 +6,7 @@ import { cmp, isRemote } from './state.js';
 import { rpc } from './worker-rpc.js';
 import { renderSummary } from './summary.js';
 import { renderRow } from './rows.js';
+import { withOutputs } from '../outputs/sources.js';
 
 const BATCH_BYTES = 16 << 20;
 
@@ -77,5 +78,5 @@ export async function compare() {
 /** Downloads the last report as JSON. */
 export function exportJson() {
   if (!cmp.lastReport) return;
-  download(new Blob([JSON.stringify(cmp.lastReport, null, 2)], { type: 'application/json' }), 'quantlens-verify.json');
+  download(new Blob([withOutputs(JSON.stringify(cmp.lastReport, null, 2), 'json', cmp.outputs)], { type: 'application/json' }), 'quantlens-verify.json');
 }

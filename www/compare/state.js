@@ -10,6 +10,7 @@ export const cmp = {
   expected: new Map(), // name -> hex
   shaRunning: false,
   linkT0: null,
+  outputs: null, // the Outputs panel's last result (outputs/panel.js)
 };
 
 /** Whether a side was opened by link. */

@@ -2,6 +2,7 @@
 import { $, download, showError } from '../shared/dom.js';
 import { state } from './state.js';
 import { pool } from './pool.js';
+import { withOutputs } from '../outputs/sources.js';
 
 /** Enables or disables the export buttons. */
 export function setExportsEnabled(on) {
@@ -14,7 +15,7 @@ export async function doExport(format, ext, mime) {
   if (!report) return;
   try {
     const { text } = await pool.call(0, { type: 'export', report, format });
-    download(new Blob([text], { type: mime }), `quantlens-report.${ext}`);
+    download(new Blob([withOutputs(text, format, state.outputs)], { type: mime }), `quantlens-report.${ext}`);
   } catch (e) {
     if (!e.cancelled) showError(`Export failed: ${e.message}`);
   }

@@ -31,6 +31,7 @@ export function currentLink() {
     bad: state.thrPct?.bad ?? DEFAULT_THRESHOLDS_PCT.bad,
     sha256: state.link?.sha256 ?? [],
     view: input.headerOnly ? 'header' : null, // tensors not analysed yet: the link does not fetch them either
+    outputs: Boolean(state.outputs),
   });
   return `${location.href.split('#')[0]}#${frag}`;
 }

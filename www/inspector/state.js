@@ -14,6 +14,7 @@ export const state = {
   link: null, // parsed fragment of the link being shown (link/fragment.js parseFragment)
   net: { fetched: 0, total: 0 }, // bytes fetched over the network for a link source
   sha: null, // {expected, results} of the link's sha256= check
+  outputs: null, // the Outputs panel's last result for this model and scheme (outputs/panel.js)
 };
 
 /** Redraws wait this long while rows stream in (redraw.js, progress.js). */

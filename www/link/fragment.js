@@ -21,6 +21,7 @@ export const DEFAULT_HUB = 'https://huggingface.co';
  *   sha256=FILE:HEX[,FILE:HEX...]  expected digests, checked after the analysis
  *   view=header          stop after the structure view (no tensor data fetched)
  *   budget=MIB           bytes of a row each worker reads ahead whole (default 256); larger rows are streamed
+ *   outputs=1            run the output check (the Outputs panel) after the analysis
  */
 export function parseFragment(hash) {
   const raw = String(hash ?? '').replace(/^#/, '');
@@ -62,6 +63,7 @@ export function parseFragment(hash) {
     shaErrors,
     view: get('view'),
     budget: num('budget'),
+    outputs: get('outputs') === '1',
   };
 }
 
@@ -95,6 +97,7 @@ export function buildFragment(params) {
   if (params.sha256?.length) add('sha256', params.sha256.map((s) => `${s.file}:${s.hex}`).join(','));
   add('view', params.view);
   add('budget', params.budget);
+  if (params.outputs) add('outputs', '1');
   return out.join('&');
 }
 

@@ -12,8 +12,8 @@ function splitPath(p) {
 /**
  * entries: [{file, path}] (file a File or Blob with a name, path relative,
  * "/"-separated) -> {dir, files: [{name, blob}], index: {name, text} | null,
- * config, configName, indexName, ignored: [{path, why}], all: [{name, blob}]},
- * or throws a readable Error.
+ * config, configName, indexName, ignored: [{path, why}], all: [{name, blob}],
+ * below: {path: blob}}, or throws a readable Error.
  * The model folder is the shallowest folder holding safetensors files; its
  * index and config.json are used, else (unless sideFilesInModelDir) the
  * shallowest elsewhere. `all` is every file of the model folder.
@@ -74,5 +74,9 @@ export async function classify(entries, { sideFilesInModelDir = false } = {}) {
     indexName: idx ? idx.path : null,
     ignored,
     all: items.filter((x) => x.dir === modelDir).sort((a, b) => a.base.localeCompare(b.base)).map((x) => ({ name: x.base, blob: x.file })),
+    // every file in or below the model folder by its path there
+    // (`1_Pooling/config.json`): the output check's side files
+    below: Object.fromEntries(items.filter((x) => x.path.startsWith(modelDir ? `${modelDir}/` : ''))
+      .map((x) => [x.path.slice(modelDir ? modelDir.length + 1 : 0), x.file])),
   };
 }

@@ -1,0 +1,54 @@
+// A decoder's next-token figures drawn per position: the KLD histogram over
+// every position (log-spaced bins), and per input a strip of its tokens
+// coloured by their KLD. Tokens come from the model's tokenizer and the
+// user's text: drawn as text, never HTML.
+import { clear, el, svgEl } from '../shared/dom.js';
+import { fmtSci } from '../shared/format.js';
+
+const BINS = 24;
+
+/** The colour band of one position's KLD against the run's p99. */
+function band(kld, p99) {
+  if (!(kld > 0) || !(p99 > 0)) return 0;
+  return Math.min(4, Math.floor((kld / p99) * 4));
+}
+
+/** Draws the histogram of every position's KLD (`perInput[i].kld`) into host. */
+export function drawKldHistogram(host, perInput) {
+  clear(host);
+  const all = perInput.flatMap((p) => p.kld).filter((k) => k > 0);
+  if (!all.length) {
+    host.append(el('p', { class: 'muted small' }, 'Every position has a KLD of 0.'));
+    return;
+  }
+  const lo = Math.log10(Math.min(...all));
+  const hi = Math.log10(Math.max(...all));
+  const span = Math.max(hi - lo, 1e-9);
+  const counts = new Array(BINS).fill(0);
+  for (const k of all) counts[Math.min(BINS - 1, Math.floor(((Math.log10(k) - lo) / span) * BINS))] += 1;
+  const [w, h, pad] = [640, 160, 28];
+  const top = Math.max(...counts);
+  const svg = svgEl('svg', { viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-label': 'Histogram of the next-token KL divergence per position' });
+  const bw = (w - 2 * pad) / BINS;
+  counts.forEach((c, i) => {
+    const bh = (c / top) * (h - 2 * pad);
+    const r = svgEl('rect', { x: pad + i * bw + 1, y: h - pad - bh, width: bw - 2, height: bh, class: 'bar' });
+    r.append(svgEl('title', {}, `${c} positions, KLD ${fmtSci(10 ** (lo + (i / BINS) * span))} – ${fmtSci(10 ** (lo + ((i + 1) / BINS) * span))}`));
+    svg.append(r);
+  });
+  svg.append(svgEl('text', { x: pad, y: h - 8, class: 'axis' }, fmtSci(10 ** lo)));
+  svg.append(svgEl('text', { x: w - pad, y: h - 8, 'text-anchor': 'end', class: 'axis' }, `${fmtSci(10 ** hi)} nats (log scale)`));
+  svg.append(svgEl('text', { x: pad, y: 14, class: 'axis' }, `${top} positions`));
+  host.append(svg);
+}
+
+/** A strip of one input's tokens, each coloured by its position's KLD. */
+export function tokenStrip(input, p99) {
+  const strip = el('div', { class: 'token-strip', 'data-testid': 'outputs-tokens' });
+  const tokens = input.token_strings ?? [];
+  input.kld.forEach((k, i) => {
+    const t = el('span', { class: `tok b${band(k, p99)}`, title: `position ${i}: KLD ${fmtSci(k)}` }, tokens[i] ?? '');
+    strip.append(t);
+  });
+  return strip;
+}
