@@ -137,6 +137,9 @@ impl OutputCheck {
         let mut names: Vec<(&str, &[u64])> = o.shapes().collect();
         names.sort();
         for (name, shape) in names {
+            if let Some(e) = c.unreadable(name) {
+                return Err(e);
+            }
             if let Some(cs) = c.shape(name) {
                 if cs != shape {
                     return Err(OutputsError::UnlikeComparison {
