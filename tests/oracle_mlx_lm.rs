@@ -35,31 +35,13 @@ fn json(args: &[&str]) -> Value {
 
 #[test]
 fn mlx_lm_conversion_is_recognised_and_verified() {
-    let has_mlx_lm = Command::new("python3")
-        .args(["-c", "import mlx_lm"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_mlx_lm {
-        eprintln!("mlx_lm is not installed: skipped");
+    if !common::has_mlx_lm("the mlx-lm conversion oracle") {
         return;
     }
     let original = root().join("../shared/models/tiny-llama");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("q4");
-    let run = Command::new("python3")
-        .args(["-m", "mlx_lm", "convert", "--hf-path"])
-        .arg(&original)
-        .arg("-q")
-        .arg("--mlx-path")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(run.status.success(), "{log}");
+    let log = common::mlx_lm_convert(&original, &out, &[]);
     // "[INFO] Quantized model with 9.050 bits per weight."
     let printed: f64 = log
         .split("Quantized model with ")

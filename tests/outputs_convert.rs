@@ -1,26 +1,15 @@
 //! `verify --outputs` on folders written by `quantlens convert` gives the
 //! same figures as `outputs` with the same scheme on the fly, and the
-//! `outputs` object is the one `quantlens outputs --json` prints.
+//! `outputs` object is the one `quantlens outputs --json` prints. On an MLX
+//! folder it also gives the figures of the same folder dequantized by MLX
+//! itself (`scripts/mlx_dequant_error.py --out`), an independent reading of
+//! the format.
 #![cfg(feature = "outputs")]
 
 mod common;
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-fn json(args: &[&std::ffi::OsStr]) -> Value {
-    let out = Command::cargo_bin("quantlens")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code().is_some_and(|c| c <= 1),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn same_figures(a: &Value, b: &Value) {
     let (la, lb) = (
@@ -40,37 +29,42 @@ fn same_figures(a: &Value, b: &Value) {
     }
     let (ea, eb) = (&a["embedding"], &b["embedding"]);
     assert_eq!(ea["neighbours_same"], eb["neighbours_same"]);
-    let (p, q) = (
-        ea["cosine_mean"].as_f64().unwrap(),
-        eb["cosine_mean"].as_f64().unwrap(),
-    );
-    assert!((p - q).abs() <= 1e-6, "cosine_mean {p} vs {q}");
+    assert_eq!(a["tokens"], b["tokens"]);
+    for k in ["cosine_mean", "cosine_min"] {
+        let (p, q) = (ea[k].as_f64().unwrap(), eb[k].as_f64().unwrap());
+        assert!((p - q).abs() <= 1e-6, "{k} {p} vs {q}");
+    }
+}
+
+fn convert(model: &std::path::Path, out: &std::path::Path, format: &[&str]) {
+    Command::cargo_bin("quantlens")
+        .unwrap()
+        .arg("convert")
+        .arg(model)
+        .arg(out)
+        .arg("-q")
+        .args(format)
+        .assert()
+        .success();
+}
+
+fn verify_outputs(model: &std::path::Path, converted: &std::path::Path) -> Value {
+    common::quantlens_json(&[
+        "verify".as_ref(),
+        model.as_os_str(),
+        converted.as_os_str(),
+        "--outputs".as_ref(),
+        "--json".as_ref(),
+        "-q".as_ref(),
+    ])
 }
 
 fn converted_matches_on_the_fly(format: &[&str], scheme: &[&str]) {
     let m = common::minilm();
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("conv");
-    let mut convert: Vec<&std::ffi::OsStr> = vec![
-        "convert".as_ref(),
-        m.as_os_str(),
-        out.as_os_str(),
-        "-q".as_ref(),
-    ];
-    convert.extend(format.iter().map(std::ffi::OsStr::new));
-    Command::cargo_bin("quantlens")
-        .unwrap()
-        .args(&convert)
-        .assert()
-        .success();
-    let v = json(&[
-        "verify".as_ref(),
-        m.as_os_str(),
-        out.as_os_str(),
-        "--outputs".as_ref(),
-        "--json".as_ref(),
-        "-q".as_ref(),
-    ]);
+    convert(&m, &out, format);
+    let v = verify_outputs(&m, &out);
     let mut args: Vec<&std::ffi::OsStr> = vec![
         "outputs".as_ref(),
         m.as_os_str(),
@@ -78,7 +72,7 @@ fn converted_matches_on_the_fly(format: &[&str], scheme: &[&str]) {
         "-q".as_ref(),
     ];
     args.extend(scheme.iter().map(std::ffi::OsStr::new));
-    let o = json(&args);
+    let o = common::quantlens_json(&args);
     assert!(
         v["summary"].is_object() || v["layers"].is_array(),
         "verify's own report is kept"
@@ -113,16 +107,40 @@ fn verify_outputs_on_an_mlx_conversion() {
 }
 
 #[test]
+fn verify_outputs_on_an_mlx_conversion_matches_mlx_dequantization() {
+    let m = common::minilm();
+    let d = tempfile::tempdir().unwrap();
+    let (mlx, float) = (d.path().join("mlx"), d.path().join("dequantized"));
+    convert(&m, &mlx, &["--format", "mlx", "--bits", "4"]);
+    common::python(&[
+        "scripts/mlx_dequant_error.py",
+        m.to_str().unwrap(),
+        mlx.to_str().unwrap(),
+        "--out",
+        float.to_str().unwrap(),
+    ]);
+    let (a, b) = (verify_outputs(&m, &mlx), verify_outputs(&m, &float));
+    assert!(a["outputs"]["quantized"]
+        .as_str()
+        .unwrap()
+        .contains("mlx-affine-4bit-g64"));
+    assert_eq!(b["outputs"]["quantized"], "converted (float)");
+    let rel = a["outputs"]["layers"][6]["rel_error"].as_f64().unwrap();
+    assert!(rel > 0.05, "4-bit leaves a visible error: {rel}");
+    same_figures(&a["outputs"], &b["outputs"]);
+}
+
+#[test]
 fn inspect_outputs_embeds_the_same_object() {
     let m = common::minilm();
-    let i = json(&[
+    let i = common::quantlens_json(&[
         "inspect".as_ref(),
         m.as_os_str(),
         "--outputs".as_ref(),
         "--json".as_ref(),
         "-q".as_ref(),
     ]);
-    let o = json(&[
+    let o = common::quantlens_json(&[
         "outputs".as_ref(),
         m.as_os_str(),
         "--json".as_ref(),

@@ -33,10 +33,15 @@ impl Bert {
     }
 }
 
-/// The names of BERT-layout encoder block `l` under `prefix` (RoBERTa's too).
-pub fn block_names(prefix: &str, l: usize) -> BlockNames {
+/// Reads BERT-layout encoder block `l` under `prefix` (RoBERTa's too).
+pub fn block(
+    w: &mut WeightStream,
+    cfg: &ArchConfig,
+    prefix: &str,
+    l: usize,
+) -> Result<Box<dyn Layer>> {
     let p = format!("{prefix}encoder.layer.{l}.");
-    BlockNames {
+    let names = BlockNames {
         q: format!("{p}attention.self.query"),
         k: format!("{p}attention.self.key"),
         v: format!("{p}attention.self.value"),
@@ -45,7 +50,8 @@ pub fn block_names(prefix: &str, l: usize) -> BlockNames {
         ffn_in: format!("{p}intermediate.dense"),
         ffn_out: format!("{p}output.dense"),
         out_norm: format!("{p}output.LayerNorm"),
-    }
+    };
+    Ok(Box::new(EncoderBlock::load(w, &names, cfg, l)?))
 }
 
 /// BERT-layout embeddings with the given position ids per input.
@@ -87,12 +93,7 @@ impl Family for Bert {
     }
 
     fn layer(&self, w: &mut WeightStream, l: usize) -> Result<Box<dyn Layer>> {
-        Ok(Box::new(EncoderBlock::load(
-            w,
-            &block_names(&self.prefix, l),
-            &self.cfg,
-            l,
-        )?))
+        block(w, &self.cfg, &self.prefix, l)
     }
 
     fn head(&self, w: &mut WeightStream) -> Result<Option<Box<dyn Head>>> {

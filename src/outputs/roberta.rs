@@ -6,10 +6,10 @@
 
 use candle_core::Tensor;
 
-use super::bert::{block_names, embeddings};
+use super::bert::{block, embeddings};
 use super::config::ArchConfig;
 use super::error::Result;
-use super::family::{find_prefix, EncoderBlock, Family, Head, Layer, Linear};
+use super::family::{find_prefix, Family, Head, Layer, Linear};
 use super::tokenizer::Encoded;
 use super::weights::WeightStream;
 
@@ -52,12 +52,7 @@ impl Family for Roberta {
     }
 
     fn layer(&self, w: &mut WeightStream, l: usize) -> Result<Box<dyn Layer>> {
-        Ok(Box::new(EncoderBlock::load(
-            w,
-            &block_names(&self.prefix, l),
-            &self.cfg,
-            l,
-        )?))
+        block(w, &self.cfg, &self.prefix, l)
     }
 
     fn head(&self, w: &mut WeightStream) -> Result<Option<Box<dyn Head>>> {

@@ -15,7 +15,7 @@ use candle_core::{Device, Tensor};
 use super::error::{OutputsError, Result};
 use crate::analyze::{self, Scratch};
 use crate::formats::{self, Dequantizer, Layout, Logical};
-use crate::{Decision, Model, Policy, Scheme};
+use crate::{Decision, Model, Policy, Scheme, Severity};
 
 /// One side of the comparison: a model and how its weights are read.
 pub struct WeightStream {
@@ -33,6 +33,9 @@ pub struct WeightStream {
     /// While planning ([`Self::plan_begin`]): the byte ranges reads would
     /// touch, and no bytes are read.
     planned: Option<Vec<FileRange>>,
+    /// Why a quantized weight cannot be decoded (a missing or misshapen
+    /// companion), by name, with its file: recognition's error findings.
+    broken: HashMap<String, String>,
 }
 
 /// A byte range `start..end` of one of a model's files, named as in its header.
@@ -74,6 +77,15 @@ impl WeightStream {
         device: &Device,
     ) -> Self {
         let rec = formats::recognise(&model, hint);
+        let broken = rec
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .filter_map(|f| {
+                let file = f.file.as_deref().unwrap_or("the model");
+                Some((f.tensor.clone()?, format!("{file}: {}", f.message)))
+            })
+            .collect();
         let by_name = rec
             .tensors
             .into_iter()
@@ -89,6 +101,7 @@ impl WeightStream {
             bytes_read: 0,
             stats: HashMap::new(),
             planned: None,
+            broken,
         }
     }
 
@@ -203,6 +216,32 @@ impl WeightStream {
             .map(|(n, l)| (n.as_str(), l.shape.as_slice()))
     }
 
+    /// Why a tensor the model has cannot be read back as f32, if it cannot:
+    /// an integer tensor, a quantized weight with a missing or misshapen
+    /// companion (`.scales`, `.biases`, `.__scale__`), or a packed format
+    /// without a decoder.
+    pub fn unreadable(&self, name: &str) -> Option<OutputsError> {
+        let l = self.by_name.get(name)?;
+        let detail =
+            match &l.layout {
+                Layout::Raw => "not a decodable float or quantized tensor".to_string(),
+                Layout::Broken { .. } => self.broken.get(name).cloned().unwrap_or_else(|| {
+                    "its quantization companions are missing or malformed".into()
+                }),
+                other if !other.is_decodable() => {
+                    format!(
+                        "stored as {}, which the output check cannot decode",
+                        other.label()
+                    )
+                }
+                _ => return None,
+            };
+        Some(OutputsError::BadTensor {
+            tensor: name.into(),
+            detail: format!("in the {} model, {detail}", self.side),
+        })
+    }
+
     fn logical(&self, name: &str, needed_by: &str) -> Result<&Logical> {
         let l = self
             .by_name
@@ -211,16 +250,10 @@ impl WeightStream {
                 tensor: name.into(),
                 needed_by: format!("{needed_by}, {} model", self.side),
             })?;
-        if l.layout == Layout::Raw {
-            return Err(OutputsError::BadTensor {
-                tensor: name.into(),
-                detail: format!(
-                    "in the {} model it is not a decodable float or quantized tensor",
-                    self.side
-                ),
-            });
+        match self.unreadable(name) {
+            Some(e) => Err(e),
+            None => Ok(l),
         }
-        Ok(l)
     }
 
     /// Whether the scheme quantizes this tensor on the fly.

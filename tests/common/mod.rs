@@ -35,6 +35,60 @@ pub fn python(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs the `quantlens` binary and parses its JSON output; exit 0 or 1 (a
+/// gate or findings) is accepted, anything else fails with its stderr.
+pub fn quantlens_json<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
+    args: &[S],
+) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("quantlens")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "quantlens {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Whether mlx-lm is importable. When it is not, says loudly that `what`
+/// is skipped (CI installs it: `scripts/ensure-tools --python`).
+pub fn has_mlx_lm(what: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import mlx_lm"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "SKIPPED {what}: mlx-lm is not installed (scripts/ensure-tools --python installs mlx-lm==0.32.2)"
+        );
+    }
+    ok
+}
+
+/// Converts `original` into `out` with mlx-lm's own `mlx_lm convert -q`
+/// and `extra` arguments (e.g. `--q-bits 8`); returns its log.
+pub fn mlx_lm_convert(original: &Path, out: &Path, extra: &[&str]) -> String {
+    let run = Command::new("python3")
+        .args(["-m", "mlx_lm", "convert", "--hf-path"])
+        .arg(original)
+        .arg("-q")
+        .arg("--mlx-path")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "mlx_lm convert failed: {log}");
+    log
+}
+
 /// Writes a safetensors file with the `safetensors` crate from
 /// `(name, dtype, shape, little-endian bytes)`.
 pub fn write_safetensors(
