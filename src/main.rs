@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use quantlens::analyze::Scratch;
-use quantlens::export;
 use quantlens::pipeline::add_findings;
+use quantlens::quant::analyze::Scratch;
+use quantlens::report::export;
 use quantlens::{InspectOptions, Pipeline};
 
 #[derive(Parser)]

@@ -262,7 +262,7 @@ pub fn convert(
 /// `verify` reads it (int8 and MLX dequantized), to one safetensors file:
 /// the values external checks (scripts/mlx_check_convert.py) compare with.
 pub fn dequantize_to(model: &Model, out: &Path) -> Result<usize> {
-    use quantlens::formats::{recognise, Dequantizer};
+    use quantlens::stored::{recognise, Dequantizer};
     let rec = recognise(model, &|_| None);
     let mut tensors = Vec::new();
     for l in rec.tensors.iter().filter(|l| l.layout.is_decodable()) {

@@ -148,7 +148,7 @@ pub fn input(path: &Path) -> Result<(ModelInput, Vec<Finding>)> {
 /// become findings).
 pub fn open(path: &Path) -> Result<Model> {
     let (input, skipped) = input(path)?;
-    let mut model = quantlens::sanity::open_tolerant(
+    let mut model = quantlens::format::open::open_tolerant(
         input.files,
         input
             .index

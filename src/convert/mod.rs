@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 pub use mixed::{Mixed, ModuleEntries};
 pub use target::Target;
 
-use crate::policy::{Decision, KeepReason};
+use crate::quant::policy::{Decision, KeepReason};
+use crate::quant::scheme;
 use crate::quant::{affine, fp};
-use crate::scheme;
 use crate::{Dtype, Error, Model, Policy, PolicyKind, TensorInfo};
 
 /// One tensor to write.
@@ -359,7 +359,7 @@ mod tests {
             .chunks(4)
             .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
             .collect();
-        let codes = crate::formats::unpack_codes(&words, 4, 256);
+        let codes = crate::stored::unpack_codes(&words, 4, 256);
         let s = f32::from_le_bytes(out[1].data[..4].try_into().unwrap());
         let b = f32::from_le_bytes(out[2].data[..4].try_into().unwrap());
         for k in 0..64 {

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::header::{read_header, Header, TensorInfo};
-use crate::policy::Decision;
-use crate::{ByteSource, Error, Finding, Policy, Scheme, Severity, ShardIndex};
+use crate::format::header::{read_header, Header, TensorInfo};
+use crate::{ByteSource, Error, Finding, Severity, ShardIndex};
 
 /// A named file handed to [`Model::open`].
 #[derive(Clone)]
@@ -274,14 +273,6 @@ impl Model {
             .ok_or(Error::NoSuchTensor { index: i })?;
         let sh = &self.shards[r.shard];
         Ok((sh, &sh.header.tensors[r.tensor]))
-    }
-
-    /// The policy's decision for every tensor, in model order.
-    pub fn plan(&self, policy: &Policy, scheme: Scheme) -> Vec<Decision> {
-        let groups = scheme.group_size().is_some();
-        (0..self.tensors.len())
-            .map(|i| policy.decide(self.tensor(i).expect("in range").1, groups))
-            .collect()
     }
 
     /// The essentials of `config.json`.

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::sha::is_sha256_hex;
+use crate::checks::sha::is_sha256_hex;
 use crate::{Error, Policy, PolicyKind, Scheme};
 
 /// Scheme when none is given.
@@ -62,7 +62,7 @@ impl Default for InspectOptions {
 
 /// Parses one `FILE=HEX` argument (a clap value parser).
 pub fn parse_sha(s: &str) -> Result<(String, String), String> {
-    crate::sha::parse_expectation(s).map_err(|e| e.to_string())
+    crate::checks::sha::parse_expectation(s).map_err(|e| e.to_string())
 }
 
 impl InspectOptions {

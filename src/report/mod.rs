@@ -1,14 +1,22 @@
-//! The report: one row per tensor and a summary. Its JSON form is a public
+//! The report: one row per tensor and a summary, and its exports
+//! (terminal table, JSON, CSV, Markdown). Its JSON form is a public
 //! contract documented in README.
+//!
+//! May use: `format/`, `stored/`'s descriptions of stored layers and
+//! `quant/`'s analyses, policy decisions and statistics. May not use:
+//! `checks/` (their findings arrive as [`Finding`]s), the pipelines,
+//! `web/` or `cli/`.
+
+pub mod export;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::TensorAnalysis;
-use crate::model::ConfigSummary;
-use crate::policy::Decision;
-use crate::stats::ValueStats;
+use crate::format::model::ConfigSummary;
+use crate::quant::analyze::TensorAnalysis;
+use crate::quant::policy::Decision;
+use crate::quant::stats::ValueStats;
 use crate::stored::{Logical, StoredInfo};
 use crate::{Finding, Model, Scheme, Severity, TensorInfo};
 

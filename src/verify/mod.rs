@@ -6,10 +6,12 @@ use std::collections::HashMap;
 
 mod pairs;
 
-use crate::stats::{ErrorStats, ValueStats};
+use crate::checks::fake;
+use crate::quant::analyze::CHUNK_ELEMS;
+use crate::quant::stats::{ErrorStats, ValueStats};
 use crate::stored::{recognise, Dequantizer, Layout, Logical, Recognised};
-use crate::{analyze::CHUNK_ELEMS, Error};
-use crate::{fake, Action, Finding, LayerRow, Model, Report, Scheme, Severity};
+use crate::Error;
+use crate::{Action, Finding, LayerRow, Model, Report, Scheme, Severity};
 
 /// One tensor name present in both models.
 #[derive(Debug, Clone)]

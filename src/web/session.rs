@@ -9,8 +9,8 @@ use wasm_bindgen::prelude::*;
 
 use super::source::{hint_tensors, WindowedSource, WINDOW};
 use super::{js_err, to_js};
-use crate::analyze::Scratch;
 use crate::pipeline::Pipeline;
+use crate::quant::analyze::Scratch;
 
 /// A pipeline, its scratch buffers and the sources it reads.
 pub(crate) struct Session {
