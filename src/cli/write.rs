@@ -1,4 +1,4 @@
-//! `quantlens convert IN OUT`: writes a real int8 or MLX model through the
+//! Writing a converted model for `convert`: a real int8 or MLX model through the
 //! `safetensors` crate's serializer, shard by shard (each shard's tensors
 //! are built in parallel in memory), every file under a temporary name
 //! renamed when complete, then re-reads the output and verifies it against
