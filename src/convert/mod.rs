@@ -1,4 +1,4 @@
-//! Conversion of one tensor to a real quantized format: the seeds' int8
+//! Conversion of one tensor to a real quantized format: int8
 //! (`<name>` int8 + `<name>.__scale__` f32) or MLX's format (`<m>.weight`
 //! packed u32 + `<m>.scales`, plus `<m>.biases` in affine mode; modes
 //! affine, mxfp4, mxfp8 and nvfp4, optionally mixed per layer). Pure and
@@ -27,7 +27,7 @@ pub struct OutTensor {
     pub data: Vec<u8>,
 }
 
-/// The layer policy of a target: the seeds' rule for int8, mlx-lm's for
+/// The layer policy of a target: the default rule for int8, mlx-lm's for
 /// MLX (with the target's group size).
 fn policy(target: Target) -> Policy {
     match target.mlx_params() {

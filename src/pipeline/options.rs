@@ -30,7 +30,7 @@ pub struct InspectOptions {
     /// Group size along the last axis for the affine scheme and the mlx policy (32, 64 or 128).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = DEFAULT_GROUP_SIZE))]
     pub group_size: u32,
-    /// Layer policy: default (the seeds' rule) or mlx (mlx-lm's rule).
+    /// Layer policy: default (float matrices that are not embeddings, norms or biases) or mlx (mlx-lm's rule).
     #[cfg_attr(feature = "cli", arg(long, default_value = DEFAULT_POLICY))]
     pub policy: String,
     /// Quantize float matrices whose name matches this glob, over the name rules (repeatable).
