@@ -1,7 +1,7 @@
-//! The native command line: the arguments ([`args`]), one file per
-//! command, the exit policy ([`exit`]), the one parallel driver ([`run`]),
-//! and what only a native tool does: finding a model's files in a folder,
-//! checking `SHA256SUMS`, writing converted models.
+//! The native command line: the arguments (`args.rs`), one file per
+//! command, the exit policy (`exit.rs`), the one parallel driver
+//! (`run.rs`), and what only a native tool does: finding a model's files
+//! in a folder, checking `SHA256SUMS`, writing converted models.
 //!
 //! May use: the library's public API. Nothing in the library uses this.
 

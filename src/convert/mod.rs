@@ -2,8 +2,11 @@
 //! (`<name>` int8 + `<name>.__scale__` f32) or MLX's format (`<m>.weight`
 //! packed u32 + `<m>.scales`, plus `<m>.biases` in affine mode; modes
 //! affine, mxfp4, mxfp8 and nvfp4, optionally mixed per layer). Pure and
-//! in-memory: the native CLI (`src/cli/convert.rs`) reads, shards, writes
-//! and verifies.
+//! in-memory: the native CLI (`src/cli/stage.rs`, `src/cli/write.rs`)
+//! reads, shards, writes and verifies.
+//!
+//! May use: `format/`, `stored/` and `quant/`. May not use: `checks/`,
+//! `report/`, the pipelines, `outputs/`, `web/` or `cli/`.
 
 mod mixed;
 mod target;

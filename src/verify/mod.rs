@@ -1,6 +1,10 @@
 //! `verify ORIGINAL CONVERTED`: match tensors by name, read the converted
 //! ones back as f32 whatever their format, and measure them against the
 //! original with the same metrics and row schema as `inspect`.
+//!
+//! May use: `format/`, `stored/` (to read converted tensors back),
+//! `quant/`, `checks/` and `report/`. May not use: the inspect pipeline,
+//! `convert/`, `outputs/`, `web/` or `cli/`.
 
 use std::collections::HashMap;
 

@@ -19,6 +19,11 @@ pub fn minilm() -> PathBuf {
     p
 }
 
+/// A path inside the repository.
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
 /// Runs a Python script from `scripts/` and returns its stdout; fails the
 /// test (never skips it) if Python or numpy is missing.
 pub fn python(args: &[&str]) -> String {
