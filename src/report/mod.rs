@@ -8,229 +8,16 @@
 //! `web/` or `cli/`.
 
 pub mod export;
+mod row;
+
+pub use row::{Action, LayerRow};
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::format::model::ConfigSummary;
-use crate::quant::analyze::TensorAnalysis;
-use crate::quant::policy::Decision;
-use crate::quant::stats::ValueStats;
-use crate::stored::{Logical, StoredInfo};
-use crate::{Finding, Model, Scheme, Severity, TensorInfo};
-
-/// Whether a tensor is quantized or kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Quantized under the report's scheme.
-    Quantize,
-    /// Stored as it is.
-    Keep,
-    /// Already stored quantized (see the row's `stored` object); it is
-    /// described, never quantized again.
-    Stored,
-}
-
-/// One tensor's row. Metric fields are `null` for kept tensors and for
-/// tensors holding NaN or Inf; value statistics are `null` for tensors that
-/// are not decodable floats.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LayerRow {
-    pub name: String,
-    pub file: String,
-    pub dtype: String,
-    pub shape: Vec<u64>,
-    pub params: u64,
-    pub action: Action,
-    pub reason: Option<String>,
-    pub scheme: Option<String>,
-    pub bytes_before: u64,
-    pub bytes_after: u64,
-    pub mse: Option<f64>,
-    pub rmse: Option<f64>,
-    pub rel_error: Option<f64>,
-    pub max_abs_error: Option<f64>,
-    pub sqnr_db: Option<f64>,
-    pub cosine: Option<f64>,
-    pub zero_frac: Option<f64>,
-    pub clip_frac: Option<f64>,
-    pub outlier_ratio: Option<f64>,
-    pub err_p50: Option<f64>,
-    pub err_p99: Option<f64>,
-    pub nan_count: Option<u64>,
-    pub inf_count: Option<u64>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub mean: Option<f64>,
-    pub std: Option<f64>,
-    /// How a stored-quantized layer is stored (`null` for other rows).
-    #[serde(default)]
-    pub stored: Option<StoredInfo>,
-}
-
-impl LayerRow {
-    /// The row of a stored-quantized layer: how it is stored and, when it
-    /// was read back, statistics of its dequantized values. It carries no
-    /// error metrics: nothing is quantized again.
-    pub fn stored(file: &str, dtype: &str, l: &Logical, v: Option<&ValueStats>) -> Self {
-        let mut row = LayerRow::new(
-            file,
-            &TensorInfo {
-                name: l.name.clone(),
-                dtype: crate::Dtype::parse(dtype),
-                shape: l.shape.clone(),
-                numel: l.numel(),
-                start: 0,
-                end: l.stored_bytes,
-            },
-            Decision::Keep(crate::KeepReason::NonFloat),
-            Scheme::Int8Tensor,
-            &TensorAnalysis {
-                values: v.cloned(),
-                errors: None,
-            },
-        );
-        row.action = Action::Stored;
-        row.reason = None;
-        let mut info = l.stored_info();
-        if let (Some(s), Some(v)) = (info.as_mut(), v) {
-            let n = v.finite();
-            s.rms = (n > 0).then(|| (v.sum_sq() / n as f64).sqrt());
-            s.zero_share = (v.count > 0).then(|| v.zeros as f64 / v.count as f64);
-        }
-        row.stored = info;
-        row
-    }
-
-    /// Builds a row from a tensor, the policy's decision and what streaming
-    /// it found.
-    pub fn new(
-        file: &str,
-        t: &TensorInfo,
-        decision: Decision,
-        scheme: Scheme,
-        a: &TensorAnalysis,
-    ) -> Self {
-        let (action, reason) = match decision {
-            Decision::Quantize => (Action::Quantize, None),
-            Decision::Keep(r) => (Action::Keep, Some(r.as_str().to_string())),
-        };
-        let scale_bytes = if t.dtype.decode_width().unwrap_or(4) <= 2 {
-            2
-        } else {
-            4
-        };
-        let bytes_after = match action {
-            Action::Quantize => scheme.quantized_bytes(&t.shape, scale_bytes),
-            Action::Keep | Action::Stored => t.bytes(),
-        };
-        let v = a.values.as_ref();
-        let e = a.errors.as_ref();
-        let finite = |x: f32| x.is_finite().then_some(x as f64);
-        LayerRow {
-            name: t.name.clone(),
-            file: file.to_string(),
-            dtype: t.dtype.name().to_string(),
-            shape: t.shape.clone(),
-            params: t.numel,
-            action,
-            reason,
-            scheme: (action == Action::Quantize).then(|| scheme.label()),
-            bytes_before: t.bytes(),
-            bytes_after,
-            mse: e.map(|m| m.mse),
-            rmse: e.map(|m| m.rmse),
-            rel_error: e.map(|m| m.rel_error),
-            max_abs_error: e.map(|m| m.max_abs_error),
-            sqnr_db: e.and_then(|m| m.sqnr_db),
-            cosine: e.map(|m| m.cosine),
-            zero_frac: e.map(|m| m.zero_frac),
-            clip_frac: e.map(|m| m.clip_frac),
-            outlier_ratio: e.and_then(|m| m.outlier_ratio),
-            err_p50: e.map(|m| m.err_p50),
-            err_p99: e.map(|m| m.err_p99),
-            nan_count: v.map(|s| s.nan),
-            inf_count: v.map(|s| s.inf),
-            min: v.and_then(|s| finite(s.min)),
-            max: v.and_then(|s| finite(s.max)),
-            mean: v.and_then(|s| s.mean()),
-            std: v.and_then(|s| s.std()),
-            stored: None,
-        }
-    }
-
-    /// Findings this row implies: NaN/Inf, unknown dtypes, constant
-    /// tensors, scales quantization never produces.
-    pub fn findings(&self) -> Vec<Finding> {
-        let mut out = Vec::new();
-        if let Some(s) = self.stored.as_ref().filter(|s| s.bad_scales > 0) {
-            out.push(Finding::tensor(
-                "bad_scale",
-                Severity::Error,
-                &self.file,
-                &self.name,
-                format!(
-                    "tensor {:?} has {} scale(s) that are zero, negative, NaN or infinite{}",
-                    self.name,
-                    s.bad_scales,
-                    s.bad_scale_example
-                        .as_ref()
-                        .map_or(String::new(), |e| format!(" (e.g. {e})"))
-                ),
-            ));
-        }
-        let nan = self.nan_count.unwrap_or(0);
-        let inf = self.inf_count.unwrap_or(0);
-        if nan + inf > 0 {
-            out.push(Finding::tensor(
-                "nan_inf",
-                Severity::Error,
-                &self.file,
-                &self.name,
-                format!(
-                    "tensor {:?} holds {nan} NaN and {inf} infinite values",
-                    self.name
-                ),
-            ));
-        }
-        if self.reason.as_deref() == Some("unsupported-dtype") {
-            out.push(Finding::tensor(
-                "unsupported_dtype",
-                Severity::Warning,
-                &self.file,
-                &self.name,
-                format!("tensor {:?} has dtype {:?}, which is not a safetensors dtype; it was kept as stored", self.name, self.dtype),
-            ));
-        }
-        if self.params > 1 && nan + inf == 0 {
-            if let (Some(lo), Some(hi)) = (self.min, self.max) {
-                if lo == 0.0 && hi == 0.0 {
-                    out.push(Finding::tensor(
-                        "all_zero",
-                        Severity::Warning,
-                        &self.file,
-                        &self.name,
-                        format!("tensor {:?} is all zeros", self.name),
-                    ));
-                } else if lo == hi {
-                    out.push(Finding::tensor(
-                        "constant_tensor",
-                        Severity::Warning,
-                        &self.file,
-                        &self.name,
-                        format!(
-                            "tensor {:?} holds one value, {lo}, in all {} elements",
-                            self.name, self.params
-                        ),
-                    ));
-                }
-            }
-        }
-        out
-    }
-}
+use crate::{Finding, Model, Scheme, Severity};
 
 /// A layer named among the worst.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -396,5 +183,68 @@ impl Summary {
                 .collect(),
             findings,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::testing::{f32_file, model};
+    use crate::quant::analyze::{analyze_tensor, Scratch};
+    use crate::{Decision, KeepReason};
+
+    /// A report over `a.weight` (quantized, int8 per tensor) and `a.bias`
+    /// (kept: one dimension), each row from a real analysis.
+    fn report(weight: [f32; 4]) -> Report {
+        let m = model(f32_file(&[
+            ("a.weight", &[2, 2], &weight),
+            ("a.bias", &[2], &[0.5, 0.25]),
+        ]));
+        let decisions = [Decision::Quantize, Decision::Keep(KeepReason::OneD)];
+        let rows = decisions
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                let (shard, t) = m.tensor(i).unwrap();
+                let q = d == Decision::Quantize;
+                let a = analyze_tensor(
+                    shard.source.as_ref(),
+                    "m.safetensors",
+                    t,
+                    q,
+                    Scheme::Int8Tensor,
+                    &mut Scratch::default(),
+                )
+                .unwrap();
+                LayerRow::new("m.safetensors", t, d, Scheme::Int8Tensor, &a)
+            })
+            .collect();
+        Report::build(&m, Scheme::Int8Tensor, "default", rows)
+    }
+
+    #[test]
+    fn the_summary_counts_rows_bytes_and_the_worst_layer() {
+        let r = report([1.0, -0.6, 0.3, 0.0]);
+        let s = &r.summary;
+        assert_eq!((s.tensors, s.quantized_layers, s.kept_layers), (2, 1, 1));
+        assert_eq!(s.kept_by_reason.get("1-d"), Some(&1));
+        // 16 + 8 bytes of f32 before; after, 4 int8 codes + a 4-byte scale + the 8-byte bias.
+        assert_eq!((s.bytes_before, s.bytes_after), (24, 16));
+        assert_eq!(s.compression_ratio, 1.5);
+        assert_eq!(s.bits_per_weight, Some(8.0 * 24.0 / 6.0));
+        assert_eq!(s.worst_layers[0].name, "a.weight");
+        assert!(!r.has_errors() && r.structural_finding().is_none());
+    }
+
+    #[test]
+    fn a_nan_weight_is_an_error_finding_and_has_no_error_figures() {
+        let r = report([1.0, f32::NAN, 0.3, 0.0]);
+        assert!(r.has_errors());
+        assert!(r.summary.findings.iter().any(|f| f.code == "nan_inf"));
+        assert_eq!(r.summary.max_rel_error, None);
+        assert!(
+            r.structural_finding().is_none(),
+            "a NaN leaves the structure readable"
+        );
     }
 }
