@@ -15,7 +15,7 @@ Quantized: every 2-D float weight not named *embed*/*norm*, not a bias,
 whose last dimension divides by 32 (quantlens' default policy for a grouped
 scheme); a tied lm_head stays the float embedding.
 
-The figures are recorded in tests/outputs_decoders.rs."""
+The figures are recorded in tests/oracle_torch_decoders.rs."""
 import json, os, sys
 
 import mlx.core as mx

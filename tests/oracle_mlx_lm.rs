@@ -13,10 +13,6 @@ use std::process::Command;
 use assert_cmd::prelude::*;
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn json(args: &[&str]) -> Value {
     let out = Command::cargo_bin("quantlens")
         .unwrap()
@@ -43,7 +39,7 @@ fn mlx_lm_conversion_is_recognised_and_verified() {
         eprintln!("mlx_lm is not installed: skipped");
         return;
     }
-    let original = root().join("../shared/models/tiny-llama");
+    let original = common::root().join("../shared/models/tiny-llama");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("q4");
     let run = Command::new("python3")

@@ -112,7 +112,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
 ];
 
 fn src() -> PathBuf {
-    common::repo_path("src")
+    common::root().join("src")
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -283,7 +283,7 @@ fn first_sentence(mod_rs: &Path) -> String {
 
 #[test]
 fn readme_layout_lists_every_folder_with_its_module_doc() {
-    let readme = fs::read_to_string(common::repo_path("README.md")).unwrap();
+    let readme = fs::read_to_string(common::root().join("README.md")).unwrap();
     let start = readme
         .find("\n## Layout")
         .expect("README has a Layout section");
