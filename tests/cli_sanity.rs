@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::prelude::*;
@@ -150,44 +150,50 @@ fn codes(r: &quantlens::Report) -> Vec<(String, Option<String>)> {
 #[test]
 fn structural_findings_of_a_broken_int8_conversion() {
     let w: Vec<f32> = (0..64).map(|i| (i as f32 - 31.5) / 40.0).collect();
-    let orig = common::safetensors_bytes(&[
-        ("a.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
-        ("b.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
-        ("c.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
-        ("d.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
-        ("e.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
-        ("ids", Dtype::I64, vec![2], vec![0; 16]),
-    ]);
+    let orig = common::safetensors_bytes(
+        &[
+            ("a.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("b.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("c.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("d.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("e.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("ids", Dtype::I64, vec![2], vec![0; 16]),
+        ],
+        None,
+    );
     let mut codes8: Vec<u8> = w
         .iter()
         .map(|&x| ((x / (0.7875 / 127.0)).round() as i8) as u8)
         .collect();
     codes8[5] = 0x80; // -128
-    let conv = common::safetensors_bytes(&[
-        ("a.weight", Dtype::I8, vec![8, 8], codes8.clone()),
-        (
-            "a.weight.__scale__",
-            Dtype::F32,
-            vec![1],
-            common::f32_bytes(&[0.7875 / 127.0]),
-        ),
-        ("b.weight", Dtype::I8, vec![8, 8], codes8.clone()), // no scale
-        ("c.weight", Dtype::I8, vec![8, 8], codes8.clone()),
-        (
-            "c.weight.__scale__",
-            Dtype::F32,
-            vec![8],
-            common::f32_bytes(&[0.01, 0.01, -0.01, 0.01, 0.01, f32::NAN, 0.01, 0.01]),
-        ),
-        ("d.weight", Dtype::F32, vec![4, 16], common::f32_bytes(&w)),
-        ("ids", Dtype::F32, vec![2], common::f32_bytes(&[0.0, 1.0])),
-        (
-            "z.weight",
-            Dtype::F32,
-            vec![2],
-            common::f32_bytes(&[0.0, 1.0]),
-        ),
-    ]);
+    let conv = common::safetensors_bytes(
+        &[
+            ("a.weight", Dtype::I8, vec![8, 8], codes8.clone()),
+            (
+                "a.weight.__scale__",
+                Dtype::F32,
+                vec![1],
+                common::f32_bytes(&[0.7875 / 127.0]),
+            ),
+            ("b.weight", Dtype::I8, vec![8, 8], codes8.clone()), // no scale
+            ("c.weight", Dtype::I8, vec![8, 8], codes8.clone()),
+            (
+                "c.weight.__scale__",
+                Dtype::F32,
+                vec![8],
+                common::f32_bytes(&[0.01, 0.01, -0.01, 0.01, 0.01, f32::NAN, 0.01, 0.01]),
+            ),
+            ("d.weight", Dtype::F32, vec![4, 16], common::f32_bytes(&w)),
+            ("ids", Dtype::F32, vec![2], common::f32_bytes(&[0.0, 1.0])),
+            (
+                "z.weight",
+                Dtype::F32,
+                vec![2],
+                common::f32_bytes(&[0.0, 1.0]),
+            ),
+        ],
+        None,
+    );
     let v = Verification::new(common::model(orig, None), common::model(conv, None));
     let r = v.run().unwrap();
     let c = codes(&r);
@@ -243,22 +249,28 @@ fn per_row_scales_and_mlx_without_config_are_recognised() {
         .iter()
         .flat_map(|x| x.to_le_bytes())
         .collect();
-    let orig = common::safetensors_bytes(&[
-        ("l.weight", Dtype::F32, vec![2, 64], common::f32_bytes(&w)),
-        ("m.weight", Dtype::F32, vec![2, 64], common::f32_bytes(&w)),
-    ]);
-    let conv = common::safetensors_bytes(&[
-        ("l.weight", Dtype::I8, vec![2, 64], q),
-        (
-            "l.weight.__scale__",
-            Dtype::F32,
-            vec![2, 1],
-            common::f32_bytes(&scales),
-        ),
-        ("m.weight", Dtype::U32, vec![2, 8], words),
-        ("m.scales", Dtype::F32, vec![2, 1], common::f32_bytes(&ms)),
-        ("m.biases", Dtype::F32, vec![2, 1], common::f32_bytes(&mb)),
-    ]);
+    let orig = common::safetensors_bytes(
+        &[
+            ("l.weight", Dtype::F32, vec![2, 64], common::f32_bytes(&w)),
+            ("m.weight", Dtype::F32, vec![2, 64], common::f32_bytes(&w)),
+        ],
+        None,
+    );
+    let conv = common::safetensors_bytes(
+        &[
+            ("l.weight", Dtype::I8, vec![2, 64], q),
+            (
+                "l.weight.__scale__",
+                Dtype::F32,
+                vec![2, 1],
+                common::f32_bytes(&scales),
+            ),
+            ("m.weight", Dtype::U32, vec![2, 8], words),
+            ("m.scales", Dtype::F32, vec![2, 1], common::f32_bytes(&ms)),
+            ("m.biases", Dtype::F32, vec![2, 1], common::f32_bytes(&mb)),
+        ],
+        None,
+    );
     let r = Verification::new(common::model(orig, None), common::model(conv, None))
         .run()
         .unwrap();
