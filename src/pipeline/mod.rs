@@ -51,7 +51,7 @@ use crate::checks::fake;
 use crate::format::open::open_tolerant;
 use crate::pipeline::inspect::Planned;
 use crate::quant::analyze::Scratch;
-use crate::{Error, Finding, Inspection, LayerRow, NamedSource, Report};
+use crate::{Error, Finding, Inspection, LayerRow, Model, NamedSource, Report};
 
 /// What a driver hands over: the model's files and side files as bytes.
 #[derive(Clone, Default)]
@@ -67,6 +67,16 @@ pub struct ModelInput {
 }
 
 impl ModelInput {
+    /// Opens the model tolerantly ([`open_tolerant`]): damaged or missing
+    /// shards become findings. The digests text is not used here.
+    pub fn open(self) -> Result<Model, Error> {
+        open_tolerant(
+            self.files,
+            self.index.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
+            self.config.as_deref(),
+        )
+    }
+
     /// Input of safetensors files alone.
     pub fn new(files: Vec<NamedSource>) -> Self {
         ModelInput {
@@ -101,14 +111,7 @@ impl Pipeline {
     pub fn open(input: ModelInput, options: &InspectOptions) -> Result<Pipeline, Error> {
         let (scheme, policy) = options.resolve()?;
         let expected = Expected::new(input.sums.as_deref(), &options.expected_digests()?);
-        let model = open_tolerant(
-            input.files,
-            input
-                .index
-                .as_ref()
-                .map(|(n, b)| (n.as_str(), b.as_slice())),
-            input.config.as_deref(),
-        )?;
+        let model = input.open()?;
         Ok(Pipeline {
             inspection: Inspection::new(model, scheme, &policy),
             expected,
