@@ -21,50 +21,42 @@
 //! assert!(report.layers[0].rel_error.unwrap() < 0.01);
 //! ```
 
-pub mod analyze;
 pub mod checks;
 pub mod convert;
-pub mod dtype;
-pub mod error;
-pub mod export;
-pub mod fake;
-pub mod feed;
-pub mod finding;
-pub mod formats;
-pub mod header;
-pub mod index;
-pub mod inspect;
-pub mod model;
+pub mod format;
 #[cfg(feature = "outputs")]
 pub mod outputs;
 pub mod pipeline;
-pub mod policy;
 pub mod quant;
-pub mod readahead;
 pub mod report;
-pub mod sanity;
-pub mod scheme;
-pub mod sha;
-pub mod source;
-pub mod stats;
 pub mod stored;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-pub use dtype::Dtype;
-pub use error::Error;
-pub use finding::{Finding, Severity};
-pub use header::{read_header, Header, TensorInfo, MAX_HEADER_BYTES, MAX_TENSORS};
-pub use index::ShardIndex;
-pub use inspect::Inspection;
-pub use model::{Model, NamedSource};
-pub use pipeline::{InspectOptions, ModelInput, Pipeline};
-pub use policy::{Decision, KeepReason, Policy, PolicyKind};
-pub use report::{Action, LayerRow, Report, Summary};
-pub use scheme::Scheme;
-pub use source::ByteSource;
+// The module paths from before the layer folders, so that code written
+// against them (and the fuzz targets) still builds.
+pub use checks::{fake, sha};
+pub use format::open as sanity;
+pub use format::{dtype, error, finding, header, index, model, source};
+pub use pipeline::inspect;
+pub use quant::{analyze, policy, scheme, stats};
+pub use report::export;
+pub use stored as formats;
+
+pub use format::dtype::Dtype;
+pub use format::error::Error;
+pub use format::finding::{Finding, Severity};
+pub use format::header::{read_header, Header, TensorInfo, MAX_HEADER_BYTES, MAX_TENSORS};
+pub use format::index::ShardIndex;
+pub use format::model::{Model, NamedSource};
+pub use format::source::ByteSource;
 #[cfg(not(target_arch = "wasm32"))]
-pub use source::FileSource;
+pub use format::source::FileSource;
+pub use pipeline::inspect::Inspection;
+pub use pipeline::{InspectOptions, ModelInput, Pipeline};
+pub use quant::policy::{Decision, KeepReason, Policy, PolicyKind};
+pub use quant::scheme::Scheme;
+pub use report::{Action, LayerRow, Report, Summary};
 pub use verify::Verification;

@@ -3,14 +3,10 @@
 //! tests/fuzz/, in its target's layout (see fuzz/src/lib.rs): a crash here
 //! is a panic or an abort of the test process.
 
-use std::sync::Arc;
+mod common;
 
 use quantlens::sanity::open_tolerant;
-use quantlens::{NamedSource, Verification};
-
-fn file(name: &str, bytes: &[u8]) -> NamedSource {
-    NamedSource::new(name, Arc::new(bytes.to_vec()))
-}
+use quantlens::Verification;
 
 /// fuzz/src/lib.rs's `split`: u16 length prefixes before every part but the last.
 fn split(mut data: &[u8], n: usize) -> Vec<&[u8]> {
@@ -35,9 +31,9 @@ fn split(mut data: &[u8], n: usize) -> Vec<&[u8]> {
 /// The `formats` target: verify the converted file against the original.
 fn verify(input: &[u8]) -> Result<quantlens::Report, quantlens::Error> {
     let p = split(input, 3);
-    let original = open_tolerant(vec![file("model.safetensors", p[0])], None, None)?;
+    let original = open_tolerant(vec![common::named("model.safetensors", p[0])], None, None)?;
     let config = (!p[2].is_empty()).then_some(p[2]);
-    let converted = open_tolerant(vec![file("model.safetensors", p[1])], None, config)?;
+    let converted = open_tolerant(vec![common::named("model.safetensors", p[1])], None, config)?;
     Verification::new(original, converted).run()
 }
 

@@ -7,15 +7,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::prelude::*;
 use serde_json::Value;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn json(args: &[&str]) -> Value {
     let out = Command::cargo_bin("quantlens")
@@ -38,7 +33,7 @@ fn mlx_lm_conversion_is_recognised_and_verified() {
     if !common::has_mlx_lm("the mlx-lm conversion oracle") {
         return;
     }
-    let original = root().join("../shared/models/tiny-llama");
+    let original = common::root().join("../shared/models/tiny-llama");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("q4");
     let log = common::mlx_lm_convert(&original, &out, &[]);

@@ -6,10 +6,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{f32_bytes, raw_file};
-use quantlens::{Action, Inspection, Model, NamedSource, Policy, Report, Scheme, Verification};
+use quantlens::{Action, Inspection, Policy, Report, Scheme, Verification};
 
 /// A safetensors file from `(name, dtype, shape, bytes)`, offsets in order.
 fn st(tensors: &[(&str, &str, &[u64], Vec<u8>)]) -> Vec<u8> {
@@ -28,18 +26,9 @@ fn st(tensors: &[(&str, &str, &[u64], Vec<u8>)]) -> Vec<u8> {
     raw_file(&header, &data)
 }
 
-fn model(bytes: Vec<u8>, config: Option<&str>) -> Model {
-    Model::open(
-        vec![NamedSource::new("m.safetensors", Arc::new(bytes))],
-        None,
-        config.map(str::as_bytes),
-    )
-    .unwrap()
-}
-
 fn inspect(bytes: Vec<u8>, config: Option<&str>) -> Report {
     Inspection::new(
-        model(bytes, config),
+        common::model(bytes, config),
         Scheme::Int8Tensor,
         &Policy::default_rule(),
     )
@@ -72,9 +61,12 @@ fn int8_three_dims_with_a_scale_per_first_dimension_slice() {
         ("w", "I8", &[2, 3, 4], i8s(&codes)),
         ("w.__scale__", "F32", &[2], f32_bytes(&scales)),
     ]);
-    let r = Verification::new(model(o.clone(), None), model(c.clone(), None))
-        .run()
-        .unwrap();
+    let r = Verification::new(
+        common::model(o.clone(), None),
+        common::model(c.clone(), None),
+    )
+    .run()
+    .unwrap();
     assert!(r.summary.findings.is_empty(), "{:?}", r.summary.findings);
     let row = &r.layers[0];
     assert_eq!(row.scheme.as_deref(), Some("int8-channel"));
@@ -109,7 +101,7 @@ fn int8_scale_shapes_that_fit_no_rule_are_named() {
         ("v", "F32", &[5], f32_bytes(&[1.0, 2.0, 3.0, 4.0, 5.0])),
         ("w", "F32", &[2, 3, 4], f32_bytes(&[1.0; 24])),
     ]);
-    let r = Verification::new(model(o, None), model(c.clone(), None))
+    let r = Verification::new(common::model(o, None), common::model(c.clone(), None))
         .run()
         .unwrap();
     assert!(has(&r, "bad_scale", "v") && has(&r, "bad_scale", "w"));
@@ -423,7 +415,7 @@ mod arbitrary {
             let bytes = st(&list);
             let r = inspect(bytes.clone(), Some(CONFIGS[cfg]));
             prop_assert!(r.layers.len() <= list.len());
-            let v = Verification::new(model(bytes.clone(), Some(CONFIGS[cfg])), model(bytes, Some(CONFIGS[cfg])));
+            let v = Verification::new(common::model(bytes.clone(), Some(CONFIGS[cfg])), common::model(bytes, Some(CONFIGS[cfg])));
             let _ = v.run();
         }
     }

@@ -4,6 +4,8 @@
 //! errors that name the file, and the streamed SHA-256.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -74,17 +76,6 @@ fn fake_file_with(
     }
 }
 
-fn file_bytes(header: &str, data: &[u8]) -> Vec<u8> {
-    let mut out = (header.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
-fn f32_bytes(xs: &[f32]) -> Vec<u8> {
-    xs.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
 /// Deterministic weights with a spread of magnitudes.
 fn weights(n: usize) -> Vec<f32> {
     (0..n)
@@ -137,15 +128,15 @@ fn close(a: f64, b: f64) -> bool {
 #[wasm_bindgen_test]
 fn callback_source_reads_each_tensor_in_one_range() {
     let w = weights(256 * 256);
-    let data = f32_bytes(&w);
+    let data = common::f32_bytes(&w);
     let header = format!(
         r#"{{"w":{{"dtype":"F32","shape":[256,256],"data_offsets":[0,{n}]}},"b":{{"dtype":"F32","shape":[256],"data_offsets":[{n},{m}]}}}}"#,
         n = data.len(),
         m = data.len() + 1024
     );
     let mut all = data.clone();
-    all.extend_from_slice(&f32_bytes(&weights(256)));
-    let bytes = file_bytes(&header, &all);
+    all.extend_from_slice(&common::f32_bytes(&weights(256)));
+    let bytes = common::raw_file(&header, &all);
     let file = fake_file("model.safetensors", bytes.len() as u64, bytes.clone(), None);
     let mut insp = open(&[&file]).unwrap();
     let header_reads = file.calls.borrow().len();
@@ -179,8 +170,8 @@ fn provided_bytes_replace_the_synchronous_read() {
     // Two tensors; the bytes of "w" are handed over ahead (as the worker
     // does after an asynchronous read), "b" is read through the callback.
     let w = weights(128 * 128);
-    let data = f32_bytes(&w);
-    let bias = f32_bytes(&weights(128));
+    let data = common::f32_bytes(&w);
+    let bias = common::f32_bytes(&weights(128));
     let header = format!(
         r#"{{"w":{{"dtype":"F32","shape":[128,128],"data_offsets":[0,{n}]}},"b":{{"dtype":"F32","shape":[128],"data_offsets":[{n},{m}]}},"ids":{{"dtype":"I64","shape":[4],"data_offsets":[{m},{k}]}}}}"#,
         n = data.len(),
@@ -190,7 +181,7 @@ fn provided_bytes_replace_the_synchronous_read() {
     let mut all = data.clone();
     all.extend_from_slice(&bias);
     all.extend_from_slice(&[0u8; 32]);
-    let bytes = file_bytes(&header, &all);
+    let bytes = common::raw_file(&header, &all);
     let start = 8 + header.len() as u64;
     let file = fake_file("model.safetensors", bytes.len() as u64, bytes.clone(), None);
     let other = fake_file(
@@ -279,12 +270,12 @@ fn offsets_past_4_gib_work_on_wasm32() {
     // the header and the matrix are ever read.
     let pad: u64 = 5 << 30;
     let w = weights(64 * 64);
-    let data = f32_bytes(&w);
+    let data = common::f32_bytes(&w);
     let header = format!(
         r#"{{"pad":{{"dtype":"U8","shape":[{pad}],"data_offsets":[0,{pad}]}},"w":{{"dtype":"F32","shape":[64,64],"data_offsets":[{pad},{end}]}}}}"#,
         end = pad + data.len() as u64
     );
-    let head = file_bytes(&header, &[]);
+    let head = common::raw_file(&header, &[]);
     let start = head.len() as u64 + pad;
     let size = start + data.len() as u64;
     let file = fake_file("big.safetensors", size, head, Some((start, data)));
@@ -306,12 +297,12 @@ fn offsets_past_4_gib_work_on_wasm32() {
 
 #[wasm_bindgen_test]
 fn short_read_is_an_error_naming_file_and_tensor() {
-    let data = f32_bytes(&weights(64 * 64));
+    let data = common::f32_bytes(&weights(64 * 64));
     let header = format!(
         r#"{{"layer.w":{{"dtype":"F32","shape":[64,64],"data_offsets":[0,{}]}}}}"#,
         data.len()
     );
-    let bytes = file_bytes(&header, &data);
+    let bytes = common::raw_file(&header, &data);
     let file = fake_file_with("shard-2.safetensors", bytes.len() as u64, bytes, None, true);
     let mut insp = open(&[&file]).unwrap();
     let err = message(insp.analyze_tensor(0).map_err(JsValue::from).unwrap_err());
@@ -329,7 +320,7 @@ fn error_thrown_by_read_callback_reaches_the_caller() {
         r#"{{"w":{{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}{}}}"#,
         " ".repeat(pad)
     );
-    let bytes = file_bytes(&header, &f32_bytes(&[1.0, -2.0, 0.5, 0.25]));
+    let bytes = common::raw_file(&header, &common::f32_bytes(&[1.0, -2.0, 0.5, 0.25]));
     let file = fake_file("remote.safetensors", bytes.len() as u64, bytes, None);
     let mut insp = open(&[&file]).unwrap();
     let err = message(insp.analyze_tensor(0).map_err(JsValue::from).unwrap_err());
@@ -339,7 +330,7 @@ fn error_thrown_by_read_callback_reaches_the_caller() {
 
 #[wasm_bindgen_test]
 fn header_errors_name_the_file() {
-    let bytes = file_bytes("{not json", &[]);
+    let bytes = common::raw_file("{not json", &[]);
     let file = fake_file("broken.safetensors", bytes.len() as u64, bytes, None);
     let err = message(open(&[&file]).err().unwrap());
     assert!(err.contains("broken.safetensors"), "{err}");

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::sha::{check, parse_sums};
+use crate::checks::sha::{check, parse_sums};
 use crate::{Finding, Severity};
 
 /// The name of the digest file looked for beside a model.

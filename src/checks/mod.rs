@@ -1,4 +1,10 @@
-//! Checks that add findings to an inspection beyond the per-layer analysis:
-//! expected SHA-256 digests of the files.
+//! Checks that add findings beyond the per-layer analysis: the
+//! fake-quantization detector, streamed SHA-256 of byte sources, and the
+//! expected digests of the files.
+//!
+//! May use: `format/` and `quant/`'s schemes. May not use: `stored/`,
+//! `report/`, the pipelines, `web/` or `cli/`.
 
 pub mod digests;
+pub mod fake;
+pub mod sha;

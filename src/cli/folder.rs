@@ -148,14 +148,7 @@ pub fn input(path: &Path) -> Result<(ModelInput, Vec<Finding>)> {
 /// become findings).
 pub fn open(path: &Path) -> Result<Model> {
     let (input, skipped) = input(path)?;
-    let mut model = quantlens::sanity::open_tolerant(
-        input.files,
-        input
-            .index
-            .as_ref()
-            .map(|(n, b)| (n.as_str(), b.as_slice())),
-        input.config.as_deref(),
-    )?;
+    let mut model = input.open()?;
     model.findings.extend(skipped);
     Ok(model)
 }

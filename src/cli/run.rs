@@ -42,7 +42,7 @@ where
 /// analysis of the same bytes is measured against. Returns a checksum so
 /// the reads cannot be optimised away.
 pub fn read_floor(model: &quantlens::Model) -> Result<u64, Error> {
-    let chunk = quantlens::analyze::CHUNK_ELEMS as u64 * 4;
+    let chunk = quantlens::quant::analyze::CHUNK_ELEMS as u64 * 4;
     (0..model.tensors.len())
         .into_par_iter()
         .map_init(Vec::new, |buf: &mut Vec<u8>, i| {

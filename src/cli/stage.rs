@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use quantlens::convert::{plan_mixed, Mixed, Target};
 use quantlens::{Decision, Model, Severity};
 
-use super::convert::{check_output, st_dtype, Converted};
+use super::write::{check_output, st_dtype, Converted};
 
 /// Refuses, before anything is written, an input that is incomplete (an
 /// error-level finding: a truncated or missing shard, a weight file that
@@ -83,7 +83,7 @@ pub fn convert(
             .with_context(|| format!("{}: cannot create", parent.display()))?;
     }
     std::fs::create_dir(&stage).with_context(|| format!("{}: cannot create", stage.display()))?;
-    let result = super::convert::convert(input, model, &stage, target, mixed, shard_bytes, quiet)
+    let result = super::write::convert(input, model, &stage, target, mixed, shard_bytes, quiet)
         .and_then(|done| {
             if done.report.has_errors() {
                 return Ok(done);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use quantlens::checks::digests::Expected;
-use quantlens::sha::{hex, sha256};
+use quantlens::checks::sha::{hex, sha256};
 use quantlens::{FileSource, Finding, Severity};
 use rayon::prelude::*;
 

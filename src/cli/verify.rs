@@ -1,7 +1,42 @@
-//! Running a verification on the CLI's parallel driver.
+//! `quantlens verify ORIGINAL CONVERTED`: every pair read back and
+//! measured on the parallel driver, the digests of both folders checked,
+//! and optionally the output check embedded.
 
+use std::process::ExitCode;
+
+use quantlens::pipeline::add_findings;
 use quantlens::verify::VerifyScratch;
 use quantlens::{Error, Report, Verification};
+
+use super::args::VerifyArgs;
+
+/// Runs `verify`.
+pub fn command(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let original = super::folder::open(&a.original)?;
+    let converted = super::folder::open(&a.converted)?;
+    let outs = if a.outputs {
+        Some(super::outputs::check(
+            &a.original,
+            original.clone(),
+            Some(converted.clone()),
+            quantlens::Scheme::Int8Tensor,
+            quantlens::Policy::default_rule(),
+            a.gate.text.as_deref(),
+            a.out.quiet,
+        )?)
+    } else {
+        None
+    };
+    let v = quantlens::Verification::new(original, converted);
+    let mut report = run(&v, a.out.quiet)?;
+    let mut extra = super::sums::check_dir(&super::folder::model_dir(&a.converted), &a.sha256)?;
+    extra.extend(super::sums::check_dir(
+        &super::folder::model_dir(&a.original),
+        &[],
+    )?);
+    add_findings(&mut report, extra);
+    super::exit::report(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
+}
 
 /// Verifies every pair on the rayon pool ([`super::run::rows`]).
 pub fn run(v: &Verification, quiet: bool) -> Result<Report, Error> {

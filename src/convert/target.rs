@@ -1,4 +1,4 @@
-//! The output format of `convert`: the seeds' int8, MLX affine, or one of
+//! The output format of `convert`: int8 with f32 scales, MLX affine, or one of
 //! MLX's floating-point modes.
 
 use crate::stored::MlxMode;
@@ -7,7 +7,7 @@ use crate::{Error, Scheme};
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// The seeds' int8: one scale per tensor, or per row.
+    /// int8 weights with f32 `__scale__` tensors: one scale per tensor, or per row.
     Int8 { per_channel: bool },
     /// MLX affine quantization (`mode: "affine"`).
     Mlx { bits: u8, group_size: u32 },

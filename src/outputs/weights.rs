@@ -1,6 +1,6 @@
 //! Where a side's weights come from, one tensor at a time: the original
 //! model as stored, the original quantized on the fly by a scheme, or a
-//! converted folder (seeds' int8, MLX affine) read back as f32.
+//! converted folder (int8 with f32 scales, MLX affine) read back as f32.
 //!
 //! May use: [`crate::formats`] (recognising and decoding stored layouts),
 //! [`crate::analyze`] (the streamed quantize → dequantize pass of a

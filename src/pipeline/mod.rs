@@ -8,10 +8,14 @@
 //! pipeline, and [`Pipeline::report`] assembles the results in row order.
 //! The CLI spreads rows over rayon; the page over its workers.
 //!
+//! May use: every core layer (`format/`, `stored/`, `quant/`, `checks/`,
+//! `report/`). May not use: `verify/`, `convert/`, `outputs/`, `web/` or
+//! `cli/`.
+//!
 //! ```
 //! use std::collections::BTreeMap;
 //! use std::sync::Arc;
-//! use quantlens::analyze::Scratch;
+//! use quantlens::quant::analyze::Scratch;
 //! use quantlens::pipeline::{InspectOptions, ModelInput, Pipeline};
 //! use quantlens::NamedSource;
 //!
@@ -28,6 +32,7 @@
 //! assert_eq!(report.summary.quantized_layers, 1);
 //! ```
 
+pub mod inspect;
 mod options;
 mod part;
 
@@ -41,11 +46,12 @@ pub use options::{
     parse_sha, InspectOptions, DEFAULT_BITS, DEFAULT_GROUP_SIZE, DEFAULT_POLICY, DEFAULT_SCHEME,
 };
 
-use crate::analyze::Scratch;
 use crate::checks::digests::Expected;
-use crate::inspect::Planned;
-use crate::sanity::open_tolerant;
-use crate::{fake, Error, Finding, Inspection, LayerRow, NamedSource, Report};
+use crate::checks::fake;
+use crate::format::open::open_tolerant;
+use crate::pipeline::inspect::Planned;
+use crate::quant::analyze::Scratch;
+use crate::{Error, Finding, Inspection, LayerRow, Model, NamedSource, Report};
 
 /// What a driver hands over: the model's files and side files as bytes.
 #[derive(Clone, Default)]
@@ -61,6 +67,16 @@ pub struct ModelInput {
 }
 
 impl ModelInput {
+    /// Opens the model tolerantly ([`open_tolerant`]): damaged or missing
+    /// shards become findings. The digests text is not used here.
+    pub fn open(self) -> Result<Model, Error> {
+        open_tolerant(
+            self.files,
+            self.index.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
+            self.config.as_deref(),
+        )
+    }
+
     /// Input of safetensors files alone.
     pub fn new(files: Vec<NamedSource>) -> Self {
         ModelInput {
@@ -95,14 +111,7 @@ impl Pipeline {
     pub fn open(input: ModelInput, options: &InspectOptions) -> Result<Pipeline, Error> {
         let (scheme, policy) = options.resolve()?;
         let expected = Expected::new(input.sums.as_deref(), &options.expected_digests()?);
-        let model = open_tolerant(
-            input.files,
-            input
-                .index
-                .as_ref()
-                .map(|(n, b)| (n.as_str(), b.as_slice())),
-            input.config.as_deref(),
-        )?;
+        let model = input.open()?;
         Ok(Pipeline {
             inspection: Inspection::new(model, scheme, &policy),
             expected,

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::sha::is_sha256_hex;
+use crate::checks::sha::is_sha256_hex;
 use crate::{Error, Policy, PolicyKind, Scheme};
 
 /// Scheme when none is given.
@@ -30,7 +30,7 @@ pub struct InspectOptions {
     /// Group size along the last axis for the affine scheme and the mlx policy (32, 64 or 128).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = DEFAULT_GROUP_SIZE))]
     pub group_size: u32,
-    /// Layer policy: default (the seeds' rule) or mlx (mlx-lm's rule).
+    /// Layer policy: default (float matrices that are not embeddings, norms or biases) or mlx (mlx-lm's rule).
     #[cfg_attr(feature = "cli", arg(long, default_value = DEFAULT_POLICY))]
     pub policy: String,
     /// Quantize float matrices whose name matches this glob, over the name rules (repeatable).
@@ -62,7 +62,7 @@ impl Default for InspectOptions {
 
 /// Parses one `FILE=HEX` argument (a clap value parser).
 pub fn parse_sha(s: &str) -> Result<(String, String), String> {
-    crate::sha::parse_expectation(s).map_err(|e| e.to_string())
+    crate::checks::sha::parse_expectation(s).map_err(|e| e.to_string())
 }
 
 impl InspectOptions {

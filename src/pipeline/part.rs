@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{InspectOptions, Pipeline};
 use crate::checks::digests::Expected;
-use crate::header::{Header, TensorInfo};
-use crate::model::{Shard, TensorRef};
+use crate::format::header::{Header, TensorInfo};
+use crate::format::model::{Shard, TensorRef};
 use crate::{Dtype, Error, Inspection, Model, NamedSource};
 
 /// A shard as [`Pipeline::from_part`] takes it: what its header said
@@ -188,8 +188,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::analyze::Scratch;
     use crate::pipeline::ModelInput;
+    use crate::quant::analyze::Scratch;
 
     /// A file of a 64×64 weight, its bias and an int8 weight with its
     /// `__scale__` companion.

@@ -2,7 +2,7 @@
 //! `scripts/MLX_NOTES.md`): per group along the last axis a scale and a
 //! bias, `bits`-bit codes packed into `u32` words from the lowest bits up.
 
-use crate::scheme;
+use crate::quant::scheme;
 use crate::stored::pack_codes;
 
 /// Packed codes, scales and biases of a row-major matrix.

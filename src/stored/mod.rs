@@ -15,6 +15,9 @@
 //! This layer uses only the model's headers and byte sources
 //! ([`crate::Model`], [`crate::ByteSource`]), dtype decoding and
 //! [`crate::Finding`]; it knows nothing of policies, schemes or reports.
+//!
+//! May use: `format/`. May not use: `quant/`, `checks/`, `report/`, the
+//! pipelines, `web/` or `cli/`.
 
 pub mod config;
 pub mod dequant;

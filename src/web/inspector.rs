@@ -17,9 +17,10 @@ use wasm_bindgen::prelude::*;
 use super::session::Session;
 use super::source::read_inputs;
 use super::{js_err, to_js};
-use crate::analyze::layer_histograms;
 use crate::pipeline::{InspectOptions, Pipeline, RowResult};
-use crate::{export, LayerRow, Report};
+use crate::quant::analyze::layer_histograms;
+use crate::report::export;
+use crate::{LayerRow, Report};
 
 /// An opened model with a scheme and policy applied.
 #[wasm_bindgen]

@@ -1,8 +1,12 @@
-//! The WebAssembly boundary: the page's [`inspector::Inspector`], the
-//! compare page's [`verifier::Verifier`] and streamed SHA-256, over JS
-//! byte sources ([`source`]); with feature `outputs`, the output check's
-//! `outputs::OutputsRun`. It adapts sources and options; the analysis
-//! is the core's.
+//! The WebAssembly boundary: the page's inspector and shard analyser, the
+//! compare page's verifier and streamed SHA-256, over JS byte sources;
+//! with feature `outputs`, the output check's `outputs::OutputsRun`.
+//! [`inspector::Inspector`], [`analyser::Analyser`] and
+//! [`verifier::Verifier`] adapt sources ([`source`]) and options; the
+//! analysis is the core's.
+//!
+//! May use: the library's core and pipelines. Nothing in the library
+//! uses this folder: the core never reaches `web/` or `cli/`.
 
 pub mod analyser;
 pub mod inspector;

@@ -9,9 +9,9 @@ use wasm_bindgen::prelude::*;
 
 use super::source::{hint_tensors, spans, WindowedSource};
 use super::{js_err, to_js};
-use crate::analyze::Scratch;
-use crate::feed::RowFeed;
+use crate::pipeline::feed::RowFeed;
 use crate::pipeline::Pipeline;
+use crate::quant::analyze::Scratch;
 
 /// A pipeline, its scratch buffers and the sources it reads.
 pub(crate) struct Session {

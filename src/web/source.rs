@@ -10,7 +10,7 @@ use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, FileReaderSync};
 
-use crate::readahead::{same_source, tensor_ranges, RangeRead, ReadAhead};
+use crate::format::readahead::{same_source, tensor_ranges, RangeRead, ReadAhead};
 use crate::{Model, ModelInput, NamedSource};
 
 /// A browser Blob, read with `FileReaderSync` (allowed in workers).

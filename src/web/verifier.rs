@@ -12,9 +12,10 @@ use web_sys::Blob;
 
 use super::source::{blob_source, from_entry, hint_tensors, read_inputs, spans, WindowedSource};
 use super::{js_err, to_js};
-use crate::sanity::open_tolerant;
+use crate::checks::sha;
+use crate::format::open::open_tolerant;
 use crate::verify::VerifyScratch;
-use crate::{sha, Finding, LayerRow, Model, Verification};
+use crate::{Finding, LayerRow, Model, Verification};
 
 /// Opens one side of the comparison, tolerating damaged shards (they
 /// become findings, as in `inspect`).
@@ -76,19 +77,13 @@ impl Verifier {
     }
 
     /// Before any tensor is read: the report with no rows (structural
-    /// findings, bytes before and after), the matched tensor names, and the
-    /// bytes each row reads (`workBytes`).
+    /// findings, bytes before and after) and the bytes each row reads
+    /// (`workBytes`).
     pub fn overview(&self) -> Result<JsValue, JsError> {
         let v = &self.verification;
-        let names: Vec<&str> = v
-            .pairs
-            .iter()
-            .map(|p| v.orig.tensors[p.original].name.as_str())
-            .collect();
         let work: Vec<u64> = (0..v.len()).map(|i| v.work_bytes(i)).collect();
         to_js(&serde_json::json!({
             "report": v.report(Vec::new()),
-            "names": names,
             "workBytes": work,
         }))
     }

@@ -10,7 +10,7 @@ use std::process::Command;
 
 /// The real MiniLM model folder beside the repository.
 pub fn minilm() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/all-MiniLM-L6-v2");
+    let p = root().join("../shared/models/all-MiniLM-L6-v2");
     assert!(
         p.join("model.safetensors").is_file(),
         "MiniLM is expected at {}",
@@ -19,12 +19,17 @@ pub fn minilm() -> PathBuf {
     p
 }
 
+/// The repository's root folder.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// Runs a Python script from `scripts/` and returns its stdout; fails the
 /// test (never skips it) if Python or numpy is missing.
 pub fn python(args: &[&str]) -> String {
     let out = Command::new("python3")
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(root())
         .output()
         .expect("python3 must be installed (scripts/ensure-tools --python)");
     assert!(
@@ -89,13 +94,13 @@ pub fn mlx_lm_convert(original: &Path, out: &Path, extra: &[&str]) -> String {
     log
 }
 
-/// Writes a safetensors file with the `safetensors` crate from
+/// A safetensors file's bytes, serialized by the `safetensors` crate from
 /// `(name, dtype, shape, little-endian bytes)`.
-pub fn write_safetensors(
-    path: &Path,
+#[cfg(not(target_arch = "wasm32"))]
+pub fn safetensors_bytes(
     tensors: &[(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)],
     metadata: Option<Vec<(&str, &str)>>,
-) {
+) -> Vec<u8> {
     let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
         .iter()
         .map(|(n, d, s, b)| {
@@ -110,7 +115,65 @@ pub fn write_safetensors(
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     });
-    safetensors::serialize_to_file(views, meta, path).unwrap();
+    safetensors::serialize(views, meta).unwrap()
+}
+
+/// Writes [`safetensors_bytes`] to `path`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &[(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)],
+    metadata: Option<Vec<(&str, &str)>>,
+) {
+    std::fs::write(path, safetensors_bytes(tensors, metadata)).unwrap();
+}
+
+/// An in-memory byte source named `name`.
+pub fn named(name: &str, bytes: &[u8]) -> quantlens::NamedSource {
+    quantlens::NamedSource::new(name, std::sync::Arc::new(bytes.to_vec()))
+}
+
+/// `bytes` opened as the model `m.safetensors`, with `config.json` text.
+pub fn model(bytes: Vec<u8>, config: Option<&str>) -> quantlens::Model {
+    quantlens::Model::open(
+        vec![quantlens::NamedSource::new(
+            "m.safetensors",
+            std::sync::Arc::new(bytes),
+        )],
+        None,
+        config.map(str::as_bytes),
+    )
+    .unwrap()
+}
+
+/// The `quantlens` binary of this build.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn quantlens() -> Command {
+    use assert_cmd::prelude::*;
+    Command::cargo_bin("quantlens").unwrap()
+}
+
+/// Runs `quantlens ARGS --json -q` and returns (exit code, report); fails
+/// the test if the command exits 2 (it could not read its input).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, serde_json::Value) {
+    let out = quantlens()
+        .args(args)
+        .arg("--json")
+        .arg("-q")
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(
+        code != 2,
+        "{:?}: {}",
+        args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        code,
+        serde_json::from_slice(&out.stdout).expect("JSON report"),
+    )
 }
 
 /// f32 values as little-endian bytes.

@@ -1,4 +1,4 @@
-// Open by link (issue 5, page side): models read from another origin by HTTP
+// Open by link, page side: models read from another origin by HTTP
 // range requests (tests/e2e/range-server.mjs, a different port, so every
 // read is cross-origin as in real life), the header-first structure view and
 // what it costs, each failure mode's message, the share link, sha256= in the

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::header::{read_header, Header, TensorInfo};
-use crate::policy::Decision;
-use crate::{ByteSource, Error, Finding, Policy, Scheme, Severity, ShardIndex};
+use crate::format::header::{read_header, Header, TensorInfo};
+use crate::{ByteSource, Error, Finding, Severity, ShardIndex};
 
 /// A named file handed to [`Model::open`].
 #[derive(Clone)]
@@ -276,14 +275,6 @@ impl Model {
         Ok((sh, &sh.header.tensors[r.tensor]))
     }
 
-    /// The policy's decision for every tensor, in model order.
-    pub fn plan(&self, policy: &Policy, scheme: Scheme) -> Vec<Decision> {
-        let groups = scheme.group_size().is_some();
-        (0..self.tensors.len())
-            .map(|i| policy.decide(self.tensor(i).expect("in range").1, groups))
-            .collect()
-    }
-
     /// The essentials of `config.json`.
     pub fn config_summary(&self) -> Option<ConfigSummary> {
         self.config.as_ref().map(ConfigSummary::from_json)
@@ -310,5 +301,60 @@ mod tests {
         assert!(e
             .to_string()
             .starts_with("empty.safetensors: holds no tensors"));
+    }
+
+    fn shard(name: &str, tensors: &[(&str, &[u64], &[f32])]) -> NamedSource {
+        NamedSource::new(name, Arc::new(crate::format::testing::f32_file(tensors)))
+    }
+
+    #[test]
+    fn shards_an_index_and_a_config_make_one_model() {
+        let files = vec![
+            shard("a.safetensors", &[("x", &[2], &[1.0, 2.0])]),
+            shard("b.safetensors", &[("y", &[1], &[3.0])]),
+        ];
+        let index = br#"{"weight_map":{"x":"a.safetensors","y":"b.safetensors"}}"#;
+        let config = br#"{"architectures":["BertModel"],"hidden_size":384,"model_type":"bert"}"#;
+        let m = Model::open(
+            files,
+            Some(("model.safetensors.index.json", index)),
+            Some(config),
+        )
+        .unwrap();
+        assert!(m.findings.is_empty(), "{:?}", m.findings);
+        let mut seen: Vec<(String, String)> = (0..m.tensors.len())
+            .map(|i| {
+                let (sh, t) = m.tensor(i).unwrap();
+                (t.name.clone(), sh.header.file.clone())
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                ("x".into(), "a.safetensors".into()),
+                ("y".into(), "b.safetensors".into())
+            ]
+        );
+        let c = m.config_summary().expect("config.json was given");
+        assert_eq!(c.architecture.as_deref(), Some("BertModel"));
+        assert_eq!(
+            (c.hidden_size, c.model_type.as_deref()),
+            (Some(384), Some("bert"))
+        );
+        assert!(m.tensor(2).is_err());
+    }
+
+    #[test]
+    fn an_index_entry_no_shard_holds_is_an_error_finding() {
+        let files = vec![shard("a.safetensors", &[("x", &[2], &[1.0, 2.0])])];
+        let index = br#"{"weight_map":{"x":"a.safetensors","ghost":"a.safetensors"}}"#;
+        let m = Model::open(files, Some(("model.safetensors.index.json", index)), None).unwrap();
+        let f: Vec<(&str, Severity)> = m
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.severity))
+            .collect();
+        assert_eq!(f, [("index_entry_missing", Severity::Error)]);
     }
 }

@@ -1,16 +1,13 @@
-//! The report: one row per tensor and a summary. Its JSON form is a public
-//! contract documented in README.
-
-use std::collections::BTreeMap;
+//! One tensor's row of the report: what was done with it, its figures,
+//! and the findings the figures imply.
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::TensorAnalysis;
-use crate::model::ConfigSummary;
-use crate::policy::Decision;
-use crate::stats::ValueStats;
+use crate::quant::analyze::TensorAnalysis;
+use crate::quant::policy::Decision;
+use crate::quant::stats::ValueStats;
 use crate::stored::{Logical, StoredInfo};
-use crate::{Finding, Model, Scheme, Severity, TensorInfo};
+use crate::{Finding, Scheme, Severity, TensorInfo};
 
 /// Whether a tensor is quantized or kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,172 +218,5 @@ impl LayerRow {
             }
         }
         out
-    }
-}
-
-/// A layer named among the worst.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorstLayer {
-    pub name: String,
-    pub rel_error: f64,
-}
-
-/// One safetensors file of the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileSummary {
-    pub name: String,
-    pub bytes: u64,
-    pub header_bytes: u64,
-    pub tensors: u64,
-    pub metadata: BTreeMap<String, String>,
-}
-
-/// Totals over the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub tensors: u64,
-    pub quantized_layers: u64,
-    pub kept_layers: u64,
-    /// Layers already stored quantized (`action: "stored"`).
-    #[serde(default)]
-    pub stored_layers: u64,
-    pub kept_by_dtype: BTreeMap<String, u64>,
-    pub kept_by_reason: BTreeMap<String, u64>,
-    pub params: u64,
-    pub quantized_params: u64,
-    pub bytes_before: u64,
-    pub bytes_after: u64,
-    pub compression_ratio: f64,
-    /// 8 × stored tensor bytes / logical parameters (a stored-quantized
-    /// weight counts its dequantized elements, its companions bytes only).
-    #[serde(default)]
-    pub bits_per_weight: Option<f64>,
-    pub max_rel_error: Option<f64>,
-    pub worst_layers: Vec<WorstLayer>,
-    pub findings: Vec<Finding>,
-}
-
-/// The whole analysis of a model under one scheme and policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub quantlens_version: String,
-    pub scheme: String,
-    pub policy: String,
-    pub files: Vec<FileSummary>,
-    pub config: Option<ConfigSummary>,
-    pub summary: Summary,
-    pub layers: Vec<LayerRow>,
-}
-
-impl Report {
-    /// Assembles a report from a model and its rows (in model order).
-    pub fn build(model: &Model, scheme: Scheme, policy: &str, layers: Vec<LayerRow>) -> Report {
-        let mut findings = model.findings.clone();
-        for r in &layers {
-            findings.extend(r.findings());
-        }
-        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        let files = model
-            .shards
-            .iter()
-            .map(|s| FileSummary {
-                name: s.header.file.clone(),
-                bytes: s.header.file_len,
-                header_bytes: s.header.header_len,
-                tensors: s.header.tensors.len() as u64,
-                metadata: s.header.metadata.clone(),
-            })
-            .collect();
-        Report {
-            quantlens_version: env!("CARGO_PKG_VERSION").to_string(),
-            scheme: scheme.label(),
-            policy: policy.to_string(),
-            files,
-            config: model.config_summary(),
-            summary: Summary::of(&layers, findings),
-            layers,
-        }
-    }
-
-    /// Codes of findings that mean part of the model's structure could not
-    /// be read (the CLI exits 2 on them, as for an unreadable file).
-    pub const STRUCTURAL: &'static [&'static str] = &["truncated", "bad_header", "missing_shard"];
-
-    /// The first finding saying part of the model could not be read.
-    pub fn structural_finding(&self) -> Option<&Finding> {
-        self.summary
-            .findings
-            .iter()
-            .find(|f| Self::STRUCTURAL.contains(&f.code.as_str()))
-    }
-
-    /// Whether any finding is error-level.
-    pub fn has_errors(&self) -> bool {
-        self.summary
-            .findings
-            .iter()
-            .any(|f| f.severity == Severity::Error)
-    }
-}
-
-impl Summary {
-    /// Totals over `layers`, carrying `findings`.
-    pub fn of(layers: &[LayerRow], findings: Vec<Finding>) -> Summary {
-        let mut kept_by_dtype = BTreeMap::new();
-        let mut kept_by_reason = BTreeMap::new();
-        let (mut q, mut qp, mut params, mut before, mut after) = (0, 0, 0, 0, 0);
-        let mut stored = 0;
-        for r in layers {
-            params += r.params;
-            before += r.bytes_before;
-            after += r.bytes_after;
-            match r.action {
-                Action::Quantize => {
-                    q += 1;
-                    qp += r.params;
-                }
-                Action::Stored => stored += 1,
-                Action::Keep => {
-                    *kept_by_dtype.entry(r.dtype.clone()).or_insert(0) += 1;
-                    *kept_by_reason
-                        .entry(r.reason.clone().unwrap_or_default())
-                        .or_insert(0) += 1;
-                }
-            }
-        }
-        let mut rated: Vec<&LayerRow> = layers.iter().filter(|r| r.rel_error.is_some()).collect();
-        rated.sort_by(|a, b| {
-            b.rel_error
-                .partial_cmp(&a.rel_error)
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        Summary {
-            tensors: layers.len() as u64,
-            quantized_layers: q,
-            kept_layers: layers.len() as u64 - q - stored,
-            stored_layers: stored,
-            kept_by_dtype,
-            kept_by_reason,
-            params,
-            quantized_params: qp,
-            bytes_before: before,
-            bytes_after: after,
-            compression_ratio: if after == 0 {
-                1.0
-            } else {
-                before as f64 / after as f64
-            },
-            bits_per_weight: (params > 0).then(|| 8.0 * before as f64 / params as f64),
-            max_rel_error: rated.first().and_then(|r| r.rel_error),
-            worst_layers: rated
-                .iter()
-                .take(5)
-                .map(|r| WorstLayer {
-                    name: r.name.clone(),
-                    rel_error: r.rel_error.unwrap_or(0.0),
-                })
-                .collect(),
-            findings,
-        }
     }
 }

@@ -397,3 +397,55 @@ pub fn layer_histograms(
         error_counts: ec,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::testing::{f32_file, model};
+
+    fn analyse(values: &[f32], quantize: bool) -> TensorAnalysis {
+        let m = model(f32_file(&[("w", &[2, 2], values)]));
+        let (shard, t) = m.tensor(0).unwrap();
+        let mut s = Scratch::default();
+        analyze_tensor(
+            shard.source.as_ref(),
+            "m",
+            t,
+            quantize,
+            Scheme::Int8Tensor,
+            &mut s,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn int8_tensor_errors_equal_a_hand_computation() {
+        // scale = 1/127: codes 127, -76 (-76.2), 38 (38.1), 0.
+        let w = [1.0f32, -0.6, 0.3, 0.0];
+        let a = analyse(&w, true);
+        let d = [1.0, -76.0 / 127.0, 38.0 / 127.0, 0.0];
+        let e: Vec<f64> = w.iter().zip(d).map(|(&w, d)| d - w as f64).collect();
+        let w2: f64 = w.iter().map(|&x| (x as f64).powi(2)).sum();
+        let e2: f64 = e.iter().map(|x| x * x).sum();
+        let m = a.errors.expect("a finite quantized tensor has metrics");
+        assert!((m.max_abs_error - 0.2 / 127.0).abs() < 1e-6, "{m:?}");
+        assert!((m.rel_error - (e2 / w2).sqrt()).abs() < 1e-6, "{m:?}");
+        assert!((m.mse - e2 / 4.0).abs() < 1e-9, "{m:?}");
+        let v = a.values.expect("an f32 tensor has value statistics");
+        assert_eq!((v.min, v.max, v.count), (-0.6, 1.0, 4));
+    }
+
+    #[test]
+    fn a_tensor_holding_nan_has_values_but_no_metrics() {
+        let a = analyse(&[1.0, f32::NAN, 0.5, 0.25], true);
+        assert_eq!(a.values.expect("values").nan, 1);
+        assert!(a.errors.is_none());
+    }
+
+    #[test]
+    fn a_kept_tensor_is_measured_but_not_quantized() {
+        let a = analyse(&[1.0, -0.6, 0.3, 0.0], false);
+        assert!(a.errors.is_none());
+        assert_eq!(a.values.expect("values").count, 4);
+    }
+}

@@ -9,7 +9,7 @@ use crate::{Dtype, Error, TensorInfo};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyKind {
-    /// The seeds' rule: float 2-D tensors that are not embeddings, norms or biases.
+    /// The default rule: float 2-D tensors that are not embeddings, norms or biases.
     Default,
     /// mlx-lm's rule: 2-D float weights (embeddings too) whose last dimension
     /// is divisible by the group size.
@@ -43,7 +43,7 @@ pub enum KeepReason {
     /// Zero- or one-dimensional.
     #[serde(rename = "1-d")]
     OneD,
-    /// More than two dimensions (the seeds' rule only quantizes matrices).
+    /// More than two dimensions (the default rule only quantizes matrices).
     #[serde(rename = "n-d")]
     ManyD,
     /// Its name marks an embedding table.
@@ -133,7 +133,7 @@ impl Policy {
         })
     }
 
-    /// The seeds' rule with no globs.
+    /// The default rule with no globs.
     pub fn default_rule() -> Self {
         Policy {
             kind: PolicyKind::Default,

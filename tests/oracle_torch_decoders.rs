@@ -3,7 +3,7 @@
 //! (transformers 5.24): token ids, every layer's hidden states and the
 //! log-probabilities, original and int8, and every figure of
 //! reference.json; and MLX's affine 4-bit figures. The clear errors for bad
-//! decoder folders are in `outputs_decoder_errors.rs`.
+//! decoder folders are in `cli_outputs_decoders.rs`.
 #![cfg(feature = "outputs")]
 
 mod common;

@@ -5,18 +5,16 @@
 //! The MLX checks skip, saying so, when `mlx` / `mlx-lm` cannot be imported.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use assert_cmd::prelude::*;
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn model(name: &str) -> PathBuf {
-    let p = root().join("../shared/models").join(name);
+    let p = common::root().join("../shared/models").join(name);
     assert!(
         p.join("model.safetensors").is_file(),
         "{} missing",
@@ -25,16 +23,12 @@ fn model(name: &str) -> PathBuf {
     p
 }
 
-fn ql() -> Command {
-    Command::cargo_bin("quantlens").unwrap()
-}
-
 /// Runs a Python script of `scripts/`; `None` when it reports (exit 3)
 /// that mlx or mlx-lm is not installed.
 fn python(args: &[&std::ffi::OsStr]) -> Option<Output> {
     let out = Command::new("python3")
         .args(args)
-        .current_dir(root())
+        .current_dir(common::root())
         .output()
         .expect("python3");
     if out.status.code() == Some(3) {
@@ -47,7 +41,7 @@ fn python(args: &[&std::ffi::OsStr]) -> Option<Output> {
 /// `convert --format mlx ARGS -q --json`, which must succeed (exit 0:
 /// written and verified).
 fn convert(input: &Path, out: &Path, args: &[&str]) -> Value {
-    let o = ql()
+    let o = common::quantlens()
         .arg("convert")
         .arg(input)
         .arg(out)
@@ -235,7 +229,8 @@ fn bad_mixed_choices_are_refused_before_anything_is_written() {
     ];
     for (k, (args, msg)) in cases.iter().enumerate() {
         let out = tmp.path().join(format!("o{k}"));
-        ql().arg("convert")
+        common::quantlens()
+            .arg("convert")
             .arg(model("tiny-llama"))
             .arg(&out)
             .args(["--format", "mlx", "-q"])

@@ -213,7 +213,7 @@ pub fn scan_model(model: &Model) -> Result<Vec<Finding>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scheme::{int8_dequantize, int8_quantize, int8_scale};
+    use crate::quant::scheme::{int8_dequantize, int8_quantize, int8_scale};
 
     fn lcg(n: usize, seed: u64) -> Vec<f32> {
         let mut s = seed;

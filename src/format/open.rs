@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::header::{read_header, Header};
+use crate::format::header::{read_header, Header};
 use crate::{Error, Finding, Model, NamedSource, Severity, ShardIndex};
 
 /// The finding for a shard whose header cannot be read.

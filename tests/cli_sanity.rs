@@ -2,22 +2,15 @@
 //! shards, NaN weights, and hand-built broken conversions.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
 use assert_cmd::prelude::*;
-use quantlens::{Model, NamedSource, Verification};
+use quantlens::Verification;
 use safetensors::Dtype;
 use serde_json::Value;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn minilm() -> PathBuf {
-    root().join("../shared/models/all-MiniLM-L6-v2")
-}
 
 /// Runs quantlens with `--json`; the report is printed even when the exit
 /// code is 2 (part of the model's structure could not be read).
@@ -52,12 +45,12 @@ fn sharded(dir: &Path) {
         .args([
             "scripts/gen_models.py",
             "bf16-shards",
-            minilm().to_str().unwrap(),
+            common::minilm().to_str().unwrap(),
             dir.to_str().unwrap(),
             "--shards",
             "3",
         ])
-        .current_dir(root())
+        .current_dir(common::root())
         .output()
         .unwrap();
     assert!(
@@ -116,7 +109,7 @@ fn missing_shard_is_named_and_the_others_are_analysed() {
 #[test]
 fn nan_weight_is_named() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut bytes = std::fs::read(minilm().join("model.safetensors")).unwrap();
+    let mut bytes = std::fs::read(common::minilm().join("model.safetensors")).unwrap();
     let hdr = quantlens::read_header("model.safetensors", &bytes).unwrap();
     let t = hdr
         .tensors
@@ -134,7 +127,7 @@ fn nan_weight_is_named() {
     // verify names it too, in the converted model.
     let (code, r) = json(&[
         "verify",
-        minilm().to_str().unwrap(),
+        common::minilm().to_str().unwrap(),
         tmp.path().to_str().unwrap(),
     ]);
     assert_eq!(code, 1);
@@ -145,32 +138,6 @@ fn nan_weight_is_named() {
 }
 
 // ---- hand-built models, through the library ----
-
-fn file(tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
-    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
-        .iter()
-        .map(|(n, d, s, b)| {
-            (
-                n.to_string(),
-                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
-            )
-        })
-        .collect();
-    safetensors::serialize(views, None).unwrap()
-}
-
-fn model(bytes: Vec<u8>, config: Option<&str>) -> Model {
-    Model::open(
-        vec![NamedSource::new("m.safetensors", Arc::new(bytes))],
-        None,
-        config.map(str::as_bytes),
-    )
-    .unwrap()
-}
-
-fn f32s(xs: &[f32]) -> Vec<u8> {
-    xs.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
 
 fn codes(r: &quantlens::Report) -> Vec<(String, Option<String>)> {
     r.summary
@@ -183,40 +150,51 @@ fn codes(r: &quantlens::Report) -> Vec<(String, Option<String>)> {
 #[test]
 fn structural_findings_of_a_broken_int8_conversion() {
     let w: Vec<f32> = (0..64).map(|i| (i as f32 - 31.5) / 40.0).collect();
-    let orig = file(&[
-        ("a.weight", Dtype::F32, vec![8, 8], f32s(&w)),
-        ("b.weight", Dtype::F32, vec![8, 8], f32s(&w)),
-        ("c.weight", Dtype::F32, vec![8, 8], f32s(&w)),
-        ("d.weight", Dtype::F32, vec![8, 8], f32s(&w)),
-        ("e.weight", Dtype::F32, vec![8, 8], f32s(&w)),
-        ("ids", Dtype::I64, vec![2], vec![0; 16]),
-    ]);
+    let orig = common::safetensors_bytes(
+        &[
+            ("a.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("b.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("c.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("d.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("e.weight", Dtype::F32, vec![8, 8], common::f32_bytes(&w)),
+            ("ids", Dtype::I64, vec![2], vec![0; 16]),
+        ],
+        None,
+    );
     let mut codes8: Vec<u8> = w
         .iter()
         .map(|&x| ((x / (0.7875 / 127.0)).round() as i8) as u8)
         .collect();
     codes8[5] = 0x80; // -128
-    let conv = file(&[
-        ("a.weight", Dtype::I8, vec![8, 8], codes8.clone()),
-        (
-            "a.weight.__scale__",
-            Dtype::F32,
-            vec![1],
-            f32s(&[0.7875 / 127.0]),
-        ),
-        ("b.weight", Dtype::I8, vec![8, 8], codes8.clone()), // no scale
-        ("c.weight", Dtype::I8, vec![8, 8], codes8.clone()),
-        (
-            "c.weight.__scale__",
-            Dtype::F32,
-            vec![8],
-            f32s(&[0.01, 0.01, -0.01, 0.01, 0.01, f32::NAN, 0.01, 0.01]),
-        ),
-        ("d.weight", Dtype::F32, vec![4, 16], f32s(&w)),
-        ("ids", Dtype::F32, vec![2], f32s(&[0.0, 1.0])),
-        ("z.weight", Dtype::F32, vec![2], f32s(&[0.0, 1.0])),
-    ]);
-    let v = Verification::new(model(orig, None), model(conv, None));
+    let conv = common::safetensors_bytes(
+        &[
+            ("a.weight", Dtype::I8, vec![8, 8], codes8.clone()),
+            (
+                "a.weight.__scale__",
+                Dtype::F32,
+                vec![1],
+                common::f32_bytes(&[0.7875 / 127.0]),
+            ),
+            ("b.weight", Dtype::I8, vec![8, 8], codes8.clone()), // no scale
+            ("c.weight", Dtype::I8, vec![8, 8], codes8.clone()),
+            (
+                "c.weight.__scale__",
+                Dtype::F32,
+                vec![8],
+                common::f32_bytes(&[0.01, 0.01, -0.01, 0.01, 0.01, f32::NAN, 0.01, 0.01]),
+            ),
+            ("d.weight", Dtype::F32, vec![4, 16], common::f32_bytes(&w)),
+            ("ids", Dtype::F32, vec![2], common::f32_bytes(&[0.0, 1.0])),
+            (
+                "z.weight",
+                Dtype::F32,
+                vec![2],
+                common::f32_bytes(&[0.0, 1.0]),
+            ),
+        ],
+        None,
+    );
+    let v = Verification::new(common::model(orig, None), common::model(conv, None));
     let r = v.run().unwrap();
     let c = codes(&r);
     for want in [
@@ -271,18 +249,29 @@ fn per_row_scales_and_mlx_without_config_are_recognised() {
         .iter()
         .flat_map(|x| x.to_le_bytes())
         .collect();
-    let orig = file(&[
-        ("l.weight", Dtype::F32, vec![2, 64], f32s(&w)),
-        ("m.weight", Dtype::F32, vec![2, 64], f32s(&w)),
-    ]);
-    let conv = file(&[
-        ("l.weight", Dtype::I8, vec![2, 64], q),
-        ("l.weight.__scale__", Dtype::F32, vec![2, 1], f32s(&scales)),
-        ("m.weight", Dtype::U32, vec![2, 8], words),
-        ("m.scales", Dtype::F32, vec![2, 1], f32s(&ms)),
-        ("m.biases", Dtype::F32, vec![2, 1], f32s(&mb)),
-    ]);
-    let r = Verification::new(model(orig, None), model(conv, None))
+    let orig = common::safetensors_bytes(
+        &[
+            ("l.weight", Dtype::F32, vec![2, 64], common::f32_bytes(&w)),
+            ("m.weight", Dtype::F32, vec![2, 64], common::f32_bytes(&w)),
+        ],
+        None,
+    );
+    let conv = common::safetensors_bytes(
+        &[
+            ("l.weight", Dtype::I8, vec![2, 64], q),
+            (
+                "l.weight.__scale__",
+                Dtype::F32,
+                vec![2, 1],
+                common::f32_bytes(&scales),
+            ),
+            ("m.weight", Dtype::U32, vec![2, 8], words),
+            ("m.scales", Dtype::F32, vec![2, 1], common::f32_bytes(&ms)),
+            ("m.biases", Dtype::F32, vec![2, 1], common::f32_bytes(&mb)),
+        ],
+        None,
+    );
+    let r = Verification::new(common::model(orig, None), common::model(conv, None))
         .run()
         .unwrap();
     assert!(r.summary.findings.is_empty(), "{:?}", codes(&r));

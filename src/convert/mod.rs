@@ -1,9 +1,12 @@
-//! Conversion of one tensor to a real quantized format: the seeds' int8
+//! Conversion of one tensor to a real quantized format: int8
 //! (`<name>` int8 + `<name>.__scale__` f32) or MLX's format (`<m>.weight`
 //! packed u32 + `<m>.scales`, plus `<m>.biases` in affine mode; modes
 //! affine, mxfp4, mxfp8 and nvfp4, optionally mixed per layer). Pure and
-//! in-memory: the native CLI (`src/cli/convert.rs`) reads, shards, writes
-//! and verifies.
+//! in-memory: the native CLI (`src/cli/stage.rs`, `src/cli/write.rs`)
+//! reads, shards, writes and verifies.
+//!
+//! May use: `format/`, `stored/` and `quant/`. May not use: `checks/`,
+//! `report/`, the pipelines, `outputs/`, `web/` or `cli/`.
 
 mod mixed;
 mod target;
@@ -13,9 +16,9 @@ use serde_json::{json, Value};
 pub use mixed::{Mixed, ModuleEntries};
 pub use target::Target;
 
-use crate::policy::{Decision, KeepReason};
+use crate::quant::policy::{Decision, KeepReason};
+use crate::quant::scheme;
 use crate::quant::{affine, fp};
-use crate::scheme;
 use crate::{Dtype, Error, Model, Policy, PolicyKind, TensorInfo};
 
 /// One tensor to write.
@@ -27,7 +30,7 @@ pub struct OutTensor {
     pub data: Vec<u8>,
 }
 
-/// The layer policy of a target: the seeds' rule for int8, mlx-lm's for
+/// The layer policy of a target: the default rule for int8, mlx-lm's for
 /// MLX (with the target's group size).
 fn policy(target: Target) -> Policy {
     match target.mlx_params() {
@@ -359,7 +362,7 @@ mod tests {
             .chunks(4)
             .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
             .collect();
-        let codes = crate::formats::unpack_codes(&words, 4, 256);
+        let codes = crate::stored::unpack_codes(&words, 4, 256);
         let s = f32::from_le_bytes(out[1].data[..4].try_into().unwrap());
         let b = f32::from_le_bytes(out[2].data[..4].try_into().unwrap());
         for k in 0..64 {

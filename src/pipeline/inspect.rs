@@ -9,9 +9,9 @@
 
 use std::collections::HashSet;
 
-use crate::analyze::{analyze_tensor, Scratch, CHUNK_ELEMS};
-use crate::policy::{Decision, KeepReason, Policy};
-use crate::stats::ValueStats;
+use crate::quant::analyze::{analyze_tensor, Scratch, CHUNK_ELEMS};
+use crate::quant::policy::{Decision, KeepReason, Policy};
+use crate::quant::stats::ValueStats;
 use crate::stored::{recognise, Dequantizer, Recognised};
 use crate::{Error, LayerRow, Model, Report, Scheme};
 
@@ -193,7 +193,7 @@ impl Inspection {
         match self.plan[i] {
             Planned::Tensor { index, decision } => {
                 let (shard, t) = self.model.tensor(index)?;
-                let empty = crate::analyze::TensorAnalysis {
+                let empty = crate::quant::analyze::TensorAnalysis {
                     values: None,
                     errors: None,
                 };

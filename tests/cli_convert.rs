@@ -2,54 +2,31 @@
 //! verified round trips, shards, and refusing to write over the input.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assert_cmd::prelude::*;
 use serde_json::Value;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn minilm() -> PathBuf {
-    let p = root().join("../shared/models/all-MiniLM-L6-v2");
-    assert!(
-        p.join("model.safetensors").is_file(),
-        "MiniLM expected at {}",
-        p.display()
-    );
-    p
-}
-
-fn ql() -> Command {
-    Command::cargo_bin("quantlens").unwrap()
-}
-
-fn run_json(args: &[&std::ffi::OsStr]) -> (i32, Value) {
-    let out = ql().args(args).arg("--json").arg("-q").output().unwrap();
-    let code = out.status.code().unwrap();
-    assert!(
-        code != 2,
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (code, serde_json::from_slice(&out.stdout).expect("JSON"))
-}
-
 fn convert(out: &Path, extra: &[&str]) -> (i32, Value) {
     let mut args: Vec<std::ffi::OsString> = vec![
         "convert".into(),
-        minilm().into_os_string(),
+        common::minilm().into_os_string(),
         out.as_os_str().to_owned(),
     ];
     args.extend(extra.iter().map(std::ffi::OsString::from));
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_os_str()).collect();
-    run_json(&refs)
+    common::run_json(&refs)
 }
 
 fn verify(out: &Path) -> (i32, Value) {
-    run_json(&["verify".as_ref(), minilm().as_os_str(), out.as_os_str()])
+    common::run_json(&[
+        "verify".as_ref(),
+        common::minilm().as_os_str(),
+        out.as_os_str(),
+    ])
 }
 
 fn no_partial_files(dir: &Path) {
@@ -120,9 +97,9 @@ fn mlx_round_trip(bits: &str) {
     assert_eq!(cfg["quantization"]["bits"].to_string(), bits);
     assert_eq!(cfg["quantization"]["group_size"], 64);
     assert_eq!(cfg["model_type"], "bert");
-    let (_, ins) = run_json(&[
+    let (_, ins) = common::run_json(&[
         "inspect".as_ref(),
-        minilm().as_os_str(),
+        common::minilm().as_os_str(),
         "--scheme".as_ref(),
         "affine".as_ref(),
         "--bits".as_ref(),
@@ -187,7 +164,7 @@ fn convert_refuses_to_write_into_or_over_its_input() {
     let input = tmp.path().join("in");
     std::fs::create_dir(&input).unwrap();
     for f in ["model.safetensors", "config.json"] {
-        std::fs::copy(minilm().join(f), input.join(f)).unwrap();
+        std::fs::copy(common::minilm().join(f), input.join(f)).unwrap();
     }
     let before: Vec<_> = std::fs::read_dir(&input)
         .unwrap()
@@ -200,7 +177,8 @@ fn convert_refuses_to_write_into_or_over_its_input() {
         (tmp.path().to_path_buf(), "contains the input"),
     ];
     for (out, msg) in cases {
-        ql().arg("convert")
+        common::quantlens()
+            .arg("convert")
             .arg(input.join("model.safetensors"))
             .arg(&out)
             .args(["--format", "int8", "-q"])
@@ -218,7 +196,8 @@ fn convert_refuses_to_write_into_or_over_its_input() {
     let busy = tmp.path().join("busy");
     std::fs::create_dir(&busy).unwrap();
     std::fs::write(busy.join("keep.txt"), "mine").unwrap();
-    ql().arg("convert")
+    common::quantlens()
+        .arg("convert")
         .arg(&input)
         .arg(&busy)
         .args(["--format", "mlx", "-q"])
@@ -250,11 +229,11 @@ fn mlx_output_loads_in_real_mlx_within_one_ulp() {
         assert_eq!(code, 0);
         let r = Command::new("python3")
             .arg("scripts/mlx_check_convert.py")
-            .arg(minilm())
+            .arg(common::minilm())
             .arg(&out)
             .arg("--quantlens")
             .arg(&bin)
-            .current_dir(root())
+            .current_dir(common::root())
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&r.stdout);
@@ -298,9 +277,9 @@ json.dump(cfg, open(out + '/config.json', 'w'))
     let r = Command::new("python3")
         .arg("-c")
         .arg(script)
-        .arg(minilm())
+        .arg(common::minilm())
         .arg(&out)
-        .current_dir(root())
+        .current_dir(common::root())
         .output()
         .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -327,9 +306,9 @@ fn int8_channel_output_matches_inspect_per_layer() {
     let out = tmp.path().join("ch");
     let (code, r) = convert(&out, &["--format", "int8", "--scheme", "int8-channel"]);
     assert_eq!(code, 0);
-    let (_, ins) = run_json(&[
+    let (_, ins) = common::run_json(&[
         "inspect".as_ref(),
-        minilm().as_os_str(),
+        common::minilm().as_os_str(),
         "--scheme".as_ref(),
         "int8-channel".as_ref(),
     ]);

@@ -1,15 +1,21 @@
 //! `verify ORIGINAL CONVERTED`: match tensors by name, read the converted
 //! ones back as f32 whatever their format, and measure them against the
 //! original with the same metrics and row schema as `inspect`.
+//!
+//! May use: `format/`, `stored/` (to read converted tensors back),
+//! `quant/`, `checks/` and `report/`. May not use: the inspect pipeline,
+//! `convert/`, `outputs/`, `web/` or `cli/`.
 
 use std::collections::HashMap;
 
 mod pairs;
 
-use crate::stats::{ErrorStats, ValueStats};
+use crate::checks::fake;
+use crate::quant::analyze::CHUNK_ELEMS;
+use crate::quant::stats::{ErrorStats, ValueStats};
 use crate::stored::{recognise, Dequantizer, Layout, Logical, Recognised};
-use crate::{analyze::CHUNK_ELEMS, Error};
-use crate::{fake, Action, Finding, LayerRow, Model, Report, Scheme, Severity};
+use crate::Error;
+use crate::{Action, Finding, LayerRow, Model, Report, Scheme, Severity};
 
 /// One tensor name present in both models.
 #[derive(Debug, Clone)]
@@ -338,5 +344,56 @@ fn scheme_label(c: &Logical) -> Option<String> {
         ),
         l if l.is_quantized() => Some(l.label()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::testing::{f32_file, file, model};
+
+    const W: [f32; 4] = [1.0, -0.6, 0.3, 0.0];
+
+    /// `w` as int8 codes 127, -76, 38, 0 with one f32 scale 1/127, and
+    /// the scale tensor only when `with_scale`.
+    fn int8(with_scale: bool) -> Model {
+        let codes = [127i8, -76, 38, 0].map(|c| c as u8);
+        if !with_scale {
+            let h = r#"{"w":{"dtype":"I8","shape":[2,2],"data_offsets":[0,4]}}"#;
+            return model(file(h, &codes));
+        }
+        let h = r#"{"w":{"dtype":"I8","shape":[2,2],"data_offsets":[0,4]},"w.__scale__":{"dtype":"F32","shape":[],"data_offsets":[4,8]}}"#;
+        let mut data = codes.to_vec();
+        data.extend_from_slice(&(1.0f32 / 127.0).to_le_bytes());
+        model(file(h, &data))
+    }
+
+    #[test]
+    fn an_int8_conversion_is_one_row_measured_against_the_original() {
+        let original = model(f32_file(&[("w", &[2, 2], &W)]));
+        let report = Verification::new(original, int8(true)).run().unwrap();
+        assert_eq!(report.layers.len(), 1, "the scale is no row of its own");
+        let row = &report.layers[0];
+        let d = [1.0, -76.0 / 127.0, 38.0 / 127.0, 0.0];
+        let e2: f64 = W.iter().zip(d).map(|(&w, d)| (d - w as f64).powi(2)).sum();
+        let w2: f64 = W.iter().map(|&w| (w as f64).powi(2)).sum();
+        let rel = row.rel_error.expect("a read-back int8 layer has an error");
+        assert!((rel - (e2 / w2).sqrt()).abs() < 1e-6, "{row:?}");
+        assert_eq!((row.bytes_before, row.bytes_after), (16, 8));
+        assert!(!report.has_errors(), "{:?}", report.summary.findings);
+    }
+
+    #[test]
+    fn an_int8_weight_without_its_scale_is_an_error_finding() {
+        let original = model(f32_file(&[("w", &[2, 2], &W)]));
+        let report = Verification::new(original, int8(false)).run().unwrap();
+        let codes: Vec<&str> = report
+            .summary
+            .findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect();
+        assert!(codes.contains(&"missing_scale"), "{codes:?}");
+        assert!(report.has_errors());
     }
 }
