@@ -5,6 +5,7 @@
 //! is bounded whatever the tensor size. `int8-tensor` needs the tensor's
 //! max|w| before it can quantize, so it reads the tensor twice.
 
+use crate::kernels;
 use crate::scheme::{self, Scheme};
 use crate::stats::{ErrorMetrics, ErrorStats, ValueStats};
 use crate::{ByteSource, Error, TensorInfo};
@@ -203,7 +204,7 @@ pub fn quantize_rows(
         Scheme::Int8Tensor => {
             let scale = scheme::int8_scale(values.max_abs());
             stream(src, file, t, elems, CHUNK_ELEMS, s, |_, w, d, e| {
-                clipped += int8_block(w, d, scale);
+                clipped += kernels::int8_dequantized(w, d, scale);
                 sink(w, d, e);
             })?;
         }
@@ -216,8 +217,8 @@ pub fn quantize_rows(
                         .chunks_exact(cols as usize)
                         .zip(d.chunks_exact_mut(cols as usize))
                     {
-                        let max_abs = wr.iter().fold(0f32, |m, x| m.max(x.abs()));
-                        clipped += int8_block(wr, dr, scheme::int8_scale(max_abs));
+                        let max_abs = kernels::max_abs(wr);
+                        clipped += kernels::int8_dequantized(wr, dr, scheme::int8_scale(max_abs));
                     }
                     sink(w, d, e);
                 })?;
@@ -227,11 +228,11 @@ pub fn quantize_rows(
                     let (from, to) = (r * cols, (r + 1) * cols);
                     let mut max_abs = 0f32;
                     stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, _, _| {
-                        max_abs = w.iter().fold(max_abs, |m, x| m.max(x.abs()));
+                        max_abs = max_abs.max(kernels::max_abs(w));
                     })?;
                     let scale = scheme::int8_scale(max_abs);
                     stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, d, e| {
-                        clipped += int8_block(w, d, scale);
+                        clipped += kernels::int8_dequantized(w, d, scale);
                         sink(w, d, e);
                     })?;
                 }
@@ -239,36 +240,14 @@ pub fn quantize_rows(
         }
         Scheme::Affine { bits, group_size } => {
             let g = group_size as usize;
-            let n_bins = ((1u32 << bits) - 1) as f32;
             let chunk = CHUNK_ELEMS - CHUNK_ELEMS % g;
             stream(src, file, t, elems, chunk, s, |_, w, d, e| {
-                for (wg, dg) in w.chunks(g).zip(d.chunks_mut(g)) {
-                    let (sc, b) = scheme::affine_params(wg, bits);
-                    for (o, &x) in dg.iter_mut().zip(wg) {
-                        let (q, c) = scheme::affine_code(x, sc, b, n_bins);
-                        clipped += c as u64;
-                        // MLX rounds s*q and then the sum: no fused multiply-add.
-                        *o = sc * q + b;
-                    }
-                }
+                clipped += kernels::affine_dequantized(w, d, g, bits);
                 sink(w, d, e);
             })?;
         }
     }
     Ok(clipped)
-}
-
-/// Quantizes `w` into dequantized `d` with one int8 scale; returns the
-/// number of clipped codes.
-#[inline]
-fn int8_block(w: &[f32], d: &mut [f32], scale: f32) -> u64 {
-    let mut clipped = 0u32;
-    for (o, &x) in d.iter_mut().zip(w) {
-        let (c, cl) = scheme::int8_code(x, scale);
-        clipped += cl as u32;
-        *o = c * scale;
-    }
-    clipped as u64
 }
 
 /// Analyses one tensor: value statistics if it is a decodable float, and

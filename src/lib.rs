@@ -33,6 +33,7 @@ pub mod formats;
 pub mod header;
 pub mod index;
 pub mod inspect;
+pub mod kernels;
 pub mod model;
 #[cfg(feature = "outputs")]
 pub mod outputs;
