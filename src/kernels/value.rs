@@ -17,6 +17,17 @@ pub struct ValueCounts {
     pub max: f32,
 }
 
+impl ValueCounts {
+    /// The counts of no elements.
+    pub const EMPTY: ValueCounts = ValueCounts {
+        nan: 0,
+        inf: 0,
+        zeros: 0,
+        min: f32::INFINITY,
+        max: f32::NEG_INFINITY,
+    };
+}
+
 /// Blocks per call of the lane loop: keeps its u32 counters from
 /// overflowing whatever the chunk length.
 const MAX_BLOCKS: usize = 1 << 28;
@@ -25,13 +36,7 @@ const MAX_BLOCKS: usize = 1 << 28;
 /// `k` of each block of [`LANES`] to lane `k`, the elements past the last
 /// whole block to lane 0) and returns the chunk's counts and finite range.
 pub fn values(xs: &[f32], sum: &mut [f64; LANES], sum_sq: &mut [f64; LANES]) -> ValueCounts {
-    let mut c = ValueCounts {
-        nan: 0,
-        inf: 0,
-        zeros: 0,
-        min: f32::INFINITY,
-        max: f32::NEG_INFINITY,
-    };
+    let mut c = ValueCounts::EMPTY;
     let (blocks, tail) = xs.as_chunks::<LANES>();
     for part in blocks.chunks(MAX_BLOCKS) {
         lanes(part, sum, sum_sq, &mut c);
@@ -133,13 +138,7 @@ mod tests {
     /// Element by element: the definition the lanes must reproduce.
     fn oracle(xs: &[f32]) -> (ValueCounts, [f64; LANES], [f64; LANES]) {
         let (mut sum, mut sum_sq) = ([0f64; LANES], [0f64; LANES]);
-        let mut c = ValueCounts {
-            nan: 0,
-            inf: 0,
-            zeros: 0,
-            min: f32::INFINITY,
-            max: f32::NEG_INFINITY,
-        };
+        let mut c = ValueCounts::EMPTY;
         let whole = xs.len() - xs.len() % LANES;
         for (k, &x) in xs.iter().enumerate() {
             c.nan += x.is_nan() as u64;
