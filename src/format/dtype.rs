@@ -153,16 +153,8 @@ impl Dtype {
                     *o = f64::from_le_bytes(c.try_into().unwrap()) as f32;
                 }
             }
-            Dtype::F16 => {
-                for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                    *o = half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32();
-                }
-            }
-            Dtype::BF16 => {
-                for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                    *o = f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16);
-                }
-            }
+            Dtype::F16 => crate::format::decode::f16_to_f32(bytes, out),
+            Dtype::BF16 => crate::format::decode::bf16_to_f32(bytes, out),
             Dtype::F8_E4M3 => {
                 let t = f8_table(false);
                 for (o, &b) in out.iter_mut().zip(bytes) {

@@ -7,6 +7,7 @@
 //! vocabulary every other layer reports in. May not use: `stored/`,
 //! `quant/`, `checks/`, `report/`, or anything above them.
 
+pub mod decode;
 pub mod dtype;
 pub mod error;
 pub mod finding;
@@ -15,6 +16,7 @@ pub mod index;
 pub mod model;
 pub mod open;
 pub mod readahead;
+pub(crate) mod simd;
 pub mod source;
 
 /// Small models built from byte literals, for the unit tests of every layer.

@@ -175,14 +175,14 @@ impl DecoderConfig {
             None | Some(Value::Null) => heads,
             Some(_) => size(v, "num_key_value_heads")?,
         };
-        if heads % kv_heads != 0 {
+        if !heads.is_multiple_of(kv_heads) {
             return Err(bad(format!(
                 "num_attention_heads {heads} is not a multiple of num_key_value_heads {kv_heads}"
             )));
         }
         let head_dim = match v.get("head_dim") {
             None | Some(Value::Null) => {
-                if hidden % heads != 0 {
+                if !hidden.is_multiple_of(heads) {
                     return Err(bad(format!(
                         "hidden_size {hidden} is not a multiple of the {heads} attention heads"
                     )));

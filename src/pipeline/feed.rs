@@ -10,7 +10,8 @@
 //! also gives the value statistics); the other schemes need only a row's or
 //! a group's max and take one pass at any size.
 
-use crate::analyze::{chunk_elems, int8_block, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
+use crate::analyze::{chunk_elems, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
+use crate::quant::kernels;
 use crate::fake::{grid_unit, GridDetector};
 use crate::inspect::Planned;
 use crate::pipeline::{Pipeline, RowResult};
@@ -119,12 +120,12 @@ impl Quantizer {
 
     fn consume(&mut self, w: &[f32]) {
         if self.long_rows {
-            let max_abs = w.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let max_abs = kernels::max_abs(w);
             let scale = scheme::int8_scale(max_abs);
             for part in w.chunks(CHUNK_ELEMS) {
                 self.d.resize(part.len(), 0.0);
                 self.e.resize(part.len(), 0.0);
-                self.clipped += int8_block(part, &mut self.d, scale);
+                self.clipped += kernels::int8_dequantized(part, &mut self.d, scale);
                 self.errs.push(part, &self.d, &mut self.e);
             }
             return;

@@ -20,7 +20,7 @@ pub struct AffineQuantized {
 /// Quantizes `w` (`rows × cols`, `cols` a multiple of `group_size`) as
 /// `mx.quantize(w, group_size, bits)` does in affine mode.
 pub fn quantize(w: &[f32], cols: usize, group_size: usize, bits: u8) -> AffineQuantized {
-    debug_assert!(group_size > 0 && cols % group_size == 0);
+    debug_assert!(group_size > 0 && cols.is_multiple_of(group_size));
     let n_bins = ((1u32 << bits) - 1) as f32;
     let rows = w.len().checked_div(cols).unwrap_or(0);
     let groups = rows * cols / group_size;

@@ -5,6 +5,7 @@
 //! is bounded whatever the tensor size. `int8-tensor` needs the tensor's
 //! max|w| before it can quantize, so it reads the tensor twice.
 
+use crate::quant::kernels;
 use crate::scheme::{self, Scheme};
 use crate::stats::{ErrorMetrics, ErrorStats, ValueStats};
 use crate::{ByteSource, Error, TensorInfo};
@@ -213,11 +214,11 @@ pub fn quantize_rows(
                 let (from, to) = (r * cols, (r + 1) * cols);
                 let mut max_abs = 0f32;
                 stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, _, _| {
-                    max_abs = w.iter().fold(max_abs, |m, x| m.max(x.abs()));
+                    max_abs = max_abs.max(kernels::max_abs(w));
                 })?;
                 let scale = scheme::int8_scale(max_abs);
                 stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, d, e| {
-                    clipped += int8_block(w, d, scale);
+                    clipped += kernels::int8_dequantized(w, d, scale);
                     sink(w, d, e);
                 })?;
             }
@@ -252,43 +253,18 @@ pub(crate) fn quantize_chunk(
 ) -> u64 {
     let mut clipped = 0u64;
     match scheme {
-        Scheme::Int8Tensor => clipped += int8_block(w, d, tensor_scale),
+        Scheme::Int8Tensor => clipped += kernels::int8_dequantized(w, d, tensor_scale),
         Scheme::Int8Channel => {
             for (wr, dr) in w.chunks_exact(cols).zip(d.chunks_exact_mut(cols)) {
-                let max_abs = wr.iter().fold(0f32, |m, x| m.max(x.abs()));
-                clipped += int8_block(wr, dr, scheme::int8_scale(max_abs));
+                let max_abs = kernels::max_abs(wr);
+                clipped += kernels::int8_dequantized(wr, dr, scheme::int8_scale(max_abs));
             }
         }
         Scheme::Affine { bits, group_size } => {
-            let n_bins = ((1u32 << bits) - 1) as f32;
-            for (wg, dg) in w
-                .chunks(group_size as usize)
-                .zip(d.chunks_mut(group_size as usize))
-            {
-                let (sc, b) = scheme::affine_params(wg, bits);
-                for (o, &x) in dg.iter_mut().zip(wg) {
-                    let (q, c) = scheme::affine_code(x, sc, b, n_bins);
-                    clipped += c as u64;
-                    // MLX rounds s*q and then the sum: no fused multiply-add.
-                    *o = sc * q + b;
-                }
-            }
+            clipped += kernels::affine_dequantized(w, d, group_size as usize, bits);
         }
     }
     clipped
-}
-
-/// Quantizes `w` into dequantized `d` with one int8 scale; returns the
-/// number of clipped codes.
-#[inline]
-pub(crate) fn int8_block(w: &[f32], d: &mut [f32], scale: f32) -> u64 {
-    let mut clipped = 0u32;
-    for (o, &x) in d.iter_mut().zip(w) {
-        let (c, cl) = scheme::int8_code(x, scale);
-        clipped += cl as u32;
-        *o = c * scale;
-    }
-    clipped as u64
 }
 
 /// Analyses one tensor: value statistics if it is a decodable float, and

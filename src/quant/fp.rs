@@ -141,7 +141,7 @@ pub fn quantize(w: &[f32], cols: usize, mode: MlxMode, elem: Elem) -> FpQuantize
     debug_assert!(mode != MlxMode::Affine);
     let (group_size, bits) = mode.defaults();
     let group_size = group_size as usize;
-    debug_assert!(cols % group_size == 0);
+    debug_assert!(cols.is_multiple_of(group_size));
     let rows = w.len().checked_div(cols).unwrap_or(0);
     let mut words = Vec::with_capacity(rows * cols * bits as usize / 32);
     let mut scales = Vec::with_capacity(rows * cols / group_size);

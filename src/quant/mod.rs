@@ -11,6 +11,7 @@
 pub mod affine;
 pub mod analyze;
 pub mod fp;
+pub mod kernels;
 pub mod policy;
 pub mod scheme;
 pub mod stats;

@@ -184,7 +184,7 @@ impl Policy {
         }
         let last = t.shape[t.shape.len() - 1];
         if (needs_groups || self.kind == PolicyKind::Mlx)
-            && (self.group_size == 0 || last % self.group_size != 0)
+            && (self.group_size == 0 || !last.is_multiple_of(self.group_size))
         {
             return Decision::Keep(GroupSize);
         }

@@ -1,9 +1,7 @@
 //! Streaming statistics with f64 accumulators: value statistics of any
 //! float tensor, and error statistics of a quantized one.
 
-/// Lanes of independent accumulators, so the compiler can vectorise sums
-/// (a single f64 sum is a serial dependency chain).
-const LANES: usize = 8;
+use crate::quant::kernels::{self, ErrorLanes, HIST_BUCKETS, HIST_TABLES, LANES};
 
 /// Value statistics of a float tensor, from one streaming pass.
 #[derive(Debug, Clone)]
@@ -43,61 +41,12 @@ impl ValueStats {
     /// Adds a chunk of values.
     pub fn push(&mut self, xs: &[f32]) {
         self.count += xs.len() as u64;
-        let all_finite = xs.iter().fold(true, |a, x| a & x.is_finite());
-        if !all_finite {
-            for &x in xs {
-                if x.is_nan() {
-                    self.nan += 1;
-                } else if x.is_infinite() {
-                    self.inf += 1;
-                }
-            }
-        }
-        let mut lo = [f32::INFINITY; LANES];
-        let mut hi = [f32::NEG_INFINITY; LANES];
-        let mut zeros = [0u32; LANES];
-        let (mut sum, mut sum_sq) = (self.sum, self.sum_sq);
-        let mut blocks = xs.chunks_exact(LANES);
-        for b in &mut blocks {
-            for i in 0..LANES {
-                // Non-finite values were counted above and are kept out of
-                // the sums (and, being masked to 0, out of min and max).
-                let x = if all_finite || b[i].is_finite() {
-                    b[i]
-                } else {
-                    0.0
-                };
-                lo[i] = if x < lo[i] { x } else { lo[i] };
-                hi[i] = if x > hi[i] { x } else { hi[i] };
-                zeros[i] += (b[i] == 0.0) as u32;
-                let d = x as f64;
-                sum[i] += d;
-                sum_sq[i] += d * d;
-            }
-        }
-        (self.sum, self.sum_sq) = (sum, sum_sq);
-        for &x in blocks.remainder() {
-            if x.is_finite() {
-                lo[0] = lo[0].min(x);
-                hi[0] = hi[0].max(x);
-                self.sum[0] += x as f64;
-                self.sum_sq[0] += x as f64 * x as f64;
-            }
-            zeros[0] += (x == 0.0) as u32;
-        }
-        if !all_finite {
-            // The masked zeros above may not be real values: recompute the
-            // range from the finite elements only.
-            lo = [f32::INFINITY; LANES];
-            hi = [f32::NEG_INFINITY; LANES];
-            for &x in xs.iter().filter(|x| x.is_finite()) {
-                lo[0] = lo[0].min(x);
-                hi[0] = hi[0].max(x);
-            }
-        }
-        self.min = lo.iter().fold(self.min, |a, &b| a.min(b));
-        self.max = hi.iter().fold(self.max, |a, &b| a.max(b));
-        self.zeros += zeros.iter().map(|&z| z as u64).sum::<u64>();
+        let c = kernels::values(xs, &mut self.sum, &mut self.sum_sq);
+        self.nan += c.nan;
+        self.inf += c.inf;
+        self.zeros += c.zeros;
+        self.min = self.min.min(c.min);
+        self.max = self.max.max(c.max);
     }
 
     /// Number of finite elements.
@@ -136,17 +85,12 @@ impl ValueStats {
 
 /// Buckets of |error| keyed by the top 16 bits of its f32 pattern: 7
 /// mantissa bits, so a quantile is known to within 0.4 % relative, in
-/// fixed memory whatever the tensor size, with no sort.
-///
-/// Neighbouring errors often share a bucket; four interleaved tables keep
-/// those increments from waiting on each other.
+/// fixed memory whatever the tensor size, with no sort
+/// ([`kernels::hist_push`] counts them).
 #[derive(Clone)]
 pub struct LogHistogram {
     counts: Vec<u64>,
 }
-
-const HIST_BUCKETS: usize = 1 << 15;
-const HIST_TABLES: usize = 4;
 
 impl Default for LogHistogram {
     fn default() -> Self {
@@ -163,28 +107,10 @@ impl std::fmt::Debug for LogHistogram {
 }
 
 impl LogHistogram {
-    #[inline(always)]
-    fn bucket(x: f32) -> usize {
-        // NaN patterns land above the last finite bucket and are clamped.
-        ((x.abs().to_bits() >> 16) as usize).min(HIST_BUCKETS - 1)
-    }
-
     /// Adds |x| for each x.
     #[inline]
     pub fn push(&mut self, xs: &[f32]) {
-        let (t0, rest) = self.counts.split_at_mut(HIST_BUCKETS);
-        let (t1, rest) = rest.split_at_mut(HIST_BUCKETS);
-        let (t2, t3) = rest.split_at_mut(HIST_BUCKETS);
-        let mut quads = xs.chunks_exact(HIST_TABLES);
-        for q in &mut quads {
-            t0[Self::bucket(q[0])] += 1;
-            t1[Self::bucket(q[1])] += 1;
-            t2[Self::bucket(q[2])] += 1;
-            t3[Self::bucket(q[3])] += 1;
-        }
-        for &x in quads.remainder() {
-            t0[Self::bucket(x)] += 1;
-        }
+        kernels::hist_push(&mut self.counts, xs);
     }
 
     /// The `q` quantile (0..=1) of the values pushed, as its bucket's
@@ -222,11 +148,7 @@ impl LogHistogram {
 pub struct ErrorStats {
     /// Elements seen.
     pub count: u64,
-    sum_w2: [f64; LANES],
-    sum_e2: [f64; LANES],
-    sum_wd: [f64; LANES],
-    sum_d2: [f64; LANES],
-    max_abs_e: [f64; LANES],
+    sums: ErrorLanes,
     /// Nonzero originals that dequantize to exactly zero.
     pub rounded_to_zero: u64,
     /// Elements whose code fell outside the representable range.
@@ -239,67 +161,20 @@ impl ErrorStats {
     /// Adds a chunk of originals and their dequantized values; `err` is
     /// scratch space of the same length.
     pub fn push(&mut self, w: &[f32], d: &[f32], err: &mut [f32]) {
-        debug_assert_eq!(w.len(), d.len());
         self.count += w.len() as u64;
-        // Local copies: accumulating through `self` would make the compiler
-        // store every partial sum (it cannot rule out aliasing with `err`).
-        let (mut w2, mut e2, mut wd, mut d2, mut mx) = (
-            self.sum_w2,
-            self.sum_e2,
-            self.sum_wd,
-            self.sum_d2,
-            self.max_abs_e,
-        );
-        let mut zeros = [0u64; LANES];
-        let n = w.len() - w.len() % LANES;
-        for ((wb, db), eb) in w[..n]
-            .chunks_exact(LANES)
-            .zip(d[..n].chunks_exact(LANES))
-            .zip(err[..n].chunks_exact_mut(LANES))
-        {
-            for i in 0..LANES {
-                let (a, b) = (wb[i] as f64, db[i] as f64);
-                let e = a - b;
-                w2[i] += a * a;
-                e2[i] += e * e;
-                wd[i] += a * b;
-                d2[i] += b * b;
-                let ae = e.abs();
-                mx[i] = if ae > mx[i] { ae } else { mx[i] };
-                zeros[i] += ((b == 0.0) & (a != 0.0)) as u64;
-                eb[i] = e as f32;
-            }
-        }
-        for k in n..w.len() {
-            let (a, b) = (w[k] as f64, d[k] as f64);
-            let e = a - b;
-            w2[0] += a * a;
-            e2[0] += e * e;
-            wd[0] += a * b;
-            d2[0] += b * b;
-            mx[0] = mx[0].max(e.abs());
-            zeros[0] += ((b == 0.0) & (a != 0.0)) as u64;
-            err[k] = e as f32;
-        }
-        (
-            self.sum_w2,
-            self.sum_e2,
-            self.sum_wd,
-            self.sum_d2,
-            self.max_abs_e,
-        ) = (w2, e2, wd, d2, mx);
-        self.rounded_to_zero += zeros.iter().sum::<u64>();
-        self.hist.push(&err[..w.len()]);
+        let err = &mut err[..w.len()];
+        self.rounded_to_zero += kernels::error_sums(w, d, err, &mut self.sums);
+        self.hist.push(err);
     }
 
     /// The finished metrics; `value` gives the tensor's std for the
     /// outlier ratio.
     pub fn metrics(&self, value: &ValueStats) -> ErrorMetrics {
         let n = self.count.max(1) as f64;
-        let w2: f64 = self.sum_w2.iter().sum();
-        let e2: f64 = self.sum_e2.iter().sum();
-        let wd: f64 = self.sum_wd.iter().sum();
-        let d2: f64 = self.sum_d2.iter().sum();
+        let w2: f64 = self.sums.w2.iter().sum();
+        let e2: f64 = self.sums.e2.iter().sum();
+        let wd: f64 = self.sums.wd.iter().sum();
+        let d2: f64 = self.sums.d2.iter().sum();
         let mse = e2 / n;
         let cosine = if w2 == 0.0 && d2 == 0.0 {
             1.0
@@ -320,7 +195,7 @@ impl ErrorStats {
             } else {
                 (e2 / w2).sqrt()
             },
-            max_abs_error: self.max_abs_e.iter().fold(0.0f64, |a, &b| a.max(b)),
+            max_abs_error: self.sums.max_abs.iter().fold(0.0f64, |a, &b| a.max(b)),
             sqnr_db: (e2 > 0.0 && w2 > 0.0).then(|| 10.0 * (w2 / e2).log10()),
             cosine,
             zero_frac: self.rounded_to_zero as f64 / n,

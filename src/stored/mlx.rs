@@ -89,13 +89,13 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
     let cols = (packed * 32) / q.bits as u64;
     let mut want = t.shape.clone();
     *want.last_mut().expect("non-scalar") = cols / q.group_size;
-    let fits = (packed * 32) % q.bits as u64 == 0
-        && cols % q.group_size == 0
+    let fits = (packed * 32).is_multiple_of(q.bits as u64)
+        && cols.is_multiple_of(q.group_size)
         && st.shape == want
-        && bi.map_or(true, |(_, b)| b.shape == want);
+        && bi.is_none_or(|(_, b)| b.shape == want);
     if !fits {
         // Which width the shapes do hold, to name a config that disagrees.
-        let implied = (groups > 0 && (packed * 32) % (groups * q.group_size) == 0)
+        let implied = (groups > 0 && (packed * 32).is_multiple_of(groups * q.group_size))
             .then(|| packed * 32 / (groups * q.group_size))
             .filter(|&b| b != q.bits as u64 && q.mode.accepts(q.group_size, b as u8));
         let shapes = format!(
@@ -182,7 +182,7 @@ fn infer(
         }
     };
     if !has_biases {
-        return match (groups > 0 && packed % groups == 0).then(|| packed / groups) {
+        return match (groups > 0 && packed.is_multiple_of(groups)).then(|| packed / groups) {
             Some(4) => Ok(q(MlxMode::Mxfp4)),
             Some(8) => Ok(q(MlxMode::Mxfp8)),
             Some(2) => Ok(q(MlxMode::Nvfp4)),
@@ -194,7 +194,7 @@ fn infer(
     let cols = (cx.hint)(&t.name)
         .and_then(|s| s.last().copied())
         .ok_or("config.json has no quantization block and the original shape is unknown")?;
-    if cols == 0 || groups == 0 || (packed * 32) % cols != 0 || cols % groups != 0 {
+    if cols == 0 || groups == 0 || !(packed * 32).is_multiple_of(cols) || cols % groups != 0 {
         return Err(format!(
             "{packed} words per row do not fit {cols} columns in {groups} groups"
         ));

@@ -187,5 +187,5 @@ fn compressed(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
 
 /// Inputs per group, or `None` for one group (per-channel) or a ragged split.
 fn group_of(inputs: u64, groups: u64) -> Option<u64> {
-    (groups > 1 && inputs % groups == 0).then(|| inputs / groups)
+    (groups > 1 && inputs.is_multiple_of(groups)).then(|| inputs / groups)
 }

@@ -1,0 +1,116 @@
+//! Error sums of a quantized chunk: originals `w` against dequantized `d`.
+
+use super::{simd, LANES};
+
+/// Lane sums of the error statistics, in f64.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ErrorLanes {
+    /// Σ w².
+    pub w2: [f64; LANES],
+    /// Σ (w − d)².
+    pub e2: [f64; LANES],
+    /// Σ w·d.
+    pub wd: [f64; LANES],
+    /// Σ d².
+    pub d2: [f64; LANES],
+    /// max |w − d|.
+    pub max_abs: [f64; LANES],
+}
+
+/// Adds `w` against `d` to `acc` (element `k` of each block of [`LANES`]
+/// to lane `k`, the elements past the last whole block to lane 0), writes
+/// each error `w − d` (computed in f64, stored as f32) to `err`, and
+/// returns how many nonzero originals dequantized to exactly zero.
+/// The three slices have one length.
+pub fn error_sums(w: &[f32], d: &[f32], err: &mut [f32], acc: &mut ErrorLanes) -> u64 {
+    assert!(
+        w.len() == d.len() && w.len() == err.len(),
+        "error_sums: lengths differ"
+    );
+    let (wb, wt) = w.as_chunks::<LANES>();
+    let (db, dt) = d.as_chunks::<LANES>();
+    let (eb, et) = err.as_chunks_mut::<LANES>();
+    let mut zeros = lanes(wb, db, eb, acc);
+    for ((&a, &b), e) in wt.iter().zip(dt).zip(et) {
+        zeros += add(acc, 0, a, b, e);
+    }
+    zeros
+}
+
+/// Adds one pair to lane `i`; returns 1 if `w` is nonzero and `d` zero.
+#[inline(always)]
+fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, err: &mut f32) -> u64 {
+    let (a, b) = (w as f64, d as f64);
+    let e = a - b;
+    acc.w2[i] += a * a;
+    acc.e2[i] += e * e;
+    acc.wd[i] += a * b;
+    acc.d2[i] += b * b;
+    let ae = e.abs();
+    acc.max_abs[i] = if ae > acc.max_abs[i] {
+        ae
+    } else {
+        acc.max_abs[i]
+    };
+    *err = e as f32;
+    ((b == 0.0) & (a != 0.0)) as u64
+}
+
+simd! {
+    fn lanes(
+        w: &[[f32; LANES]],
+        d: &[[f32; LANES]],
+        err: &mut [[f32; LANES]],
+        acc: &mut ErrorLanes,
+    ) -> u64 {
+        // A local copy: accumulating through `acc` would make the compiler
+        // store every partial sum (it cannot rule out aliasing with `err`).
+        let mut l = *acc;
+        let mut zeros = [0u64; LANES];
+        for ((wb, db), eb) in w.iter().zip(d).zip(err) {
+            for i in 0..LANES {
+                zeros[i] += add(&mut l, i, wb[i], db[i], &mut eb[i]);
+            }
+        }
+        *acc = l;
+        zeros.iter().sum()
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::quant::kernels::testing::awkward_f32;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn lanes_equal_the_element_by_element_definition(
+            pairs in prop::collection::vec((awkward_f32(), awkward_f32()), 0..200),
+        ) {
+            let (w, d): (Vec<f32>, Vec<f32>) = pairs.into_iter().unzip();
+            let mut err = vec![0f32; w.len()];
+            let mut acc = ErrorLanes::default();
+            let zeros = error_sums(&w, &d, &mut err, &mut acc);
+            // The definition, one element at a time, in plain f64.
+            let mut want = ErrorLanes::default();
+            let mut want_zeros = 0;
+            let whole = w.len() - w.len() % LANES;
+            for k in 0..w.len() {
+                let lane = if k < whole { k % LANES } else { 0 };
+                let (a, b) = (w[k] as f64, d[k] as f64);
+                want.w2[lane] += a * a;
+                want.e2[lane] += (a - b) * (a - b);
+                want.wd[lane] += a * b;
+                want.d2[lane] += b * b;
+                want.max_abs[lane] = want.max_abs[lane].max((a - b).abs());
+                want_zeros += (b == 0.0 && a != 0.0) as u64;
+                let e = (a - b) as f32;
+                prop_assert!(err[k].to_bits() == e.to_bits() || (err[k].is_nan() && e.is_nan()));
+            }
+            prop_assert_eq!(zeros, want_zeros);
+            let bits = |l: &ErrorLanes| [l.w2, l.e2, l.wd, l.d2, l.max_abs].map(|a| a.map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }));
+            prop_assert_eq!(bits(&acc), bits(&want));
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! SIMD kernels for the per-element work of an analysis: value
+//! statistics, the largest magnitude, int8 and affine quantize →
+//! dequantize, the error sums and the |error| histogram (f16/bf16
+//! decoding is `format::decode`'s). May use: `format/` and the scalar
+//! primitives of [`crate::quant::scheme`], which each kernel reproduces
+//! bit for bit.
+//!
+//! Every kernel is plain Rust written in [`LANES`] independent lanes
+//! (fixed-size arrays the compiler turns into vector registers) and is
+//! compiled several times by the [`multiversion`] crate: AVX-512 and
+//! AVX2 + FMA on x86-64, NEON on aarch64, the best one chosen once at run
+//! time; the wasm build is compiled with `simd128` (`.cargo/config.toml`,
+//! `scripts/build-web`). Why multiversion rather than explicit intrinsics
+//! (`pulp`, `wide`, `std::arch`): the same source compiled for any target
+//! gives the same IEEE results, because Rust never fuses or reassociates
+//! float operations, so the exact figures (int8 and affine codes, counts)
+//! *and* the lane-ordered f64 sums are bit-identical to the scalar build
+//! on every architecture, from one body per kernel.
+//!
+//! Each kernel's tests check it against a scalar oracle written element
+//! by element, on random lengths and on NaN, ±Inf, subnormals, -0.0 and
+//! extreme values.
+
+mod affine;
+mod error;
+mod hist;
+mod int8;
+mod value;
+
+pub use affine::affine_dequantized;
+pub use error::{error_sums, ErrorLanes};
+pub use hist::{hist_push, HIST_BUCKETS, HIST_TABLES};
+pub use int8::{int8_dequantized, max_abs};
+pub use value::{values, ValueCounts};
+
+/// Independent accumulators per sum: a single f64 sum is a serial
+/// dependency chain, eight fill an AVX-512 register (two AVX2 ones).
+pub const LANES: usize = 8;
+
+pub(crate) use crate::format::simd::simd;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) mod testing {
+    use proptest::prelude::*;
+
+    /// Any f32, weighted towards the awkward ones.
+    pub fn awkward_f32() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            4 => -10.0f32..10.0,
+            2 => any::<f32>(),
+            1 => prop::sample::select(vec![
+                0.0f32,
+                -0.0,
+                f32::NAN,
+                -f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::MAX,
+                f32::MIN,
+                f32::MIN_POSITIVE,
+                f32::from_bits(1),
+                -f32::from_bits(0x7f_ffff),
+                0.5,
+                -1.5,
+            ]),
+        ]
+    }
+
+    /// Vectors of any length up to 200 (most not a multiple of a lane width).
+    pub fn awkward_vec() -> impl Strategy<Value = Vec<f32>> {
+        prop::collection::vec(awkward_f32(), 0..200)
+    }
+
+    /// Finite values only.
+    pub fn finite_vec() -> impl Strategy<Value = Vec<f32>> {
+        prop::collection::vec(
+            awkward_f32().prop_filter("finite", |x| x.is_finite()),
+            0..200,
+        )
+    }
+}

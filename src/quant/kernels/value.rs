@@ -1,0 +1,170 @@
+//! Value statistics of a chunk: counts, finite range and lane sums.
+
+use super::{simd, LANES};
+
+/// What a chunk adds to the value statistics besides its sums.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueCounts {
+    /// NaN elements.
+    pub nan: u64,
+    /// ±Inf elements.
+    pub inf: u64,
+    /// Elements equal to zero (either sign).
+    pub zeros: u64,
+    /// Smallest finite value (+inf if none).
+    pub min: f32,
+    /// Largest finite value (-inf if none).
+    pub max: f32,
+}
+
+impl ValueCounts {
+    /// The counts of no elements.
+    pub const EMPTY: ValueCounts = ValueCounts {
+        nan: 0,
+        inf: 0,
+        zeros: 0,
+        min: f32::INFINITY,
+        max: f32::NEG_INFINITY,
+    };
+}
+
+/// Blocks per call of the lane loop: keeps its u32 counters from
+/// overflowing whatever the chunk length.
+const MAX_BLOCKS: usize = 1 << 28;
+
+/// Adds the finite elements of `xs` to `sum` and `sum_sq` (in f64; element
+/// `k` of each block of [`LANES`] to lane `k`, the elements past the last
+/// whole block to lane 0) and returns the chunk's counts and finite range.
+pub fn values(xs: &[f32], sum: &mut [f64; LANES], sum_sq: &mut [f64; LANES]) -> ValueCounts {
+    let mut c = ValueCounts::EMPTY;
+    let (blocks, tail) = xs.as_chunks::<LANES>();
+    for part in blocks.chunks(MAX_BLOCKS) {
+        lanes(part, sum, sum_sq, &mut c);
+    }
+    let mut l = Lanes::new(sum, sum_sq);
+    for &x in tail {
+        l.add(0, x);
+    }
+    l.finish(sum, sum_sq, &mut c);
+    c
+}
+
+/// Per-lane accumulators, kept in registers by the lane loop.
+struct Lanes {
+    s: [f64; LANES],
+    q: [f64; LANES],
+    lo: [f32; LANES],
+    hi: [f32; LANES],
+    zeros: [u32; LANES],
+    nonfinite: [u32; LANES],
+    nan: [u32; LANES],
+}
+
+impl Lanes {
+    #[inline(always)]
+    fn new(sum: &[f64; LANES], sum_sq: &[f64; LANES]) -> Self {
+        Lanes {
+            s: *sum,
+            q: *sum_sq,
+            lo: [f32::INFINITY; LANES],
+            hi: [f32::NEG_INFINITY; LANES],
+            zeros: [0; LANES],
+            nonfinite: [0; LANES],
+            nan: [0; LANES],
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, i: usize, v: f32) {
+        let finite = v.abs() < f32::INFINITY;
+        // NaN never compares below or above, so it leaves the range alone;
+        // zero adds nothing to the sums.
+        let r = if finite { v } else { f32::NAN };
+        let x = if finite { v } else { 0.0 };
+        self.lo[i] = if r < self.lo[i] { r } else { self.lo[i] };
+        self.hi[i] = if r > self.hi[i] { r } else { self.hi[i] };
+        self.zeros[i] += (v == 0.0) as u32;
+        self.nonfinite[i] += !finite as u32;
+        self.nan[i] += v.is_nan() as u32;
+        let d = x as f64;
+        self.s[i] += d;
+        self.q[i] += d * d;
+    }
+
+    #[inline(always)]
+    fn finish(&self, sum: &mut [f64; LANES], sum_sq: &mut [f64; LANES], c: &mut ValueCounts) {
+        (*sum, *sum_sq) = (self.s, self.q);
+        for i in 0..LANES {
+            c.min = if self.lo[i] < c.min {
+                self.lo[i]
+            } else {
+                c.min
+            };
+            c.max = if self.hi[i] > c.max {
+                self.hi[i]
+            } else {
+                c.max
+            };
+            c.zeros += self.zeros[i] as u64;
+            c.nan += self.nan[i] as u64;
+            c.inf += (self.nonfinite[i] - self.nan[i]) as u64;
+        }
+    }
+}
+
+simd! {
+    fn lanes(
+        blocks: &[[f32; LANES]],
+        sum: &mut [f64; LANES],
+        sum_sq: &mut [f64; LANES],
+        c: &mut ValueCounts,
+    ) {
+        let mut l = Lanes::new(sum, sum_sq);
+        for b in blocks {
+            for (i, &v) in b.iter().enumerate() {
+                l.add(i, v);
+            }
+        }
+        l.finish(sum, sum_sq, c);
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::quant::kernels::testing::awkward_vec;
+    use proptest::prelude::*;
+
+    /// Element by element: the definition the lanes must reproduce.
+    fn oracle(xs: &[f32]) -> (ValueCounts, [f64; LANES], [f64; LANES]) {
+        let (mut sum, mut sum_sq) = ([0f64; LANES], [0f64; LANES]);
+        let mut c = ValueCounts::EMPTY;
+        let whole = xs.len() - xs.len() % LANES;
+        for (k, &x) in xs.iter().enumerate() {
+            c.nan += x.is_nan() as u64;
+            c.inf += x.is_infinite() as u64;
+            c.zeros += (x == 0.0) as u64;
+            if x.is_finite() {
+                c.min = c.min.min(x);
+                c.max = c.max.max(x);
+                let lane = if k < whole { k % LANES } else { 0 };
+                sum[lane] += x as f64;
+                sum_sq[lane] += x as f64 * x as f64;
+            }
+        }
+        (c, sum, sum_sq)
+    }
+
+    proptest! {
+        #[test]
+        fn lanes_equal_the_element_by_element_definition(xs in awkward_vec()) {
+            let (mut sum, mut sum_sq) = ([0f64; LANES], [0f64; LANES]);
+            let c = values(&xs, &mut sum, &mut sum_sq);
+            let (want, wsum, wsq) = oracle(&xs);
+            // == on min and max: ±0 are one value (either may be kept).
+            prop_assert_eq!(c, want);
+            prop_assert_eq!(sum.map(f64::to_bits), wsum.map(f64::to_bits));
+            prop_assert_eq!(sum_sq.map(f64::to_bits), wsq.map(f64::to_bits));
+        }
+    }
+}
