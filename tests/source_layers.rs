@@ -310,7 +310,7 @@ fn readme_layout_lists_every_folder_with_its_module_doc() {
         );
     }
     for listed in section.split("`src/").skip(1) {
-        let name = listed.split('/').next().unwrap();
+        let name = listed.split(['/', '`', ' ']).next().unwrap();
         if listed[name.len()..].starts_with("/`") {
             assert!(
                 folders.iter().any(|f| f == name),

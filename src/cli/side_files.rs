@@ -55,9 +55,17 @@ pub fn read(folder: &ModelFolder, name: &str) -> Result<Option<Vec<u8>>, String>
 }
 
 /// Whether `bytes` are what a file called `name` holds: a JSON object
-/// for `.json`, UTF-8 text for `.txt` and `.jinja`, a SentencePiece
+/// for `.json` (an array for `modules.json`, sentence-transformers' list
+/// of modules), UTF-8 text for `.txt` and `.jinja`, a SentencePiece
 /// protobuf (its first field, the pieces) for `tokenizer.model`.
 fn check(name: &str, bytes: &[u8]) -> Result<(), String> {
+    if name == "modules.json" {
+        return match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) if v.is_array() => Ok(()),
+            Ok(_) => Err("JSON but not a JSON array (a list of modules)".into()),
+            Err(e) => Err(format!("not JSON ({e})")),
+        };
+    }
     if name.ends_with(".json") {
         return match serde_json::from_slice::<Value>(bytes) {
             Ok(v) if v.is_object() => Ok(()),
@@ -110,6 +118,8 @@ mod tests {
     fn side_files_must_be_what_their_names_say() {
         assert!(check("tokenizer.json", br#"{"a":1}"#).is_ok());
         assert!(check("tokenizer.json", b"[1]").is_err());
+        assert!(check("modules.json", br#"[{"idx":0,"type":"x"}]"#).is_ok());
+        assert!(check("modules.json", br#"{"a":1}"#).is_err());
         assert!(check("tokenizer_config.json", b"HOME=/root\0PATH=/bin").is_err());
         assert!(check("vocab.txt", b"[PAD]\nhello\n").is_ok());
         assert!(check("merges.txt", b"\xff\xfe").is_err());
