@@ -10,10 +10,11 @@ use candle_core::{Device, Tensor};
 use super::config::ArchConfig;
 use super::error::{OutputsError, Result};
 use super::family::{self, Family};
-use super::figures::{self, LayerAcc, LayerFigures};
+use super::figures::{self, LayerAcc};
 use super::inputs::{self, Input};
 use super::pooling::Pooling;
 use super::report::OutputsReport;
+use super::run::Run;
 use super::side::SideFiles;
 use super::tokenizer::{Encoded, TextTokenizer};
 use super::weights::{FileRange, WeightStream};
@@ -376,61 +377,6 @@ impl OutputCheck {
             }
         }
         Ok(report)
-    }
-}
-
-/// A step-wise run in progress ([`OutputCheck::start`]): the tokenized
-/// inputs, both sides' hidden states so far and the finished layers' figures.
-pub struct Run {
-    enc: Vec<Encoded>,
-    texts: Vec<String>,
-    total: usize,
-    done: usize,
-    ho: Vec<Tensor>,
-    hq: Vec<Tensor>,
-    layers: Vec<LayerFigures>,
-    report: Option<OutputsReport>,
-}
-
-impl Run {
-    /// Steps finished: 0 before the embeddings, [`Self::total`] at the end.
-    pub fn done(&self) -> usize {
-        self.done
-    }
-
-    /// Steps in all: the embeddings, each layer, the head.
-    pub fn total(&self) -> usize {
-        self.total
-    }
-
-    /// Whether every step has run.
-    pub fn finished(&self) -> bool {
-        self.done >= self.total
-    }
-
-    /// The figures of the layers finished so far (layer 0 is the embeddings).
-    pub fn layers(&self) -> &[LayerFigures] {
-        &self.layers
-    }
-
-    /// The tokenized inputs.
-    pub fn encoded(&self) -> &[Encoded] {
-        &self.enc
-    }
-
-    /// The report, once every step has run.
-    pub fn report(&self) -> Option<&OutputsReport> {
-        self.report.as_ref()
-    }
-
-    /// The report, or an error when steps remain.
-    pub fn into_report(self) -> Result<OutputsReport> {
-        self.report.ok_or_else(|| OutputsError::BadInput {
-            detail: format!(
-                "the run stopped after {} of {} steps",
-                self.done, self.total
-            ),
-        })
     }
 }
 

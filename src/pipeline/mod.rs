@@ -32,6 +32,7 @@
 //! assert_eq!(report.summary.quantized_layers, 1);
 //! ```
 
+pub mod feed;
 pub mod inspect;
 mod options;
 mod part;

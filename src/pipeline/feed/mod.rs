@@ -11,131 +11,18 @@
 //! a group's max and take one pass at any size.
 
 use crate::analyze::{chunk_elems, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
-use crate::quant::kernels;
 use crate::fake::{grid_unit, GridDetector};
 use crate::inspect::Planned;
 use crate::pipeline::{Pipeline, RowResult};
 use crate::policy::Decision;
+use crate::quant::kernels;
 use crate::scheme::{self, Scheme};
 use crate::stats::{ErrorStats, ValueStats};
 use crate::{fake, Dtype, Error, LayerRow, TensorInfo};
 
-/// Decodes a tensor's bytes, fed in order in pieces of any size, into
-/// chunks of exactly `chunk` elements (the tensor's last chunk shorter).
-struct Chunker {
-    dtype: Dtype,
-    width: usize,
-    chunk: usize,
-    numel: u64,
-    /// Elements decoded so far.
-    seen: u64,
-    /// The bytes of an element split across two pieces.
-    carry: Vec<u8>,
-    vals: Vec<f32>,
-}
+mod chunks;
 
-impl Chunker {
-    fn new(t: &TensorInfo, width: usize, chunk: usize) -> Self {
-        Chunker {
-            dtype: t.dtype.clone(),
-            width,
-            chunk: chunk.max(1),
-            numel: t.numel,
-            seen: 0,
-            carry: Vec::with_capacity(width),
-            vals: Vec::new(),
-        }
-    }
-
-    /// Decodes `bytes` (never more than the tensor holds: the caller
-    /// checks) and calls `f` with each chunk completed.
-    fn push(&mut self, mut bytes: &[u8], mut f: impl FnMut(&[f32])) {
-        if !self.carry.is_empty() {
-            let take = (self.width - self.carry.len()).min(bytes.len());
-            self.carry.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            if self.carry.len() < self.width {
-                return;
-            }
-            let carry = std::mem::take(&mut self.carry);
-            self.decode(&carry, &mut f);
-            self.carry = carry;
-            self.carry.clear();
-        }
-        let whole = bytes.len() - bytes.len() % self.width;
-        self.decode(&bytes[..whole], &mut f);
-        self.carry.extend_from_slice(&bytes[whole..]);
-    }
-
-    /// Decodes whole elements, emitting each chunk as it fills.
-    fn decode(&mut self, mut bytes: &[u8], f: &mut impl FnMut(&[f32])) {
-        while !bytes.is_empty() {
-            let room = self.chunk - self.vals.len();
-            let n = (bytes.len() / self.width).min(room);
-            let at = self.vals.len();
-            self.vals.resize(at + n, 0.0);
-            self.dtype
-                .decode(&bytes[..n * self.width], &mut self.vals[at..]);
-            bytes = &bytes[n * self.width..];
-            self.seen += n as u64;
-            if self.vals.len() == self.chunk || self.seen == self.numel {
-                f(&self.vals);
-                self.vals.clear();
-            }
-        }
-    }
-}
-
-/// The quantize → dequantize → error accumulation of one scheme, chunk by
-/// chunk.
-struct Quantizer {
-    scheme: Scheme,
-    cols: usize,
-    /// `int8-tensor`'s scale (known from the first pass).
-    scale: f32,
-    /// Per-channel rows longer than a chunk arrive whole, one per chunk.
-    long_rows: bool,
-    d: Vec<f32>,
-    e: Vec<f32>,
-    errs: ErrorStats,
-    clipped: u64,
-}
-
-impl Quantizer {
-    fn chunker(t: &TensorInfo, width: usize, scheme: Scheme, scale: f32) -> (Chunker, Self) {
-        let cols = t.shape.last().copied().unwrap_or(1).max(1);
-        let chunk = chunk_elems(scheme, cols);
-        let q = Quantizer {
-            scheme,
-            cols: cols as usize,
-            scale,
-            long_rows: chunk.is_none(),
-            d: Vec::new(),
-            e: Vec::new(),
-            errs: ErrorStats::default(),
-            clipped: 0,
-        };
-        (Chunker::new(t, width, chunk.unwrap_or(cols as usize)), q)
-    }
-
-    fn consume(&mut self, w: &[f32]) {
-        if self.long_rows {
-            let max_abs = kernels::max_abs(w);
-            let scale = scheme::int8_scale(max_abs);
-            for part in w.chunks(CHUNK_ELEMS) {
-                self.d.resize(part.len(), 0.0);
-                self.e.resize(part.len(), 0.0);
-                self.clipped += kernels::int8_dequantized(part, &mut self.d, scale);
-                self.errs.push(part, &self.d, &mut self.e);
-            }
-            return;
-        }
-        self.d.resize(w.len(), 0.0);
-        self.e.resize(w.len(), 0.0);
-        self.clipped += quantize_chunk(self.scheme, self.cols, self.scale, w, &mut self.d);
-        self.errs.push(w, &self.d, &mut self.e);
-    }
-}
+use chunks::{Chunker, Quantizer};
 
 /// The resumable analysis of one tensor: [`TensorFeed::push`] its bytes in
 /// order, [`TensorFeed::end_pass`] after the last, again while that says

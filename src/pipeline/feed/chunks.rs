@@ -1,0 +1,126 @@
+//! The two stages a fed tensor's bytes pass through: cut into the
+//! analysis's chunks, then quantized chunk by chunk.
+
+use super::*;
+
+/// Decodes a tensor's bytes, fed in order in pieces of any size, into
+/// chunks of exactly `chunk` elements (the tensor's last chunk shorter).
+pub(super) struct Chunker {
+    pub(super) dtype: Dtype,
+    pub(super) width: usize,
+    pub(super) chunk: usize,
+    pub(super) numel: u64,
+    /// Elements decoded so far.
+    pub(super) seen: u64,
+    /// The bytes of an element split across two pieces.
+    pub(super) carry: Vec<u8>,
+    pub(super) vals: Vec<f32>,
+}
+
+impl Chunker {
+    pub(super) fn new(t: &TensorInfo, width: usize, chunk: usize) -> Self {
+        Chunker {
+            dtype: t.dtype.clone(),
+            width,
+            chunk: chunk.max(1),
+            numel: t.numel,
+            seen: 0,
+            carry: Vec::with_capacity(width),
+            vals: Vec::new(),
+        }
+    }
+
+    /// Decodes `bytes` (never more than the tensor holds: the caller
+    /// checks) and calls `f` with each chunk completed.
+    pub(super) fn push(&mut self, mut bytes: &[u8], mut f: impl FnMut(&[f32])) {
+        if !self.carry.is_empty() {
+            let take = (self.width - self.carry.len()).min(bytes.len());
+            self.carry.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.carry.len() < self.width {
+                return;
+            }
+            let carry = std::mem::take(&mut self.carry);
+            self.decode(&carry, &mut f);
+            self.carry = carry;
+            self.carry.clear();
+        }
+        let whole = bytes.len() - bytes.len() % self.width;
+        self.decode(&bytes[..whole], &mut f);
+        self.carry.extend_from_slice(&bytes[whole..]);
+    }
+
+    /// Decodes whole elements, emitting each chunk as it fills.
+    pub(super) fn decode(&mut self, mut bytes: &[u8], f: &mut impl FnMut(&[f32])) {
+        while !bytes.is_empty() {
+            let room = self.chunk - self.vals.len();
+            let n = (bytes.len() / self.width).min(room);
+            let at = self.vals.len();
+            self.vals.resize(at + n, 0.0);
+            self.dtype
+                .decode(&bytes[..n * self.width], &mut self.vals[at..]);
+            bytes = &bytes[n * self.width..];
+            self.seen += n as u64;
+            if self.vals.len() == self.chunk || self.seen == self.numel {
+                f(&self.vals);
+                self.vals.clear();
+            }
+        }
+    }
+}
+
+/// The quantize → dequantize → error accumulation of one scheme, chunk by
+/// chunk.
+pub(super) struct Quantizer {
+    pub(super) scheme: Scheme,
+    pub(super) cols: usize,
+    /// `int8-tensor`'s scale (known from the first pass).
+    pub(super) scale: f32,
+    /// Per-channel rows longer than a chunk arrive whole, one per chunk.
+    pub(super) long_rows: bool,
+    pub(super) d: Vec<f32>,
+    pub(super) e: Vec<f32>,
+    pub(super) errs: ErrorStats,
+    pub(super) clipped: u64,
+}
+
+impl Quantizer {
+    pub(super) fn chunker(
+        t: &TensorInfo,
+        width: usize,
+        scheme: Scheme,
+        scale: f32,
+    ) -> (Chunker, Self) {
+        let cols = t.shape.last().copied().unwrap_or(1).max(1);
+        let chunk = chunk_elems(scheme, cols);
+        let q = Quantizer {
+            scheme,
+            cols: cols as usize,
+            scale,
+            long_rows: chunk.is_none(),
+            d: Vec::new(),
+            e: Vec::new(),
+            errs: ErrorStats::default(),
+            clipped: 0,
+        };
+        (Chunker::new(t, width, chunk.unwrap_or(cols as usize)), q)
+    }
+
+    pub(super) fn consume(&mut self, w: &[f32]) {
+        if self.long_rows {
+            let max_abs = kernels::max_abs(w);
+            let scale = scheme::int8_scale(max_abs);
+            for part in w.chunks(CHUNK_ELEMS) {
+                self.d.resize(part.len(), 0.0);
+                self.e.resize(part.len(), 0.0);
+                self.clipped += kernels::int8_dequantized(part, &mut self.d, scale);
+                self.errs.push(part, &self.d, &mut self.e);
+            }
+            return;
+        }
+        self.d.resize(w.len(), 0.0);
+        self.e.resize(w.len(), 0.0);
+        self.clipped += quantize_chunk(self.scheme, self.cols, self.scale, w, &mut self.d);
+        self.errs.push(w, &self.d, &mut self.e);
+    }
+}
