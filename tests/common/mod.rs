@@ -42,6 +42,7 @@ pub fn python(args: &[&str]) -> String {
 
 /// Runs the `quantlens` binary and parses its JSON output; exit 0 or 1 (a
 /// gate or findings) is accepted, anything else fails with its stderr.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn quantlens_json<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
     args: &[S],
 ) -> serde_json::Value {
