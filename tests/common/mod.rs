@@ -46,11 +46,7 @@ pub fn python(args: &[&str]) -> String {
 pub fn quantlens_json<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
     args: &[S],
 ) -> serde_json::Value {
-    let out = assert_cmd::Command::cargo_bin("quantlens")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
+    let out = quantlens().args(args).output().unwrap();
     assert!(
         out.status.code().is_some_and(|c| c <= 1),
         "quantlens {args:?}: {}",
