@@ -14,7 +14,7 @@ use candle_core::{Device, Tensor};
 use super::config::ArchConfig;
 use super::decoder_config::DecoderConfig;
 use super::error::{OutputsError, Result};
-use super::family::{find_prefix, Family, Head, Layer};
+use super::family::{find_prefix, per_input, Family, Head, Layer};
 use super::next_token::{rms_norm, LmHead};
 use super::rope::{inv_freq, RopeTables};
 use super::tokenizer::Encoded;
@@ -159,51 +159,69 @@ fn causal_mask(
 }
 
 impl DecoderLayer {
-    /// Causal attention, computed in query blocks of at most `score_floats` scores.
-    fn attention(&self, x: &Tensor, score_floats: usize) -> Result<Tensor> {
-        let (t, _) = x.dims2()?;
+    /// Causal attention of inputs packed as in [`Layer::forward_packed`],
+    /// each input alone with positions from 0, computed in query blocks of
+    /// at most `score_floats` scores.
+    fn attention(&self, x: &Tensor, lens: &[usize], score_floats: usize) -> Result<Tensor> {
         let dev = x.device();
-        let split = |y: Tensor, n: usize| -> Result<Tensor> {
-            Ok(y.reshape((t, n, self.head_dim))?
-                .transpose(0, 1)?
-                .contiguous()?)
-        };
-        let rope = RopeTables::new(&self.inv_freq, t, dev)?;
-        let q = rope.apply(&split(self.q.forward(x)?, self.heads)?)?;
-        let k = rope.apply(&split(self.k.forward(x)?, self.kv_heads)?)?;
-        let v = split(self.v.forward(x)?, self.kv_heads)?;
-        // Grouped-query attention: query head h reads key/value head h / rep.
-        let rep = self.heads / self.kv_heads;
-        let repeat = |y: Tensor| -> Result<Tensor> {
-            if rep == 1 {
-                return Ok(y);
+        let (qw, kw) = (self.heads * self.head_dim, self.kv_heads * self.head_dim);
+        // One pack holds q, k and v side by side, so each input needs one
+        // narrow of it.
+        let qkv = Tensor::cat(
+            &[self.q.forward(x)?, self.k.forward(x)?, self.v.forward(x)?],
+            1,
+        )?;
+        let ctx = per_input(&qkv, lens, |y| {
+            let t = y.dim(0)?;
+            let split = |at: usize, n: usize| -> Result<Tensor> {
+                Ok(y.narrow(1, at, n * self.head_dim)?
+                    .reshape((t, n, self.head_dim))?
+                    .transpose(0, 1)?
+                    .contiguous()?)
+            };
+            let rope = RopeTables::new(&self.inv_freq, t, dev)?;
+            let q = rope.apply(&split(0, self.heads)?)?;
+            let k = rope.apply(&split(qw, self.kv_heads)?)?;
+            let v = split(qw + kw, self.kv_heads)?;
+            // Grouped-query attention: query head h reads key/value head h / rep.
+            let rep = self.heads / self.kv_heads;
+            let repeat = |z: Tensor| -> Result<Tensor> {
+                if rep == 1 {
+                    return Ok(z);
+                }
+                Ok(z.unsqueeze(1)?
+                    .expand((self.kv_heads, rep, t, self.head_dim))?
+                    .reshape((self.heads, t, self.head_dim))?)
+            };
+            let (k, v) = (repeat(k)?, repeat(v)?);
+            let kt = k.t()?.contiguous()?;
+            let block = (score_floats / (self.heads * t)).clamp(1, t);
+            let mut parts = Vec::with_capacity(t.div_ceil(block));
+            for i0 in (0..t).step_by(block) {
+                let n = block.min(t - i0);
+                let scores =
+                    (q.narrow(1, i0, n)?.matmul(&kt)? * (1.0 / (self.head_dim as f64).sqrt()))?;
+                let scores =
+                    scores.broadcast_add(&causal_mask(i0..i0 + n, t, self.window, dev)?)?;
+                let p = candle_nn::ops::softmax_last_dim(&scores)?;
+                parts.push(p.matmul(&v)?);
             }
-            Ok(y.unsqueeze(1)?
-                .expand((self.kv_heads, rep, t, self.head_dim))?
-                .reshape((self.heads, t, self.head_dim))?)
-        };
-        let (k, v) = (repeat(k)?, repeat(v)?);
-        let kt = k.t()?.contiguous()?;
-        let block = (score_floats / (self.heads * t)).clamp(1, t);
-        let mut parts = Vec::with_capacity(t.div_ceil(block));
-        for i0 in (0..t).step_by(block) {
-            let n = block.min(t - i0);
-            let scores =
-                (q.narrow(1, i0, n)?.matmul(&kt)? * (1.0 / (self.head_dim as f64).sqrt()))?;
-            let scores = scores.broadcast_add(&causal_mask(i0..i0 + n, t, self.window, dev)?)?;
-            let p = candle_nn::ops::softmax_last_dim(&scores)?;
-            parts.push(p.matmul(&v)?);
-        }
-        let ctx = Tensor::cat(&parts, 1)?
-            .transpose(0, 1)?
-            .reshape((t, self.heads * self.head_dim))?;
+            Ok(Tensor::cat(&parts, 1)?
+                .transpose(0, 1)?
+                .reshape((t, self.heads * self.head_dim))?)
+        })?;
         self.o.forward(&ctx)
     }
 }
 
 impl Layer for DecoderLayer {
-    fn forward(&self, h: &Tensor) -> Result<Tensor> {
-        let h = (h + self.attention(&rms_norm(h, &self.input_norm, self.eps)?, SCORE_FLOATS)?)?;
+    fn forward_packed(&self, h: &Tensor, lens: &[usize]) -> Result<Tensor> {
+        let a = self.attention(
+            &rms_norm(h, &self.input_norm, self.eps)?,
+            lens,
+            SCORE_FLOATS,
+        )?;
+        let h = (h + a)?;
         let x = rms_norm(&h, &self.post_norm, self.eps)?;
         let f = self
             .down
@@ -299,20 +317,7 @@ impl Family for Decoder {
 mod tests {
     use super::*;
     use crate::outputs::decoder_config::{Rope, RopeScaling};
-
-    fn random(shape: &[usize], seed: u64) -> Tensor {
-        let n: usize = shape.iter().product();
-        let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        let v: Vec<f32> = (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
+    use crate::outputs::family::tests::random;
 
     #[test]
     fn query_blocks_equal_the_whole_and_gqa_repeats() {
@@ -345,7 +350,7 @@ mod tests {
         };
         let x = random(&[5, 8], 10);
         let whole: Vec<f32> = layer
-            .attention(&x, usize::MAX)
+            .attention(&x, &[5], usize::MAX)
             .unwrap()
             .flatten_all()
             .unwrap()
@@ -353,7 +358,7 @@ mod tests {
             .unwrap();
         for floats in [1, 8, 30] {
             let b: Vec<f32> = layer
-                .attention(&x, floats)
+                .attention(&x, &[5], floats)
                 .unwrap()
                 .flatten_all()
                 .unwrap()
@@ -364,6 +369,7 @@ mod tests {
             }
         }
         assert_eq!(layer.forward(&x).unwrap().dims2().unwrap(), (5, 8));
+        crate::outputs::family::tests::assert_packed_equals_alone(&layer, 8);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::error::{OutputsError, Result};
 use super::family::{self, Family};
 use super::figures::{self, LayerAcc};
 use super::inputs::{self, Input};
+use super::pack;
 use super::pooling::Pooling;
 use super::report::OutputsReport;
 use super::run::Run;
@@ -285,14 +286,17 @@ impl OutputCheck {
             let lo = self.family.layer(&mut self.original, l)?;
             let lq = self.family.layer(&mut self.quantized, l)?;
             let mut acc = LayerAcc::default();
-            for i in 0..run.enc.len() {
-                let no = lo.forward(&run.ho[i])?;
-                let alone = lq.forward(&run.ho[i])?;
-                let nq = lq.forward(&run.hq[i])?;
-                acc.push(&flat(&no)?, &flat(&nq)?, Some(&flat(&alone)?), width);
-                obs.hidden(l + 1, i, &no, &nq);
-                run.ho[i] = no;
-                run.hq[i] = nq;
+            let lens: Vec<usize> = run.enc.iter().map(|e| e.ids.len()).collect();
+            let widest = self.cfg.intermediate.max(3 * width).max(1);
+            for g in pack::groups(&lens, pack::PACK_FLOATS / (2 * widest)) {
+                let p = pack::passes(&*lo, &*lq, &run.ho[g.clone()], &run.hq[g.clone()])?;
+                let states = p.original.into_iter().zip(p.alone).zip(p.quantized);
+                for (i, ((no, alone), nq)) in g.zip(states) {
+                    acc.push(&flat(&no)?, &flat(&nq)?, Some(&flat(&alone)?), width);
+                    obs.hidden(l + 1, i, &no, &nq);
+                    run.ho[i] = no;
+                    run.hq[i] = nq;
+                }
             }
             run.layers.push(acc.finish(l + 1));
         } else {

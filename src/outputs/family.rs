@@ -18,8 +18,42 @@ use super::weights::WeightStream;
 
 /// One layer, loaded: maps hidden states `[tokens × width]` to the next.
 pub trait Layer {
+    /// Runs the layer on inputs packed one after another, without padding:
+    /// `h` is `[Σ lens × width]`, and input i owns the `lens[i]` rows that
+    /// follow those of inputs `0..i`. Token-wise work (projections, norms,
+    /// the feed-forward) runs on the whole pack as one matrix product;
+    /// attention stays within each input, so each input's rows are what
+    /// running it alone gives.
+    fn forward_packed(&self, h: &Tensor, lens: &[usize]) -> Result<Tensor>;
+
     /// Runs the layer on one unpadded input.
-    fn forward(&self, h: &Tensor) -> Result<Tensor>;
+    fn forward(&self, h: &Tensor) -> Result<Tensor> {
+        self.forward_packed(h, &[h.dim(0)?])
+    }
+}
+
+/// Each input's rows of the packed `x` (see [`Layer::forward_packed`]),
+/// as views of it.
+pub fn unpack(x: &Tensor, lens: &[usize]) -> Result<Vec<Tensor>> {
+    let mut at = 0;
+    lens.iter()
+        .map(|&t| {
+            let part = x.narrow(0, at, t)?;
+            at += t;
+            Ok(part)
+        })
+        .collect()
+}
+
+/// Applies `f` to each input's rows of the packed `x` and packs the
+/// results again.
+pub fn per_input(
+    x: &Tensor,
+    lens: &[usize],
+    f: impl FnMut(&Tensor) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let parts = unpack(x, lens)?.iter().map(f).collect::<Result<Vec<_>>>()?;
+    Ok(Tensor::cat(&parts, 0)?)
 }
 
 /// A classification head, loaded: the final hidden states of one input
@@ -177,27 +211,35 @@ impl EncoderBlock {
         })
     }
 
-    fn attention(&self, h: &Tensor) -> Result<Tensor> {
-        let (t, width) = h.dims2()?;
+    fn attention(&self, h: &Tensor, lens: &[usize]) -> Result<Tensor> {
+        let width = h.dim(1)?;
         let dh = width / self.heads;
-        let split = |x: Tensor| -> Result<Tensor> {
-            Ok(x.reshape((t, self.heads, dh))?
-                .transpose(0, 1)?
-                .contiguous()?)
-        };
-        let q = split(self.q.forward(h)?)?;
-        let k = split(self.k.forward(h)?)?;
-        let v = split(self.v.forward(h)?)?;
-        let scores = (q.matmul(&k.t()?)? / (dh as f64).sqrt())?;
-        let p = candle_nn::ops::softmax_last_dim(&scores)?;
-        let ctx = p.matmul(&v)?.transpose(0, 1)?.reshape((t, width))?;
+        // One pack holds q, k and v side by side, so each input needs one
+        // narrow of it.
+        let qkv = Tensor::cat(
+            &[self.q.forward(h)?, self.k.forward(h)?, self.v.forward(h)?],
+            1,
+        )?;
+        let ctx = per_input(&qkv, lens, |x| {
+            let t = x.dim(0)?;
+            let split = |i: usize| -> Result<Tensor> {
+                Ok(x.narrow(1, i * width, width)?
+                    .reshape((t, self.heads, dh))?
+                    .transpose(0, 1)?
+                    .contiguous()?)
+            };
+            let (q, k, v) = (split(0)?, split(1)?, split(2)?);
+            let scores = (q.matmul(&k.t()?)? / (dh as f64).sqrt())?;
+            let p = candle_nn::ops::softmax_last_dim(&scores)?;
+            Ok(p.matmul(&v)?.transpose(0, 1)?.reshape((t, width))?)
+        })?;
         self.attn_out.forward(&ctx)
     }
 }
 
 impl Layer for EncoderBlock {
-    fn forward(&self, h: &Tensor) -> Result<Tensor> {
-        let a = self.attn_norm.forward(&(self.attention(h)? + h)?)?;
+    fn forward_packed(&self, h: &Tensor, lens: &[usize]) -> Result<Tensor> {
+        let a = self.attn_norm.forward(&(self.attention(h, lens)? + h)?)?;
         let f = self
             .ffn_out
             .forward(&activate(&self.ffn_in.forward(&a)?, self.activation)?)?;
@@ -232,4 +274,79 @@ pub fn embed_sum(
     sums.into_iter()
         .map(|s| ln.forward(&s.expect("at least one table")))
         .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// A reproducible tensor of values in [−0.5, 0.5).
+    pub fn random(shape: &[usize], seed: u64) -> Tensor {
+        let n: usize = shape.iter().product();
+        let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    /// Checks that `layer` run on three inputs packed gives each input's
+    /// rows as run alone.
+    pub fn assert_packed_equals_alone(layer: &dyn Layer, width: usize) {
+        let lens = [3, 1, 6];
+        let inputs: Vec<Tensor> = lens
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| random(&[t, width], 40 + i as u64))
+            .collect();
+        let packed = layer
+            .forward_packed(&Tensor::cat(&inputs, 0).unwrap(), &lens)
+            .unwrap();
+        for (x, got) in inputs.iter().zip(unpack(&packed, &lens).unwrap()) {
+            let want: Vec<f32> = layer
+                .forward(x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let got: Vec<f32> = got.flatten_all().unwrap().to_vec1().unwrap();
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn encoder_block_packed_equals_each_input_alone() {
+        let lin = |o: usize, i: usize, s: u64| Linear {
+            w: random(&[o, i], s),
+            b: random(&[o], s + 100),
+        };
+        let norm = |s: u64| LayerNorm {
+            g: random(&[8], s),
+            b: random(&[8], s + 100),
+            eps: 1e-12,
+        };
+        let block = EncoderBlock {
+            q: lin(8, 8, 1),
+            k: lin(8, 8, 2),
+            v: lin(8, 8, 3),
+            attn_out: lin(8, 8, 4),
+            attn_norm: norm(5),
+            ffn_in: lin(16, 8, 6),
+            ffn_out: lin(8, 16, 7),
+            out_norm: norm(8),
+            heads: 2,
+            activation: Activation::Gelu,
+        };
+        assert_packed_equals_alone(&block, 8);
+    }
 }

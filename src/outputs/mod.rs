@@ -40,6 +40,7 @@ pub mod fetched;
 pub mod figures;
 pub mod inputs;
 pub mod next_token;
+pub mod pack;
 pub mod pooling;
 pub mod prompts;
 pub mod ranges;
