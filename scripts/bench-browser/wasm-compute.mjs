@@ -47,7 +47,13 @@ for (let r = 0; r < runs; r++) {
 
 // The CLI wants a folder: link the shard into a temporary one.
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlens-wasm-compute-'));
-fs.symlinkSync(shard, path.join(dir, 'model.safetensors'));
+// A hard link (or a copy across file systems): the CLI refuses symlinks that
+// leave the model folder.
+try {
+  fs.linkSync(shard, path.join(dir, 'model.safetensors'));
+} catch {
+  fs.copyFileSync(shard, path.join(dir, 'model.safetensors'));
+}
 let native = Infinity;
 try {
   for (let r = 0; r < runs; r++) {
