@@ -158,8 +158,8 @@ pub struct InputNextToken {
     pub same_top: f64,
     /// KLD of each position, for a strip coloured by KLD.
     pub kld: Vec<f64>,
-    /// Each position's token as text (the span of the input it covers),
-    /// for the same strip.
+    /// Each position's token as text (the part of the input it adds, see
+    /// [`super::tokenizer::pieces`]), for the same strip.
     pub token_strings: Vec<String>,
 }
 

@@ -19,8 +19,8 @@ pub struct Encoded {
     pub type_ids: Vec<u32>,
     /// Whether the input was cut to the maximum length.
     pub truncated: bool,
-    /// Each token as text: the span of the input it covers, or the token
-    /// itself for a special token (`<s>`), for display.
+    /// Each token as text, for display: the part of the input it covers
+    /// ([`pieces`]), or the token itself for a special token (`<s>`).
     pub pieces: Vec<String>,
 }
 
@@ -103,27 +103,95 @@ impl TextTokenizer {
                 detail: format!("input {:?} gives no tokens", input.first),
             });
         }
-        let pieces = e
-            .get_offsets()
-            .iter()
-            .zip(e.get_tokens())
-            .zip(e.get_sequence_ids())
-            .map(|(((a, b), token), seq)| {
-                let text = match seq {
-                    Some(1) => input.second.as_deref().unwrap_or(""),
-                    _ => input.first.as_str(),
-                };
-                match text.get(*a..*b) {
-                    Some(span) if b > a => span.to_string(),
-                    _ => token.clone(),
-                }
-            })
-            .collect();
+        let texts = [input.first.as_str(), input.second.as_deref().unwrap_or("")];
+        let pieces = pieces(
+            e.get_tokens(),
+            e.get_offsets(),
+            e.get_sequence_ids().as_slice(),
+            &texts,
+        );
         Ok(Encoded {
             ids: e.get_ids().to_vec(),
             type_ids: e.get_type_ids().to_vec(),
             truncated,
             pieces,
         })
+    }
+}
+
+/// Each token's text: the input text from where the previous token of the
+/// same text ended to where this one ends, so that a text's pieces never
+/// overlap and read, joined, as the text up to its last token (the spaces
+/// a WordPiece tokenizer drops go to the next token). Tokens that share a
+/// span (the `▁` a SentencePiece normalizer prepends and the first letter
+/// it is mapped onto; the byte tokens of one character) leave it to the
+/// last of them, which is the one that completes it. A token with no span
+/// or no text (a special token) is shown as itself. `seqs[i]` is token
+/// i's text (0 or 1, an index into `texts`); offsets are byte offsets.
+pub fn pieces(
+    tokens: &[String],
+    offsets: &[(usize, usize)],
+    seqs: &[Option<usize>],
+    texts: &[&str],
+) -> Vec<String> {
+    let mut done = vec![0usize; texts.len()];
+    (0..tokens.len())
+        .map(|i| {
+            let (a, b) = offsets.get(i).copied().unwrap_or_default();
+            let seq = seqs.get(i).copied().flatten();
+            let Some((s, text)) = seq.and_then(|s| Some((s, *texts.get(s)?))) else {
+                return tokens[i].clone();
+            };
+            if b <= a {
+                return tokens[i].clone();
+            }
+            let shared = seqs.get(i + 1).copied().flatten() == Some(s)
+                && offsets.get(i + 1) == Some(&(a, b));
+            if shared || b <= done[s] {
+                return String::new();
+            }
+            let piece = text.get(done[s]..b).unwrap_or(&tokens[i]).to_string();
+            done[s] = b;
+            piece
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pieces;
+
+    fn own(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn shared_spans_go_to_the_last_token_and_gaps_to_the_next() {
+        // "She café": <s>, a prepended ▁ mapped onto "S", "S", "he▁" over
+        // "he ", then "caf" and the two byte tokens of "é" (bytes 7..9)
+        let text = "She café";
+        let tokens = own(&["<s>", "▁", "S", "he▁", "caf", "<0xC3>", "<0xA9>"]);
+        let offsets = [(0, 0), (0, 1), (0, 1), (1, 4), (4, 7), (7, 9), (7, 9)];
+        let seqs = [None, Some(0), Some(0), Some(0), Some(0), Some(0), Some(0)];
+        let got = pieces(&tokens, &offsets, &seqs, &[text, ""]);
+        assert_eq!(got, own(&["<s>", "", "S", "he ", "caf", "", "é"]));
+        // WordPiece drops the spaces: they go to the next token
+        let tokens = own(&["[CLS]", "she", "ca", "##fe", "[SEP]", "no", "[SEP]"]);
+        let offsets = [(0, 0), (0, 3), (4, 6), (6, 9), (0, 0), (1, 3), (0, 0)];
+        let seqs = [None, Some(0), Some(0), Some(0), None, Some(1), None];
+        let got = pieces(&tokens, &offsets, &seqs, &["She Café", " no"]);
+        assert_eq!(
+            got,
+            own(&["[CLS]", "She", " Ca", "fé", "[SEP]", " no", "[SEP]"])
+        );
+    }
+
+    #[test]
+    fn bad_offsets_do_not_panic() {
+        let tokens = own(&["a", "b", "c"]);
+        let offsets = [(0, 99), (1, 2)];
+        let seqs = [Some(0), Some(7), Some(0)];
+        let got = pieces(&tokens, &offsets, &seqs, &["é"]);
+        assert_eq!(got, own(&["a", "b", "c"]));
     }
 }

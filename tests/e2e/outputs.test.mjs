@@ -171,6 +171,18 @@ for (const m of ['tiny-llama', 'tiny-qwen2']) {
     // one coloured token per position, drawn as the text it covers
     assert.equal(await page.locator('[data-testid=outputs-tokens] .tok').count(), r.tokens);
     assert.ok(await page.locator('[data-testid=outputs-kld-hist] rect').count() > 0);
+    // the histogram counts every position, as the cards and reference.json do
+    const cards = (await text(page, 'outputs-same-top')).split('/')[1];
+    assert.equal(Number(cards), ref.tokens);
+    assert.equal(Number(await page.getAttribute('[data-testid=outputs-kld-hist-count]', 'data-value')), ref.tokens);
+    assert.match(await text(page, 'outputs-kld-hist-count'), new RegExp(`^${ref.tokens} positions`));
+    const bars = await page.$$eval('[data-testid=outputs-kld-hist] rect', (rs) => rs.map((r) => Number(r.dataset.count)));
+    assert.equal(bars.reduce((a, b) => a + b, 0), ref.tokens);
+    // each input's strips, joined, read as the input (special tokens aside)
+    const lines = inputsOf(m).split('\n').filter((l) => l.trim());
+    const strips = await page.$$eval('[data-testid=outputs-tokens]', (ss) => ss.map((s) => [...s.querySelectorAll('.tok')].map((t) => t.textContent)));
+    assert.equal(strips.length, lines.length);
+    strips.forEach((s, i) => assert.equal(s.filter((t) => t !== '<s>' && !/^<\|.*\|>$/.test(t)).join(''), lines[i]));
     assert.equal(r.per_input[0].token_strings.length, r.per_input[0].tokens);
     if (m === 'tiny-llama') await page.locator('[data-testid=outputs-panel]').screenshot({ path: path.join(artifacts, 'screenshot-outputs-decoder.png') });
     await page.context().close();

@@ -1,7 +1,7 @@
 // A decoder's next-token figures drawn per position: the KLD histogram over
-// every position (log-spaced bins), and per input a strip of its tokens
-// coloured by their KLD. Tokens come from the model's tokenizer and the
-// user's text: drawn as text, never HTML.
+// every position (log-spaced bins, and the positions at 0 apart), and per
+// input a strip of its tokens coloured by their KLD. Tokens come from the
+// model's tokenizer and the user's text: drawn as text, never HTML.
 import { clear, el, svgEl } from '../shared/dom.js';
 import { fmtSci } from '../shared/format.js';
 
@@ -13,12 +13,20 @@ function band(kld, p99) {
   return Math.min(4, Math.floor((kld / p99) * 4));
 }
 
-/** Draws the histogram of every position's KLD (`perInput[i].kld`) into host. */
+/**
+ * Draws the histogram of every position's KLD (`perInput[i].kld`) into
+ * host: log-spaced bins, and a bar of its own for positions with a KLD of
+ * 0 (a log scale has no place for them). Its title counts every position,
+ * as the cards do; the bars' counts sum to it.
+ */
 export function drawKldHistogram(host, perInput) {
   clear(host);
-  const all = perInput.flatMap((p) => p.kld).filter((k) => k > 0);
+  const every = perInput.flatMap((p) => p.kld);
+  const all = every.filter((k) => k > 0);
+  const zeros = every.length - all.length;
+  const title = { 'data-testid': 'outputs-kld-hist-count', 'data-value': String(every.length) };
   if (!all.length) {
-    host.append(el('p', { class: 'muted small' }, 'Every position has a KLD of 0.'));
+    host.append(el('p', { class: 'muted small', ...title }, `All ${every.length} positions have a KLD of 0.`));
     return;
   }
   const lo = Math.log10(Math.min(...all));
@@ -26,19 +34,24 @@ export function drawKldHistogram(host, perInput) {
   const span = Math.max(hi - lo, 1e-9);
   const counts = new Array(BINS).fill(0);
   for (const k of all) counts[Math.min(BINS - 1, Math.floor(((Math.log10(k) - lo) / span) * BINS))] += 1;
+  const bars = counts.map((c, i) => [c, `KLD ${fmtSci(10 ** (lo + (i / BINS) * span))} – ${fmtSci(10 ** (lo + ((i + 1) / BINS) * span))}`]);
+  if (zeros) bars.unshift([zeros, 'KLD 0']);
   const [w, h, pad] = [640, 160, 28];
-  const top = Math.max(...counts);
-  const svg = svgEl('svg', { viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-label': 'Histogram of the next-token KL divergence per position' });
-  const bw = (w - 2 * pad) / BINS;
-  counts.forEach((c, i) => {
+  const top = Math.max(...bars.map(([c]) => c));
+  const svg = svgEl('svg', { viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-label': `Histogram of the next-token KL divergence over ${every.length} positions` });
+  const bw = (w - 2 * pad) / bars.length;
+  bars.forEach(([c, what], i) => {
     const bh = (c / top) * (h - 2 * pad);
-    const r = svgEl('rect', { x: pad + i * bw + 1, y: h - pad - bh, width: bw - 2, height: bh, class: 'bar' });
-    r.append(svgEl('title', {}, `${c} positions, KLD ${fmtSci(10 ** (lo + (i / BINS) * span))} – ${fmtSci(10 ** (lo + ((i + 1) / BINS) * span))}`));
+    const r = svgEl('rect', { x: pad + i * bw + 1, y: h - pad - bh, width: bw - 2, height: bh, class: 'bar', 'data-count': String(c) });
+    r.append(svgEl('title', {}, `${c} positions, ${what}`));
     svg.append(r);
   });
-  svg.append(svgEl('text', { x: pad, y: h - 8, class: 'axis' }, fmtSci(10 ** lo)));
+  const x0 = pad + (zeros ? bw : 0);
+  if (zeros) svg.append(svgEl('text', { x: pad + bw / 2, y: h - 8, 'text-anchor': 'middle', class: 'axis' }, '0'));
+  svg.append(svgEl('text', { x: x0, y: h - 8, class: 'axis' }, fmtSci(10 ** lo)));
   svg.append(svgEl('text', { x: w - pad, y: h - 8, 'text-anchor': 'end', class: 'axis' }, `${fmtSci(10 ** hi)} nats (log scale)`));
-  svg.append(svgEl('text', { x: pad, y: 14, class: 'axis' }, `${top} positions`));
+  const zeroNote = zeros ? `, ${zeros} of them with KLD 0` : '';
+  svg.append(svgEl('text', { x: pad, y: 14, class: 'axis', ...title }, `${every.length} positions${zeroNote}; tallest bar ${top}`));
   host.append(svg);
 }
 
