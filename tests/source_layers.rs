@@ -48,9 +48,7 @@ const ROOT_NAMES: &[(&str, &[&str])] = &[
     ("checks", &["checks"]),
     (
         "report",
-        &[
-            "report", "Action", "LayerRow", "Report", "Summary",
-        ],
+        &["report", "Action", "LayerRow", "Report", "Summary"],
     ),
     (
         "pipeline",

@@ -10,12 +10,12 @@
 //! also gives the value statistics); the other schemes need only a row's or
 //! a group's max and take one pass at any size.
 
-use crate::quant::analyze::{chunk_elems, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
 use crate::checks::fake::{self, grid_unit, GridDetector};
 use crate::pipeline::inspect::Planned;
 use crate::pipeline::{Pipeline, RowResult};
-use crate::quant::policy::Decision;
+use crate::quant::analyze::{chunk_elems, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
 use crate::quant::kernels;
+use crate::quant::policy::Decision;
 use crate::quant::scheme::{self, Scheme};
 use crate::quant::stats::{ErrorStats, ValueStats};
 use crate::{Dtype, Error, LayerRow, TensorInfo};
