@@ -9,8 +9,8 @@
 
 use std::time::Instant;
 
-use quantlens::analyze::{analyze_tensor, scan, Scratch};
-use quantlens::stats::{ErrorStats, LogHistogram, ValueStats};
+use quantlens::quant::analyze::{analyze_tensor, scan, Scratch};
+use quantlens::quant::stats::{ErrorStats, LogHistogram, ValueStats};
 use quantlens::{read_header, Dtype, Scheme};
 
 const ROWS: usize = 4096;

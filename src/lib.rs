@@ -35,16 +35,6 @@ pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-// The module paths from before the layer folders, so that code written
-// against them (and the fuzz targets) still builds.
-pub use checks::{fake, sha};
-pub use format::open as sanity;
-pub use format::{dtype, error, finding, header, index, model, source};
-pub use pipeline::inspect;
-pub use quant::{analyze, policy, scheme, stats};
-pub use report::export;
-pub use stored as formats;
-
 pub use format::dtype::Dtype;
 pub use format::error::Error;
 pub use format::finding::{Finding, Severity};

@@ -227,25 +227,25 @@ fn per_row_scales_and_mlx_without_config_are_recognised() {
     let mut q = Vec::new();
     let mut scales = Vec::new();
     for row in w.chunks(64) {
-        let s = quantlens::scheme::int8_scale(row.iter().fold(0f32, |m, x| m.max(x.abs())));
+        let s = quantlens::quant::scheme::int8_scale(row.iter().fold(0f32, |m, x| m.max(x.abs())));
         scales.push(s);
         q.extend(
             row.iter()
-                .map(|&x| quantlens::scheme::int8_quantize(x, s).0 as u8),
+                .map(|&x| quantlens::quant::scheme::int8_quantize(x, s).0 as u8),
         );
     }
     // MLX 4-bit g64 of the same matrix, with no config: bits inferred.
     let (mut cs, mut ms, mut mb) = (Vec::new(), Vec::new(), Vec::new());
     for g in w.chunks(64) {
-        let (s, b) = quantlens::scheme::affine_params(g, 4);
+        let (s, b) = quantlens::quant::scheme::affine_params(g, 4);
         ms.push(s);
         mb.push(b);
         cs.extend(
             g.iter()
-                .map(|&x| quantlens::scheme::affine_quantize(x, s, b, 15.0).0),
+                .map(|&x| quantlens::quant::scheme::affine_quantize(x, s, b, 15.0).0),
         );
     }
-    let words: Vec<u8> = quantlens::formats::pack_codes(&cs, 4)
+    let words: Vec<u8> = quantlens::stored::pack_codes(&cs, 4)
         .iter()
         .flat_map(|x| x.to_le_bytes())
         .collect();

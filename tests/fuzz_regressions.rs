@@ -5,7 +5,7 @@
 
 mod common;
 
-use quantlens::sanity::open_tolerant;
+use quantlens::format::open::open_tolerant;
 use quantlens::Verification;
 
 /// fuzz/src/lib.rs's `split`: u16 length prefixes before every part but the last.

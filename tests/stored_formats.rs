@@ -177,7 +177,7 @@ fn mlx_affine_layer_is_one_stored_row() {
     assert_eq!(s.bits_per_weight, 5.0);
     assert_eq!(r.summary.stored_layers, 1);
     assert_eq!(r.summary.bits_per_weight, Some(5.0));
-    let text = quantlens::export::stored_summary(&r).unwrap();
+    let text = quantlens::report::export::stored_summary(&r).unwrap();
     assert_eq!(
         text,
         "1 layer stored as MLX affine 4-bit g64 (5.0 bits/weight), 0 float: 80 B; 512 B as f32, 256 B as f16"

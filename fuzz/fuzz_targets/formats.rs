@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quantlens::sanity::open_tolerant;
+use quantlens::format::open::open_tolerant;
 use quantlens::Verification;
 use quantlens_fuzz::{file, present, split};
 

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quantlens::header::parse_header;
+use quantlens::format::header::parse_header;
 use quantlens::read_header;
 use quantlens_fuzz::file;
 

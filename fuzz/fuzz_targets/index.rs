@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use quantlens::sanity::open_tolerant;
+use quantlens::format::open::open_tolerant;
 use quantlens::ShardIndex;
 use quantlens_fuzz::file;
 

@@ -211,18 +211,20 @@ pub fn scan_model(model: &Model) -> Result<Vec<Finding>, Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::quant::scheme::{int8_dequantize, int8_quantize, int8_scale};
 
-    fn lcg(n: usize, seed: u64) -> Vec<f32> {
+    /// `n` values spread over `[-span/2, span/2)`, the same for the same
+    /// `seed` (a 64-bit LCG), as test data.
+    pub(crate) fn lcg(n: usize, seed: u64, span: f32) -> Vec<f32> {
         let mut s = seed;
         (0..n)
             .map(|_| {
                 s = s
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1
+                ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * span
             })
             .collect()
     }
@@ -235,7 +237,7 @@ mod tests {
 
     #[test]
     fn int8_dequantized_values_are_a_grid() {
-        let w = lcg(5000, 1);
+        let w = lcg(5000, 1, 0.1);
         let s = int8_scale(w.iter().fold(0f32, |m, x| m.max(x.abs())));
         let d: Vec<f32> = w
             .iter()

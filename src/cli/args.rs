@@ -83,14 +83,8 @@ pub struct InspectArgs {
     pub options: InspectOptions,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Expected SHA-256 of a file of the model, as FILE=HEX (repeatable; a SHA256SUMS file in the folder is read too).
-    #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = quantlens::pipeline::parse_sha)]
-    pub sha256: Vec<(String, String)>,
-    /// Also run the output check (the scheme on the fly) and embed its `outputs` object.
-    #[arg(long)]
-    pub outputs: bool,
     #[command(flatten)]
-    pub gate: super::outputs::OutputsGate,
+    pub checks: ChecksArgs,
 }
 
 #[derive(Args)]
@@ -101,10 +95,17 @@ pub struct VerifyArgs {
     pub converted: PathBuf,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Expected SHA-256 of a file of the converted model, as FILE=HEX (repeatable; SHA256SUMS files in either folder are read too).
+    #[command(flatten)]
+    pub checks: ChecksArgs,
+}
+
+/// The digests and the output check that `inspect` and `verify` both add.
+#[derive(Args)]
+pub struct ChecksArgs {
+    /// Expected SHA-256 of a file of the model (for verify, of the converted model), as FILE=HEX (repeatable; a SHA256SUMS file in a model folder is read too).
     #[arg(long = "sha256", value_name = "FILE=HEX", value_parser = quantlens::pipeline::parse_sha)]
     pub sha256: Vec<(String, String)>,
-    /// Also run the output check, original against converted, and embed its `outputs` object.
+    /// Also run the output check (inspect: the scheme applied on the fly; verify: original against converted) and embed its `outputs` object.
     #[arg(long)]
     pub outputs: bool,
     #[command(flatten)]

@@ -19,15 +19,15 @@ pub fn command(a: ConvertArgs) -> anyhow::Result<ExitCode> {
     )?;
     let mixed = quantlens::convert::Mixed::new(&a.keep, &a.bits_for)?;
     let model = super::folder::open(&a.input)?;
-    let done = super::stage::convert(
-        &a.input,
-        &model,
-        &a.output,
+    let job = super::write::Job {
+        input: &a.input,
+        model: &model,
         target,
-        &mixed,
-        a.shard_size,
-        a.quiet,
-    )?;
+        mixed: &mixed,
+        shard_bytes: a.shard_size,
+        quiet: a.quiet,
+    };
+    let done = super::stage::convert(job, &a.output)?;
     let r = &done.report;
     let s = &r.summary;
     for (name, why) in &done.skipped {

@@ -31,6 +31,10 @@ pub struct ModelFiles {
     pub skipped: Vec<(String, String)>,
 }
 
+// The page's www/shared/classify.js names the same kinds of file, but
+// sorts a flat list of dropped paths at any depth (the shallowest folder
+// with safetensors files is the model) under a browser's memory cap; this
+// reads one folder on disk through the link rule, so the two stay apart.
 /// Finds the safetensors files, index and config at `path`: a model
 /// folder, a single `.safetensors` file, or a `*.safetensors.index.json`.
 /// A file named on the command line is read as given; files found in its

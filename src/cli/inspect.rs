@@ -12,7 +12,7 @@ use super::args::InspectArgs;
 
 /// Runs `inspect`.
 pub fn command(mut a: InspectArgs) -> anyhow::Result<ExitCode> {
-    a.options.sha256 = std::mem::take(&mut a.sha256);
+    a.options.sha256 = std::mem::take(&mut a.checks.sha256);
     let (mut input, skipped) = super::folder::input(&a.path)?;
     let dir = super::folder::model_dir(&a.path);
     let (sums, sums_findings) = super::sums::sums_text(&dir);
@@ -30,7 +30,7 @@ pub fn command(mut a: InspectArgs) -> anyhow::Result<ExitCode> {
         &mut report,
         skipped.into_iter().chain(sums_findings).collect(),
     );
-    let outs = if a.outputs {
+    let outs = if a.checks.outputs {
         let (scheme, policy) = a.options.resolve()?;
         Some(super::outputs::check(
             &a.path,
@@ -38,11 +38,11 @@ pub fn command(mut a: InspectArgs) -> anyhow::Result<ExitCode> {
             None,
             scheme,
             policy,
-            a.gate.text.as_deref(),
+            a.checks.gate.text.as_deref(),
             a.out.quiet,
         )?)
     } else {
         None
     };
-    super::exit::report(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
+    super::exit::report(report, &a.out, outs.as_ref().map(|o| (o, &a.checks.gate)))
 }

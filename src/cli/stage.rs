@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use quantlens::convert::{plan_mixed, Mixed, Target};
 use quantlens::{Decision, Model, Severity};
 
-use super::write::{check_output, st_dtype, Converted};
+use super::write::{check_output, st_dtype, Converted, Job};
 
 /// Refuses, before anything is written, an input that is incomplete (an
 /// error-level finding: a truncated or missing shard, a weight file that
@@ -63,44 +63,35 @@ fn staging(out: &Path) -> Result<PathBuf> {
     Ok(parent.join(name))
 }
 
-/// Converts `model` (read from `input`) into `out`, all or nothing: `out`
+/// Converts `job.model` into `out`, all or nothing: `out`
 /// appears only when the report has no error. A report with errors is
 /// returned with nothing left under `out`'s name.
-pub fn convert(
-    input: &Path,
-    model: &Model,
-    out: &Path,
-    target: Target,
-    mixed: &Mixed,
-    shard_bytes: u64,
-    quiet: bool,
-) -> Result<Converted> {
-    check_input(model, target, mixed)?;
-    check_output(&super::folder::model_dir(input), out)?;
+pub fn convert(job: Job, out: &Path) -> Result<Converted> {
+    check_input(job.model, job.target, job.mixed)?;
+    check_output(&super::folder::model_dir(job.input), out)?;
     let stage = staging(out)?;
     if let Some(parent) = stage.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("{}: cannot create", parent.display()))?;
     }
     std::fs::create_dir(&stage).with_context(|| format!("{}: cannot create", stage.display()))?;
-    let result = super::write::convert(input, model, &stage, target, mixed, shard_bytes, quiet)
-        .and_then(|done| {
-            if done.report.has_errors() {
-                return Ok(done);
-            }
-            publish(&stage, out)?;
-            Ok(Converted {
-                files: done
-                    .files
-                    .iter()
-                    .map(|f| match f.strip_prefix(&stage) {
-                        Ok(rel) => out.join(rel),
-                        Err(_) => f.clone(),
-                    })
-                    .collect(),
-                ..done
-            })
-        });
+    let result = super::write::convert(job, &stage).and_then(|done| {
+        if done.report.has_errors() {
+            return Ok(done);
+        }
+        publish(&stage, out)?;
+        Ok(Converted {
+            files: done
+                .files
+                .iter()
+                .map(|f| match f.strip_prefix(&stage) {
+                    Ok(rel) => out.join(rel),
+                    Err(_) => f.clone(),
+                })
+                .collect(),
+            ..done
+        })
+    });
     // Published, the staging folder is gone; otherwise it is removed.
     if stage.exists() {
         let _ = std::fs::remove_dir_all(&stage);

@@ -14,14 +14,14 @@ use super::args::VerifyArgs;
 pub fn command(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let original = super::folder::open(&a.original)?;
     let converted = super::folder::open(&a.converted)?;
-    let outs = if a.outputs {
+    let outs = if a.checks.outputs {
         Some(super::outputs::check(
             &a.original,
             original.clone(),
             Some(converted.clone()),
             quantlens::Scheme::Int8Tensor,
             quantlens::Policy::default_rule(),
-            a.gate.text.as_deref(),
+            a.checks.gate.text.as_deref(),
             a.out.quiet,
         )?)
     } else {
@@ -29,13 +29,14 @@ pub fn command(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let v = quantlens::Verification::new(original, converted);
     let mut report = run(&v, a.out.quiet)?;
-    let mut extra = super::sums::check_dir(&super::folder::model_dir(&a.converted), &a.sha256)?;
+    let mut extra =
+        super::sums::check_dir(&super::folder::model_dir(&a.converted), &a.checks.sha256)?;
     extra.extend(super::sums::check_dir(
         &super::folder::model_dir(&a.original),
         &[],
     )?);
     add_findings(&mut report, extra);
-    super::exit::report(report, &a.out, outs.as_ref().map(|o| (o, &a.gate)))
+    super::exit::report(report, &a.out, outs.as_ref().map(|o| (o, &a.checks.gate)))
 }
 
 /// Verifies every pair on the rayon pool ([`super::run::rows`]).

@@ -153,16 +153,29 @@ fn shards(sizes: &[(usize, u64)], limit: u64) -> Vec<Vec<usize>> {
     out
 }
 
-/// Converts `model` (read from `input`) into `out`.
-pub fn convert(
-    input: &Path,
-    model: &Model,
-    out: &Path,
-    target: Target,
-    mixed: &Mixed,
-    shard_bytes: u64,
-    quiet: bool,
-) -> Result<Converted> {
+/// One conversion: the model, where it was read from, and how to write it.
+#[derive(Clone, Copy)]
+pub struct Job<'a> {
+    /// The path the model was read from (its folder holds the side files).
+    pub input: &'a Path,
+    pub model: &'a Model,
+    pub target: Target,
+    pub mixed: &'a Mixed,
+    /// The most output bytes in one shard (a larger tensor gets its own).
+    pub shard_bytes: u64,
+    pub quiet: bool,
+}
+
+/// Converts `job.model` into `out`.
+pub fn convert(job: Job, out: &Path) -> Result<Converted> {
+    let Job {
+        input,
+        model,
+        target,
+        mixed,
+        shard_bytes,
+        quiet,
+    } = job;
     let input_dir = super::folder::model_dir(input);
     check_output(&input_dir, out)?;
     let planned = plan_mixed(model, target, mixed)?;

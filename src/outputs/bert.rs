@@ -8,7 +8,7 @@ use candle_core::Tensor;
 use super::config::ArchConfig;
 use super::error::Result;
 use super::family::{
-    embed_sum, find_prefix, BlockNames, EncoderBlock, Family, Head, Layer, Linear,
+    cls_head, embed_sum, find_prefix, BlockNames, EncoderBlock, Family, Head, Layer,
 };
 use super::tokenizer::Encoded;
 use super::weights::WeightStream;
@@ -97,27 +97,7 @@ impl Family for Bert {
     }
 
     fn head(&self, w: &mut WeightStream) -> Result<Option<Box<dyn Head>>> {
-        if self.cfg.labels.is_none() {
-            return Ok(None);
-        }
-        let by = "the classification head";
-        Ok(Some(Box::new(BertHead {
-            pooler: Linear::load(w, &format!("{}pooler.dense", self.prefix), by)?,
-            classifier: Linear::load(w, "classifier", by)?,
-        })))
-    }
-}
-
-/// `classifier(tanh(pooler(h[CLS])))`.
-struct BertHead {
-    pooler: Linear,
-    classifier: Linear,
-}
-
-impl Head for BertHead {
-    fn logits(&self, h: &Tensor) -> Result<Tensor> {
-        let cls = h.narrow(0, 0, 1)?;
-        let pooled = self.pooler.forward(&cls)?.tanh()?;
-        Ok(self.classifier.forward(&pooled)?.squeeze(0)?)
+        let pooler = format!("{}pooler.dense", self.prefix);
+        cls_head(w, &self.cfg, &pooler, Tensor::tanh, "classifier")
     }
 }

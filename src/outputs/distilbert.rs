@@ -8,7 +8,7 @@ use candle_core::Tensor;
 use super::config::ArchConfig;
 use super::error::Result;
 use super::family::{
-    embed_sum, find_prefix, BlockNames, EncoderBlock, Family, Head, Layer, Linear,
+    cls_head, embed_sum, find_prefix, BlockNames, EncoderBlock, Family, Head, Layer,
 };
 use super::tokenizer::Encoded;
 use super::weights::WeightStream;
@@ -74,27 +74,6 @@ impl Family for DistilBert {
     }
 
     fn head(&self, w: &mut WeightStream) -> Result<Option<Box<dyn Head>>> {
-        if self.cfg.labels.is_none() {
-            return Ok(None);
-        }
-        let by = "the classification head";
-        Ok(Some(Box::new(DistilBertHead {
-            pre: Linear::load(w, "pre_classifier", by)?,
-            classifier: Linear::load(w, "classifier", by)?,
-        })))
-    }
-}
-
-/// `classifier(relu(pre_classifier(h[CLS])))`.
-struct DistilBertHead {
-    pre: Linear,
-    classifier: Linear,
-}
-
-impl Head for DistilBertHead {
-    fn logits(&self, h: &Tensor) -> Result<Tensor> {
-        let cls = h.narrow(0, 0, 1)?;
-        let x = self.pre.forward(&cls)?.relu()?;
-        Ok(self.classifier.forward(&x)?.squeeze(0)?)
+        cls_head(w, &self.cfg, "pre_classifier", Tensor::relu, "classifier")
     }
 }

@@ -247,6 +247,43 @@ impl Layer for EncoderBlock {
     }
 }
 
+/// The classification head of the encoders: `second(act(first(h[0])))`,
+/// two linears on the first token's row (BERT's pooler and classifier with
+/// tanh, RoBERTa's `classifier.dense` and `out_proj` with tanh, DistilBERT's
+/// `pre_classifier` and `classifier` with ReLU). `None` when `cfg` declares
+/// no labels: the model is then compared by its embeddings.
+pub fn cls_head(
+    w: &mut WeightStream,
+    cfg: &ArchConfig,
+    first: &str,
+    act: fn(&Tensor) -> candle_core::Result<Tensor>,
+    second: &str,
+) -> Result<Option<Box<dyn Head>>> {
+    if cfg.labels.is_none() {
+        return Ok(None);
+    }
+    let by = "the classification head";
+    Ok(Some(Box::new(ClsHead {
+        first: Linear::load(w, first, by)?,
+        act,
+        second: Linear::load(w, second, by)?,
+    })))
+}
+
+/// See [`cls_head`].
+struct ClsHead {
+    first: Linear,
+    act: fn(&Tensor) -> candle_core::Result<Tensor>,
+    second: Linear,
+}
+
+impl Head for ClsHead {
+    fn logits(&self, h: &Tensor) -> Result<Tensor> {
+        let x = (self.act)(&self.first.forward(&h.narrow(0, 0, 1)?)?)?;
+        Ok(self.second.forward(&x)?.squeeze(0)?)
+    }
+}
+
 /// Sums embedding tables' rows per input and normalises: the shared
 /// embeddings of encoders. `rows(i)` gives input i's rows of each table.
 pub fn embed_sum(

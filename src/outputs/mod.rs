@@ -4,8 +4,8 @@
 //! Layer-streamed: weights come from the models' byte sources one layer at
 //! a time ([`weights`]), never whole files; the original and quantized
 //! sides advance in lockstep ([`engine`]). The quantized side is a scheme
-//! applied on the fly (reusing [`crate::analyze`]'s quantize pass) or a
-//! converted folder decoded by [`crate::formats`].
+//! applied on the fly (reusing [`crate::quant::analyze`]'s quantize pass) or a
+//! converted folder decoded by [`crate::stored`].
 //!
 //! Files, one job each: [`config`] (config.json), [`side`] (tokenizer and
 //! sentence-transformers files as bytes), [`tokenizer`], [`inputs`],

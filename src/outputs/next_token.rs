@@ -233,7 +233,7 @@ pub fn csv_rows(per: &[InputNextToken]) -> String {
     per.iter()
         .enumerate()
         .map(|(i, p)| {
-            let text = crate::export::printable(&p.text).replace('"', "\"\"");
+            let text = crate::report::export::printable(&p.text).replace('"', "\"\"");
             format!("input,{i},,,,\"{text}\",,,{}\n", p.kld_mean)
         })
         .collect()

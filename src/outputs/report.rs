@@ -2,7 +2,7 @@
 //! Markdown and CSV renderings.
 //!
 //! May use: [`super::figures`], `serde`. File-derived strings (input
-//! texts, labels) are printed through [`crate::export::printable`].
+//! texts, labels) are printed through [`crate::report::export::printable`].
 
 use std::fmt::Write;
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::figures::{ClassificationFigures, EmbeddingFigures, LayerFigures};
 use super::next_token::{InputNextToken, NextTokenFigures};
-use crate::export::printable;
+use crate::report::export::printable;
 
 /// An input for display: each text made printable, a pair's two texts
 /// joined by ` ⇥ `.

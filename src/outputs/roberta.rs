@@ -9,7 +9,7 @@ use candle_core::Tensor;
 use super::bert::{block, embeddings};
 use super::config::ArchConfig;
 use super::error::Result;
-use super::family::{find_prefix, Family, Head, Layer, Linear};
+use super::family::{cls_head, find_prefix, Family, Head, Layer};
 use super::tokenizer::Encoded;
 use super::weights::WeightStream;
 
@@ -56,26 +56,12 @@ impl Family for Roberta {
     }
 
     fn head(&self, w: &mut WeightStream) -> Result<Option<Box<dyn Head>>> {
-        if self.cfg.labels.is_none() {
-            return Ok(None);
-        }
-        let by = "the classification head";
-        Ok(Some(Box::new(RobertaHead {
-            dense: Linear::load(w, "classifier.dense", by)?,
-            out: Linear::load(w, "classifier.out_proj", by)?,
-        })))
-    }
-}
-
-/// `out_proj(tanh(dense(h[<s>])))`.
-struct RobertaHead {
-    dense: Linear,
-    out: Linear,
-}
-
-impl Head for RobertaHead {
-    fn logits(&self, h: &Tensor) -> Result<Tensor> {
-        let x = self.dense.forward(&h.narrow(0, 0, 1)?)?.tanh()?;
-        Ok(self.out.forward(&x)?.squeeze(0)?)
+        cls_head(
+            w,
+            &self.cfg,
+            "classifier.dense",
+            Tensor::tanh,
+            "classifier.out_proj",
+        )
     }
 }

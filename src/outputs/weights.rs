@@ -2,8 +2,8 @@
 //! model as stored, the original quantized on the fly by a scheme, or a
 //! converted folder (int8 with f32 scales, MLX affine) read back as f32.
 //!
-//! May use: [`crate::formats`] (recognising and decoding stored layouts),
-//! [`crate::analyze`] (the streamed quantize → dequantize pass of a
+//! May use: [`crate::stored`] (recognising and decoding stored layouts),
+//! [`crate::quant::analyze`] (the streamed quantize → dequantize pass of a
 //! scheme), [`crate::Model`], `candle-core`. Reads only through the
 //! model's byte sources, never a whole file: a tensor is read when a layer
 //! asks for it and dropped with the layer.
@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use candle_core::{Device, Tensor};
 
 use super::error::{OutputsError, Result};
-use crate::analyze::{self, Scratch};
-use crate::formats::{self, Dequantizer, Layout, Logical};
+use crate::quant::analyze::{self, Scratch};
+use crate::stored::{self, Dequantizer, Layout, Logical};
 use crate::{Decision, Model, Policy, Scheme, Severity};
 
 /// One side of the comparison: a model and how its weights are read.
@@ -30,7 +30,7 @@ pub struct WeightStream {
     /// Bytes of tensor data read so far (companions included).
     pub bytes_read: u64,
     /// Value statistics of tensors read block by block ([`Self::row_block`]).
-    stats: HashMap<String, crate::stats::ValueStats>,
+    stats: HashMap<String, crate::quant::stats::ValueStats>,
     /// While planning ([`Self::plan_begin`]): the byte ranges reads would
     /// touch, and no bytes are read.
     planned: Option<Vec<FileRange>>,
@@ -47,7 +47,7 @@ impl WeightStream {
         side: &'static str,
         device: &Device,
     ) -> Self {
-        let rec = formats::recognise(&model, hint);
+        let rec = stored::recognise(&model, hint);
         let broken = rec
             .findings
             .iter()

@@ -6,8 +6,8 @@
 //! max|w| before it can quantize, so it reads the tensor twice.
 
 use crate::quant::kernels;
-use crate::scheme::{self, Scheme};
-use crate::stats::{ErrorMetrics, ErrorStats, ValueStats};
+use crate::quant::scheme::{self, Scheme};
+use crate::quant::stats::{ErrorMetrics, ErrorStats, ValueStats};
 use crate::{ByteSource, Error, TensorInfo};
 
 /// Largest number of elements decoded at once.

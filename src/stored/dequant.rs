@@ -130,7 +130,7 @@ impl<'a> Dequantizer<'a> {
         out.resize(n, 0.0);
         let main = self.logical.main;
         match self.logical.layout {
-            Layout::Float => {
+            Layout::Float | Layout::Fp8 { .. } => {
                 read_f32(
                     self.model,
                     main,
@@ -140,6 +140,9 @@ impl<'a> Dequantizer<'a> {
                     &mut self.sbuf,
                 )?;
                 out.copy_from_slice(&self.sbuf);
+                if let Layout::Fp8 { block, .. } = self.logical.layout {
+                    fp8::apply_scales(out, cols as usize, r0, &self.scales, block);
+                }
             }
             Layout::Int8 { rows_per_scale, .. } => {
                 read_raw(self.model, main, r0 * cols, n, &mut self.bytes)?;
@@ -151,18 +154,6 @@ impl<'a> Dequantizer<'a> {
                     rows_per_scale,
                     out,
                 );
-            }
-            Layout::Fp8 { block, .. } => {
-                read_f32(
-                    self.model,
-                    main,
-                    r0 * cols,
-                    n,
-                    &mut self.bytes,
-                    &mut self.sbuf,
-                )?;
-                out.copy_from_slice(&self.sbuf);
-                fp8::apply_scales(out, cols as usize, r0, &self.scales, block);
             }
             Layout::Mlx {
                 mode,

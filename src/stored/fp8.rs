@@ -7,8 +7,8 @@
 //! scale) belongs to the layer.
 
 use super::layout::{Layout, Logical};
-use super::recognise::{broken, Claim, Ctx};
-use crate::{Dtype, Severity, TensorInfo};
+use super::recognise::{Claim, Ctx};
+use crate::{Dtype, TensorInfo};
 
 /// Reads an FP8 `<m>.weight` and its scale as one layer.
 pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
@@ -27,16 +27,16 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
     let Some((si, st)) = inv.or(fwd) else {
         // Without a scale or an FP8 config, a plain FP8 tensor.
         fp8_cfg?;
-        let f = cx.finding(
-            "missing_scale",
-            Severity::Error,
+        return Some(cx.refuse(
             i,
+            "fp8",
+            extra,
+            "missing_scale",
             format!(
                 "FP8 weight {:?} has no {}_scale_inv or {}_scale tensor, so its values cannot be recovered",
                 t.name, t.name, t.name
             ),
-        );
-        return Some((broken(t, i, t.shape.clone(), "fp8", extra, cx), vec![f]));
+        ));
     };
     let numel: u64 = st.shape.iter().product();
     let rows = t.shape.first().copied().unwrap_or(1);
@@ -53,18 +53,15 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
     let mut companions = vec![si];
     companions.extend(&extra);
     let Some(block) = block.filter(|_| st.dtype.is_decodable_float()) else {
-        let f = cx.finding(
-            "bad_scale",
-            Severity::Error,
+        return Some(cx.refuse(
             i,
+            "fp8",
+            companions,
+            "bad_scale",
             format!(
                 "scale {:?} of FP8 weight {:?} {:?} is {} {:?}, which fits no per-tensor, per-row or block layout",
                 st.name, t.name, t.shape, st.dtype, st.shape
             ),
-        );
-        return Some((
-            broken(t, i, t.shape.clone(), "fp8", companions, cx),
-            vec![f],
         ));
     };
     let l = Logical {

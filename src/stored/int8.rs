@@ -4,8 +4,8 @@
 //! is `q * scale`, one f32 rounding.
 
 use super::layout::{Layout, Logical};
-use super::recognise::{broken, Claim, Ctx};
-use crate::{Dtype, Severity, TensorInfo};
+use super::recognise::{Claim, Ctx};
+use crate::{Dtype, TensorInfo};
 
 /// Reads an `I8` tensor and its scale as one layer.
 pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
@@ -14,16 +14,16 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
     }
     let sname = format!("{}.__scale__", t.name);
     let Some((si, st)) = cx.find(&sname) else {
-        let f = cx.finding(
-            "missing_scale",
-            Severity::Error,
+        return Some(cx.refuse(
             i,
+            "int8",
+            vec![],
+            "missing_scale",
             format!(
                 "int8 tensor {:?} has no {sname:?} tensor, so its values cannot be recovered",
                 t.name
             ),
-        );
-        return Some((broken(t, i, t.shape.clone(), "int8", vec![], cx), vec![f]));
+        ));
     };
     match rows_per_scale(&t.shape, &st.shape) {
         Some(rows_per_scale) if st.dtype.is_decodable_float() => {
@@ -47,16 +47,16 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
             } else {
                 String::new()
             };
-            let f = cx.finding(
-                "bad_scale",
-                Severity::Error,
+            Some(cx.refuse(
                 i,
+                "int8",
+                vec![si],
+                "bad_scale",
                 format!(
                     "scale {sname:?} of int8 tensor {:?} {:?} is {} {:?}; it must be a float of shape [] or [1]{per_row}",
                     t.name, t.shape, st.dtype, st.shape
                 ),
-            );
-            Some((broken(t, i, t.shape.clone(), "int8", vec![si], cx), vec![f]))
+            ))
         }
     }
 }

@@ -13,8 +13,8 @@
 
 use super::config::{MlxMode, ModuleQuant};
 use super::layout::{Layout, Logical};
-use super::recognise::{broken, Claim, Ctx};
-use crate::{Dtype, Severity, TensorInfo};
+use super::recognise::{Claim, Ctx};
+use crate::{Dtype, TensorInfo};
 
 /// FP4 E2M1 values by code, as MLX's lookup table.
 pub const FP4_E2M1: [f32; 16] = [
@@ -31,13 +31,7 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
     let bi = cx.find(&format!("{module}.biases"));
     let from_cfg = cx.mlx.as_ref().map(|c| c.for_module(module));
     let companions: Vec<usize> = sc.iter().chain(bi.iter()).map(|c| c.0).collect();
-    let fail = |code: &str, why: String| {
-        let f = cx.finding(code, Severity::Error, i, why);
-        Some((
-            broken(t, i, t.shape.clone(), "mlx", companions.clone(), cx),
-            vec![f],
-        ))
-    };
+    let fail = |code: &str, why: String| Some(cx.refuse(i, "mlx", companions.clone(), code, why));
     let Some((si, st)) = sc else {
         if bi.is_none() && !matches!(from_cfg, Some(Some(_))) {
             return None; // plain u32 data

@@ -11,7 +11,7 @@
 //! The layer is named `<m>.weight` with the logical shape `[out, in]`.
 
 use super::layout::{Layout, Logical, PackedFormat};
-use super::recognise::{broken, Claim, Ctx};
+use super::recognise::{Claim, Ctx};
 use crate::{Dtype, Severity, TensorInfo};
 
 /// Reads a GPTQ/AWQ `qweight` or a compressed-tensors `weight_packed`
@@ -51,25 +51,37 @@ fn layer(
     }
 }
 
+/// [`Ctx::refuse`] for a layer named `name` (`<m>.weight`) rather than
+/// after its packed tensor.
+fn refused(
+    cx: &Ctx,
+    i: usize,
+    name: &str,
+    format: &'static str,
+    parts: &[usize],
+    code: &str,
+    why: String,
+) -> Claim {
+    let (mut l, f) = cx.refuse(i, format, parts.to_vec(), code, why);
+    l.name = name.to_string();
+    (l, f)
+}
+
 fn gptq_awq(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
     let parts = companions(cx, m, &["qzeros", "scales", "g_idx"]);
     let name = format!("{m}.weight");
+    let refuse = |code: &str, why: String| refused(cx, i, &name, "gptq", &parts, code, why);
     let (Some((_, st)), Some((_, zt))) = (
         cx.find(&format!("{m}.scales")),
         cx.find(&format!("{m}.qzeros")),
     ) else {
-        let f = cx.finding(
+        return refuse(
             "missing_companion",
-            Severity::Error,
-            i,
             format!(
                 "packed weight {:?} needs {m}.scales and {m}.qzeros; one is missing",
                 t.name
             ),
         );
-        let mut l = broken(t, i, t.shape.clone(), "gptq", parts, cx);
-        l.name = name;
-        return (l, vec![f]);
     };
     let out = st.shape.get(1).copied().unwrap_or(0);
     let groups = st.shape.first().copied().unwrap_or(0);
@@ -88,10 +100,8 @@ fn gptq_awq(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
         }
         Some(b) if t.shape[1] * (32 / b as u64) == out => (PackedFormat::Awq, t.shape[0]),
         _ => {
-            let f = cx.finding(
+            return refuse(
                 "shape_mismatch",
-                Severity::Error,
-                i,
                 format!(
                     "packed weight {:?} {:?} with scales {:?} and zero points {:?} fits no GPTQ or AWQ layout{}",
                     t.name,
@@ -101,9 +111,6 @@ fn gptq_awq(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
                     bits.map_or(String::new(), |b| format!(" of {b}-bit codes"))
                 ),
             );
-            let mut l = broken(t, i, t.shape.clone(), "gptq", parts, cx);
-            l.name = name;
-            return (l, vec![f]);
         }
     };
     let bits = bits.expect("checked");
@@ -138,19 +145,16 @@ fn compressed(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
         &["weight_scale", "weight_zero_point", "weight_shape"],
     );
     let name = format!("{m}.weight");
+    let refuse =
+        |code: &str, why: String| refused(cx, i, &name, "compressed-tensors", &parts, code, why);
     let Some((_, st)) = cx.find(&format!("{m}.weight_scale")) else {
-        let f = cx.finding(
+        return refuse(
             "missing_scale",
-            Severity::Error,
-            i,
             format!(
                 "packed weight {:?} has no {m}.weight_scale tensor, so its values cannot be recovered",
                 t.name
             ),
         );
-        let mut l = broken(t, i, t.shape.clone(), "compressed-tensors", parts, cx);
-        l.name = name;
-        return (l, vec![f]);
     };
     let bits = cx.hf.as_ref().and_then(|h| h.bits).unwrap_or(4);
     let inputs = if bits > 0 && 32 % bits == 0 {
@@ -160,18 +164,13 @@ fn compressed(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
     };
     let groups = st.shape.get(1).copied().unwrap_or(1);
     if inputs == 0 || st.shape.first() != Some(&t.shape[0]) {
-        let f = cx.finding(
+        return refuse(
             "shape_mismatch",
-            Severity::Error,
-            i,
             format!(
                 "packed weight {:?} {:?} with scales {:?} fits no {bits}-bit compressed-tensors layout",
                 t.name, t.shape, st.shape
             ),
         );
-        let mut l = broken(t, i, t.shape.clone(), "compressed-tensors", parts, cx);
-        l.name = name;
-        return (l, vec![f]);
     }
     let layout = Layout::Packed {
         format: PackedFormat::CompressedTensors,

@@ -58,6 +58,32 @@ impl<'a> Ctx<'a> {
     pub fn finding(&self, code: &str, sev: Severity, i: usize, message: String) -> Finding {
         Finding::tensor(code, sev, self.file(i), &self.info(i).name, message)
     }
+
+    /// The claim on tensor `i` of a family that knows its storage but
+    /// cannot recover its values: a layer in `format` owning `companions`,
+    /// and the error finding `code` that says why.
+    pub fn refuse(
+        &self,
+        i: usize,
+        format: &'static str,
+        companions: Vec<usize>,
+        code: &str,
+        why: String,
+    ) -> Claim {
+        let t = self.info(i);
+        let layer = Logical {
+            name: t.name.clone(),
+            main: i,
+            shape: t.shape.clone(),
+            stored_bytes: t.bytes()
+                + companions
+                    .iter()
+                    .map(|&c| self.info(c).bytes())
+                    .sum::<u64>(),
+            layout: Layout::Broken { format, companions },
+        };
+        (layer, vec![self.finding(code, Severity::Error, i, why)])
+    }
 }
 
 /// A family's reading of one tensor: the layer it heads, and findings.
@@ -165,23 +191,5 @@ fn plain(t: &TensorInfo, i: usize) -> Logical {
             Layout::Raw
         },
         stored_bytes: t.bytes(),
-    }
-}
-
-/// A layer whose storage is known but whose values cannot be recovered.
-pub(crate) fn broken(
-    t: &TensorInfo,
-    i: usize,
-    shape: Vec<u64>,
-    format: &'static str,
-    companions: Vec<usize>,
-    cx: &Ctx,
-) -> Logical {
-    Logical {
-        name: t.name.clone(),
-        main: i,
-        shape,
-        stored_bytes: t.bytes() + companions.iter().map(|&c| cx.info(c).bytes()).sum::<u64>(),
-        layout: Layout::Broken { format, companions },
     }
 }

@@ -1,6 +1,13 @@
 // Which of the files given (a folder, a selection, a drop) make up the
 // model: its safetensors files, index and config.json; every other file is
 // listed as ignored, with the reason. No DOM: the Node tests import it.
+// The command line's src/cli/folder.rs names the same three kinds of file,
+// but it is not the same job, so the two are not one code: it reads one
+// folder on disk through its link rule, while this sorts a flat list of
+// dropped paths at any depth (the shallowest folder with safetensors files
+// is the model, copies elsewhere are ignored, names match in any case), and
+// caps JSON side files at MAX_JSON_BYTES, a browser's memory, not the
+// header cap the command line uses.
 import { fmtBytes } from './format.js';
 import { MAX_JSON_BYTES } from './settings.js';
 

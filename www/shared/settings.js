@@ -28,5 +28,5 @@ export function errorBand(rel, thr = DEFAULT_THRESHOLDS) {
 export const MAX_JSON_BYTES = 64 << 20;
 /** A server that ignores Range may still be used, with consent, below this size. */
 export const FULL_BODY_LIMIT = 64 * 1000 * 1000;
-/** safetensors' own cap on the header length (MAX_HEADER_BYTES in src/header.rs). */
+/** safetensors' own cap on the header length (MAX_HEADER_BYTES in src/format/header.rs). */
 export const MAX_HEADER_BYTES = 100_000_000;

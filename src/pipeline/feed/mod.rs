@@ -3,22 +3,22 @@
 //! streams): the tensor's bytes arrive in order, in windows of any size,
 //! and the analysis keeps its state between them.
 //!
-//! Every figure equals what [`crate::analyze::analyze_tensor`] and the
+//! Every figure equals what [`crate::quant::analyze::analyze_tensor`] and the
 //! fake-quantization scan give, because the values are cut into the same
 //! chunks before they reach the same accumulators. `int8-tensor` needs the
 //! tensor's max|w| before it quantizes, so it takes two passes (the first
 //! also gives the value statistics); the other schemes need only a row's or
 //! a group's max and take one pass at any size.
 
-use crate::analyze::{chunk_elems, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
-use crate::fake::{grid_unit, GridDetector};
-use crate::inspect::Planned;
+use crate::checks::fake::{self, grid_unit, GridDetector};
+use crate::pipeline::inspect::Planned;
 use crate::pipeline::{Pipeline, RowResult};
-use crate::policy::Decision;
+use crate::quant::analyze::{chunk_elems, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
 use crate::quant::kernels;
-use crate::scheme::{self, Scheme};
-use crate::stats::{ErrorStats, ValueStats};
-use crate::{fake, Dtype, Error, LayerRow, TensorInfo};
+use crate::quant::policy::Decision;
+use crate::quant::scheme::{self, Scheme};
+use crate::quant::stats::{ErrorStats, ValueStats};
+use crate::{Dtype, Error, LayerRow, TensorInfo};
 
 mod chunks;
 
@@ -48,7 +48,7 @@ pub struct TensorFeed {
 }
 
 impl TensorFeed {
-    /// The analysis of tensor `t` of `file` as [`crate::analyze::analyze_tensor`]
+    /// The analysis of tensor `t` of `file` as [`crate::quant::analyze::analyze_tensor`]
     /// would run it, or `None` when `t` is not a decodable float (nothing
     /// of it is read).
     pub fn new(file: &str, t: &TensorInfo, quantize: bool, scheme: Scheme) -> Option<Self> {
@@ -225,7 +225,7 @@ impl RowFeed {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::analyze::{analyze_tensor, Scratch};
+    use crate::quant::analyze::{analyze_tensor, Scratch};
     use proptest::prelude::*;
 
     /// A tensor of `vals` stored as `dtype` at an odd offset of a byte
@@ -328,15 +328,7 @@ mod tests {
     }
 
     fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 3.0
-            })
-            .collect()
+        crate::checks::fake::tests::lcg(n, seed | 1, 3.0)
     }
 
     proptest! {

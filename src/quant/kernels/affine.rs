@@ -1,7 +1,7 @@
 //! MLX affine quantize → dequantize, a group at a time.
 
 use super::{simd, LANES};
-use crate::scheme;
+use crate::quant::scheme;
 
 /// Writes the dequantized MLX affine value of each `w` to `d`, groups of
 /// `group` consecutive elements (the last may be shorter) each with its

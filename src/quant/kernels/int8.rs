@@ -1,7 +1,7 @@
 //! Symmetric int8: the largest magnitude, and quantize → dequantize.
 
 use super::{simd, LANES};
-use crate::scheme;
+use crate::quant::scheme;
 
 /// The largest |x| of `xs`, NaN ignored (0 for none), as
 /// `xs.iter().fold(0.0, |m, x| m.max(x.abs()))`.
