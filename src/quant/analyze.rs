@@ -26,6 +26,8 @@ pub struct Scratch {
     d: Vec<f32>,
     e: Vec<f32>,
     whole: Vec<f32>,
+    /// The value statistics of `whole`, taken as it was read.
+    whole_values: ValueStats,
     /// Which tensor `whole` holds: source address and byte range (a
     /// zero-size tensor starts where the next one does).
     whole_of: Option<(usize, u64, u64)>,
@@ -40,7 +42,9 @@ fn tensor_key(src: &dyn ByteSource, t: &TensorInfo) -> (usize, u64, u64) {
 }
 
 /// Decodes a small tensor whole into the scratch so later passes over it
-/// read memory instead of the source.
+/// read memory instead of the source, and takes its value statistics on
+/// the way, a chunk at a time while the chunk is in cache (the chunks
+/// [`scan`] streams, so the sums are the same to the bit).
 fn cache_whole(
     src: &dyn ByteSource,
     file: &str,
@@ -53,19 +57,13 @@ fn cache_whole(
     s.whole_of = None;
     let n = t.numel as usize;
     s.whole.resize(n, 0.0);
-    // Large reads: one source call per megabyte-sized block, not per chunk.
-    let block = CHUNK_ELEMS * 8;
-    for at in (0..n).step_by(block) {
-        let m = (n - at).min(block);
-        read_decoded(
-            src,
-            file,
-            t,
-            at as u64,
-            &mut s.bytes,
-            &mut s.whole[at..at + m],
-        )?;
+    let mut values = ValueStats::default();
+    for at in (0..n).step_by(CHUNK_ELEMS) {
+        let chunk = &mut s.whole[at..at + (n - at).min(CHUNK_ELEMS)];
+        read_decoded(src, file, t, at as u64, &mut s.bytes, chunk)?;
+        values.push(chunk);
     }
+    s.whole_values = values;
     s.whole_of = Some(tensor_key(src, t));
     Ok(())
 }
@@ -153,13 +151,17 @@ fn stream(
     Ok(())
 }
 
-/// Value statistics of a decodable float tensor, in one pass.
+/// Value statistics of a decodable float tensor, in one pass (none if
+/// the scratch holds the tensor whole: they were taken as it was read).
 pub fn scan(
     src: &dyn ByteSource,
     file: &str,
     t: &TensorInfo,
     s: &mut Scratch,
 ) -> Result<ValueStats, Error> {
+    if s.whole_of == Some(tensor_key(src, t)) {
+        return Ok(s.whole_values.clone());
+    }
     let mut v = ValueStats::default();
     stream(src, file, t, 0..t.numel, CHUNK_ELEMS, s, |_, w, _, _| {
         v.push(w)
@@ -290,9 +292,20 @@ pub fn analyze_tensor(
     let values = scan(src, file, t, s)?;
     let errors = if quantize && values.nan == 0 && values.inf == 0 {
         let mut acc = ErrorStats::default();
-        acc.clipped = quantize_pass(src, file, t, scheme, &values, s, |w, d, e| {
-            acc.push(w, d, e)
-        })?;
+        if scheme == Scheme::Int8Tensor {
+            // Fused: the dequantized values are never stored. The same
+            // elements and chunks as `quantize_pass`, so the same sums.
+            let cols = t.shape.last().copied().unwrap_or(1).max(1);
+            let elems = 0..t.numel / cols * cols;
+            let scale = scheme::int8_scale(values.max_abs());
+            stream(src, file, t, elems, CHUNK_ELEMS, s, |_, w, _, e| {
+                acc.push_int8(w, scale, e)
+            })?;
+        } else {
+            acc.clipped = quantize_pass(src, file, t, scheme, &values, s, |w, d, e| {
+                acc.push(w, d, e)
+            })?;
+        }
         Some(acc.metrics(&values))
     } else {
         None

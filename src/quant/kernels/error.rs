@@ -1,6 +1,8 @@
 //! Error sums of a quantized chunk: originals `w` against dequantized `d`.
 
+use super::hist::bucket;
 use super::{simd, LANES};
+use crate::scheme;
 
 /// Lane sums of the error statistics, in f64.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -19,17 +21,18 @@ pub struct ErrorLanes {
 
 /// Adds `w` against `d` to `acc` (element `k` of each block of [`LANES`]
 /// to lane `k`, the elements past the last whole block to lane 0), writes
-/// each error `w − d` (computed in f64, stored as f32) to `err`, and
-/// returns how many nonzero originals dequantized to exactly zero.
-/// The three slices have one length.
-pub fn error_sums(w: &[f32], d: &[f32], err: &mut [f32], acc: &mut ErrorLanes) -> u64 {
+/// the histogram bucket ([`bucket`]) of each error `w − d` (computed in
+/// f64, rounded to f32) to `buckets`, and returns how many nonzero
+/// originals dequantized to exactly zero. The three slices have one
+/// length.
+pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLanes) -> u64 {
     assert!(
-        w.len() == d.len() && w.len() == err.len(),
+        w.len() == d.len() && w.len() == buckets.len(),
         "error_sums: lengths differ"
     );
     let (wb, wt) = w.as_chunks::<LANES>();
     let (db, dt) = d.as_chunks::<LANES>();
-    let (eb, et) = err.as_chunks_mut::<LANES>();
+    let (eb, et) = buckets.as_chunks_mut::<LANES>();
     let mut zeros = lanes(wb, db, eb, acc);
     for ((&a, &b), e) in wt.iter().zip(dt).zip(et) {
         zeros += add(acc, 0, a, b, e);
@@ -37,9 +40,33 @@ pub fn error_sums(w: &[f32], d: &[f32], err: &mut [f32], acc: &mut ErrorLanes) -
     zeros
 }
 
-/// Adds one pair to lane `i`; returns 1 if `w` is nonzero and `d` zero.
+/// [`error_sums`] of `w` against its int8 dequantization with one
+/// `scale` ([`scheme::int8_code`] times `scale`, as
+/// [`super::int8_dequantized`] writes it), in the same lanes, without
+/// storing the dequantized values. Returns the clipped codes and the
+/// nonzero originals that dequantized to exactly zero.
+pub fn int8_error_sums(
+    w: &[f32],
+    scale: f32,
+    buckets: &mut [u16],
+    acc: &mut ErrorLanes,
+) -> (u64, u64) {
+    assert_eq!(w.len(), buckets.len(), "int8_error_sums: lengths differ");
+    let (wb, wt) = w.as_chunks::<LANES>();
+    let (eb, et) = buckets.as_chunks_mut::<LANES>();
+    let (mut clipped, mut zeros) = int8_lanes(wb, scale, eb, acc);
+    for (&a, e) in wt.iter().zip(et) {
+        let (c, cl) = scheme::int8_code(a, scale);
+        clipped += cl as u64;
+        zeros += add(acc, 0, a, c * scale, e);
+    }
+    (clipped, zeros)
+}
+
+/// Adds one pair to lane `i` and writes its error's bucket to `slot`;
+/// returns 1 if `w` is nonzero and `d` zero.
 #[inline(always)]
-fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, err: &mut f32) -> u64 {
+fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16) -> u64 {
     let (a, b) = (w as f64, d as f64);
     let e = a - b;
     acc.w2[i] += a * a;
@@ -52,7 +79,7 @@ fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, err: &mut f32) -> u64 {
     } else {
         acc.max_abs[i]
     };
-    *err = e as f32;
+    *slot = bucket(e as f32);
     ((b == 0.0) & (a != 0.0)) as u64
 }
 
@@ -60,20 +87,41 @@ simd! {
     fn lanes(
         w: &[[f32; LANES]],
         d: &[[f32; LANES]],
-        err: &mut [[f32; LANES]],
+        buckets: &mut [[u16; LANES]],
         acc: &mut ErrorLanes,
     ) -> u64 {
         // A local copy: accumulating through `acc` would make the compiler
-        // store every partial sum (it cannot rule out aliasing with `err`).
+        // store every partial sum (it cannot rule out aliasing with `buckets`).
         let mut l = *acc;
         let mut zeros = [0u64; LANES];
-        for ((wb, db), eb) in w.iter().zip(d).zip(err) {
+        for ((wb, db), eb) in w.iter().zip(d).zip(buckets) {
             for i in 0..LANES {
                 zeros[i] += add(&mut l, i, wb[i], db[i], &mut eb[i]);
             }
         }
         *acc = l;
         zeros.iter().sum()
+    }
+}
+
+simd! {
+    fn int8_lanes(
+        w: &[[f32; LANES]],
+        scale: f32,
+        buckets: &mut [[u16; LANES]],
+        acc: &mut ErrorLanes,
+    ) -> (u64, u64) {
+        let mut l = *acc;
+        let (mut clipped, mut zeros) = ([0u64; LANES], [0u64; LANES]);
+        for (wb, eb) in w.iter().zip(buckets) {
+            for i in 0..LANES {
+                let (c, cl) = scheme::int8_code(wb[i], scale);
+                clipped[i] += cl as u64;
+                zeros[i] += add(&mut l, i, wb[i], c * scale, &mut eb[i]);
+            }
+        }
+        *acc = l;
+        (clipped.iter().sum(), zeros.iter().sum())
     }
 }
 
@@ -85,13 +133,30 @@ mod tests {
 
     proptest! {
         #[test]
+        fn int8_fused_equals_dequantize_then_error_sums(
+            w in crate::quant::kernels::testing::finite_vec(),
+            scale in prop_oneof![1e-6f32..10.0, Just(f32::from_bits(1)), Just(1.0)],
+        ) {
+            let mut d = vec![0f32; w.len()];
+            let want_clipped = crate::quant::kernels::int8_dequantized(&w, &mut d, scale);
+            let (mut want_b, mut want) = (vec![0u16; w.len()], ErrorLanes::default());
+            let want_zeros = error_sums(&w, &d, &mut want_b, &mut want);
+            let (mut got_b, mut got) = (vec![0u16; w.len()], ErrorLanes::default());
+            let (clipped, zeros) = int8_error_sums(&w, scale, &mut got_b, &mut got);
+            prop_assert_eq!((clipped, zeros), (want_clipped, want_zeros));
+            prop_assert_eq!(got_b, want_b);
+            let bits = |l: &ErrorLanes| [l.w2, l.e2, l.wd, l.d2, l.max_abs].map(|a| a.map(f64::to_bits));
+            prop_assert_eq!(bits(&got), bits(&want));
+        }
+
+        #[test]
         fn lanes_equal_the_element_by_element_definition(
             pairs in prop::collection::vec((awkward_f32(), awkward_f32()), 0..200),
         ) {
             let (w, d): (Vec<f32>, Vec<f32>) = pairs.into_iter().unzip();
-            let mut err = vec![0f32; w.len()];
+            let mut buckets = vec![0u16; w.len()];
             let mut acc = ErrorLanes::default();
-            let zeros = error_sums(&w, &d, &mut err, &mut acc);
+            let zeros = error_sums(&w, &d, &mut buckets, &mut acc);
             // The definition, one element at a time, in plain f64.
             let mut want = ErrorLanes::default();
             let mut want_zeros = 0;
@@ -105,8 +170,14 @@ mod tests {
                 want.d2[lane] += b * b;
                 want.max_abs[lane] = want.max_abs[lane].max((a - b).abs());
                 want_zeros += (b == 0.0 && a != 0.0) as u64;
+                // The bucket: the top 16 bits of the f32 |error|'s pattern.
                 let e = (a - b) as f32;
-                prop_assert!(err[k].to_bits() == e.to_bits() || (err[k].is_nan() && e.is_nan()));
+                // (a NaN's payload may differ by target: any NaN bucket).
+                prop_assert!(
+                    buckets[k] as u32 == e.abs().to_bits() >> 16
+                        || (e.is_nan() && buckets[k] > 0x7f80),
+                    "bucket {} of error {}", buckets[k], e
+                );
             }
             prop_assert_eq!(zeros, want_zeros);
             let bits = |l: &ErrorLanes| [l.w2, l.e2, l.wd, l.d2, l.max_abs].map(|a| a.map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }));
