@@ -56,7 +56,7 @@ fn cache_whole(
     }
     s.whole_of = None;
     let n = t.numel as usize;
-    s.whole.resize(n, 0.0);
+    grow(&mut s.whole, n);
     let mut values = ValueStats::default();
     for at in (0..n).step_by(CHUNK_ELEMS) {
         let chunk = &mut s.whole[at..at + (n - at).min(CHUNK_ELEMS)];
@@ -66,6 +66,16 @@ fn cache_whole(
     s.whole_values = values;
     s.whole_of = Some(tensor_key(src, t));
     Ok(())
+}
+
+/// `v` at least `n` long: scratch buffers only grow (shrinking and
+/// growing again zero-filled the difference every time), and their users
+/// take the first `n` elements.
+fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut Vec<T> {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+    v
 }
 
 /// What streaming one tensor produced.
@@ -100,7 +110,7 @@ fn read_decoded(
             unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
         return read(src, file, t, offset, raw);
     }
-    bytes.resize(out.len() * width, 0);
+    let bytes = &mut grow(bytes, out.len() * width)[..out.len() * width];
     read(src, file, t, offset, bytes)?;
     t.dtype.decode(bytes, out);
     Ok(())
@@ -136,15 +146,15 @@ fn stream(
     let (mut at, to) = (range.start, range.end);
     while at < to {
         let n = (to - at).min(chunk as u64) as usize;
-        s.d.resize(n, 0.0);
-        s.e.resize(n, 0.0);
+        let d = &mut grow(&mut s.d, n)[..n];
+        let e = &mut grow(&mut s.e, n)[..n];
         if cached {
             let i = at as usize;
-            f(at, &s.whole[i..i + n], &mut s.d, &mut s.e);
+            f(at, &s.whole[i..i + n], d, e);
         } else {
-            s.w.resize(n, 0.0);
-            read_decoded(src, file, t, at, &mut s.bytes, &mut s.w)?;
-            f(at, &s.w, &mut s.d, &mut s.e);
+            let w = &mut grow(&mut s.w, n)[..n];
+            read_decoded(src, file, t, at, &mut s.bytes, w)?;
+            f(at, w, d, e);
         }
         at += n as u64;
     }
