@@ -33,9 +33,16 @@ pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLane
     let (wb, wt) = w.as_chunks::<LANES>();
     let (db, dt) = d.as_chunks::<LANES>();
     let (eb, et) = buckets.as_chunks_mut::<LANES>();
-    let mut zeros = lanes(wb, db, eb, acc);
+    let mut zeros = 0;
+    for ((w, d), e) in wb
+        .chunks(MAX_BLOCKS)
+        .zip(db.chunks(MAX_BLOCKS))
+        .zip(eb.chunks_mut(MAX_BLOCKS))
+    {
+        zeros += lanes(w, d, e, acc);
+    }
     for ((&a, &b), e) in wt.iter().zip(dt).zip(et) {
-        zeros += add(acc, 0, a, b, e);
+        zeros += add(acc, 0, a, b, e) as u64;
     }
     zeros
 }
@@ -54,11 +61,16 @@ pub fn int8_error_sums(
     assert_eq!(w.len(), buckets.len(), "int8_error_sums: lengths differ");
     let (wb, wt) = w.as_chunks::<LANES>();
     let (eb, et) = buckets.as_chunks_mut::<LANES>();
-    let (mut clipped, mut zeros) = int8_lanes(wb, scale, eb, acc);
+    let (mut clipped, mut zeros) = (0, 0);
+    for (w, e) in wb.chunks(MAX_BLOCKS).zip(eb.chunks_mut(MAX_BLOCKS)) {
+        let (c, z) = int8_lanes(w, scale, e, acc);
+        clipped += c;
+        zeros += z;
+    }
     for (&a, e) in wt.iter().zip(et) {
         let (c, cl) = scheme::int8_code(a, scale);
         clipped += cl as u64;
-        zeros += add(acc, 0, a, c * scale, e);
+        zeros += add(acc, 0, a, c * scale, e) as u64;
     }
     (clipped, zeros)
 }
@@ -66,7 +78,7 @@ pub fn int8_error_sums(
 /// Adds one pair to lane `i` and writes its error's bucket to `slot`;
 /// returns 1 if `w` is nonzero and `d` zero.
 #[inline(always)]
-fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16) -> u64 {
+fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16) -> u32 {
     let (a, b) = (w as f64, d as f64);
     let e = a - b;
     acc.w2[i] += a * a;
@@ -80,8 +92,12 @@ fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16) -> u64 {
         acc.max_abs[i]
     };
     *slot = bucket(e as f32);
-    ((b == 0.0) & (a != 0.0)) as u64
+    ((b == 0.0) & (a != 0.0)) as u32
 }
+
+/// Blocks per call of a lane loop: keeps its u32 counters (narrower
+/// vectors than u64 ones) from overflowing whatever the chunk length.
+const MAX_BLOCKS: usize = 1 << 28;
 
 simd! {
     fn lanes(
@@ -93,14 +109,14 @@ simd! {
         // A local copy: accumulating through `acc` would make the compiler
         // store every partial sum (it cannot rule out aliasing with `buckets`).
         let mut l = *acc;
-        let mut zeros = [0u64; LANES];
+        let mut zeros = [0u32; LANES];
         for ((wb, db), eb) in w.iter().zip(d).zip(buckets) {
             for i in 0..LANES {
                 zeros[i] += add(&mut l, i, wb[i], db[i], &mut eb[i]);
             }
         }
         *acc = l;
-        zeros.iter().sum()
+        zeros.iter().map(|&z| z as u64).sum()
     }
 }
 
@@ -112,16 +128,17 @@ simd! {
         acc: &mut ErrorLanes,
     ) -> (u64, u64) {
         let mut l = *acc;
-        let (mut clipped, mut zeros) = ([0u64; LANES], [0u64; LANES]);
+        let (mut clipped, mut zeros) = ([0u32; LANES], [0u32; LANES]);
         for (wb, eb) in w.iter().zip(buckets) {
             for i in 0..LANES {
                 let (c, cl) = scheme::int8_code(wb[i], scale);
-                clipped[i] += cl as u64;
+                clipped[i] += cl as u32;
                 zeros[i] += add(&mut l, i, wb[i], c * scale, &mut eb[i]);
             }
         }
         *acc = l;
-        (clipped.iter().sum(), zeros.iter().sum())
+        let total = |a: [u32; LANES]| a.iter().map(|&x| x as u64).sum();
+        (total(clipped), total(zeros))
     }
 }
 
