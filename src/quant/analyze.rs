@@ -302,20 +302,9 @@ pub fn analyze_tensor(
     let values = scan(src, file, t, s)?;
     let errors = if quantize && values.nan == 0 && values.inf == 0 {
         let mut acc = ErrorStats::default();
-        if scheme == Scheme::Int8Tensor {
-            // Fused: the dequantized values are never stored. The same
-            // elements and chunks as `quantize_pass`, so the same sums.
-            let cols = t.shape.last().copied().unwrap_or(1).max(1);
-            let elems = 0..t.numel / cols * cols;
-            let scale = scheme::int8_scale(values.max_abs());
-            stream(src, file, t, elems, CHUNK_ELEMS, s, |_, w, _, e| {
-                acc.push_int8(w, scale, e)
-            })?;
-        } else {
-            acc.clipped = quantize_pass(src, file, t, scheme, &values, s, |w, d, e| {
-                acc.push(w, d, e)
-            })?;
-        }
+        acc.clipped = quantize_pass(src, file, t, scheme, &values, s, |w, d, e| {
+            acc.push(w, d, e)
+        })?;
         Some(acc.metrics(&values))
     } else {
         None

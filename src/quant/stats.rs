@@ -276,21 +276,6 @@ impl ErrorStats {
         self.hist.push_buckets(buckets);
     }
 
-    /// [`ErrorStats::push`] of `w` against its int8 dequantization with
-    /// one `scale`, counting the clipped codes too, without storing the
-    /// dequantized values ([`kernels::int8_error_sums`]).
-    pub fn push_int8(&mut self, w: &[f32], scale: f32, err: &mut [f32]) {
-        self.count += w.len() as u64;
-        let err = &mut err[..w.len()];
-        // SAFETY: as in `push`.
-        let buckets =
-            unsafe { std::slice::from_raw_parts_mut(err.as_mut_ptr().cast::<u16>(), w.len()) };
-        let (clipped, zeros) = kernels::int8_error_sums(w, scale, buckets, &mut self.sums);
-        self.clipped += clipped;
-        self.rounded_to_zero += zeros;
-        self.hist.push_buckets(buckets);
-    }
-
     /// The finished metrics; `value` gives the tensor's std for the
     /// outlier ratio.
     pub fn metrics(&self, value: &ValueStats) -> ErrorMetrics {

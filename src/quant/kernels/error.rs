@@ -2,7 +2,6 @@
 
 use super::hist::bucket;
 use super::{simd, LANES};
-use crate::scheme;
 
 /// Lane sums of the error statistics, in f64.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -45,34 +44,6 @@ pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLane
         zeros += add(acc, 0, a, b, e) as u64;
     }
     zeros
-}
-
-/// [`error_sums`] of `w` against its int8 dequantization with one
-/// `scale` ([`scheme::int8_code`] times `scale`, as
-/// [`super::int8_dequantized`] writes it), in the same lanes, without
-/// storing the dequantized values. Returns the clipped codes and the
-/// nonzero originals that dequantized to exactly zero.
-pub fn int8_error_sums(
-    w: &[f32],
-    scale: f32,
-    buckets: &mut [u16],
-    acc: &mut ErrorLanes,
-) -> (u64, u64) {
-    assert_eq!(w.len(), buckets.len(), "int8_error_sums: lengths differ");
-    let (wb, wt) = w.as_chunks::<LANES>();
-    let (eb, et) = buckets.as_chunks_mut::<LANES>();
-    let (mut clipped, mut zeros) = (0, 0);
-    for (w, e) in wb.chunks(MAX_BLOCKS).zip(eb.chunks_mut(MAX_BLOCKS)) {
-        let (c, z) = int8_lanes(w, scale, e, acc);
-        clipped += c;
-        zeros += z;
-    }
-    for (&a, e) in wt.iter().zip(et) {
-        let (c, cl) = scheme::int8_code(a, scale);
-        clipped += cl as u64;
-        zeros += add(acc, 0, a, c * scale, e) as u64;
-    }
-    (clipped, zeros)
 }
 
 /// Adds one pair to lane `i` and writes its error's bucket to `slot`;
@@ -120,28 +91,6 @@ simd! {
     }
 }
 
-simd! {
-    fn int8_lanes(
-        w: &[[f32; LANES]],
-        scale: f32,
-        buckets: &mut [[u16; LANES]],
-        acc: &mut ErrorLanes,
-    ) -> (u64, u64) {
-        let mut l = *acc;
-        let (mut clipped, mut zeros) = ([0u32; LANES], [0u32; LANES]);
-        for (wb, eb) in w.iter().zip(buckets) {
-            for i in 0..LANES {
-                let (c, cl) = scheme::int8_code(wb[i], scale);
-                clipped[i] += cl as u32;
-                zeros[i] += add(&mut l, i, wb[i], c * scale, &mut eb[i]);
-            }
-        }
-        *acc = l;
-        let total = |a: [u32; LANES]| a.iter().map(|&x| x as u64).sum();
-        (total(clipped), total(zeros))
-    }
-}
-
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
@@ -149,23 +98,6 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        #[test]
-        fn int8_fused_equals_dequantize_then_error_sums(
-            w in crate::quant::kernels::testing::finite_vec(),
-            scale in prop_oneof![1e-6f32..10.0, Just(f32::from_bits(1)), Just(1.0)],
-        ) {
-            let mut d = vec![0f32; w.len()];
-            let want_clipped = crate::quant::kernels::int8_dequantized(&w, &mut d, scale);
-            let (mut want_b, mut want) = (vec![0u16; w.len()], ErrorLanes::default());
-            let want_zeros = error_sums(&w, &d, &mut want_b, &mut want);
-            let (mut got_b, mut got) = (vec![0u16; w.len()], ErrorLanes::default());
-            let (clipped, zeros) = int8_error_sums(&w, scale, &mut got_b, &mut got);
-            prop_assert_eq!((clipped, zeros), (want_clipped, want_zeros));
-            prop_assert_eq!(got_b, want_b);
-            let bits = |l: &ErrorLanes| [l.w2, l.e2, l.wd, l.d2, l.max_abs].map(|a| a.map(f64::to_bits));
-            prop_assert_eq!(bits(&got), bits(&want));
-        }
-
         #[test]
         fn lanes_equal_the_element_by_element_definition(
             pairs in prop::collection::vec((awkward_f32(), awkward_f32()), 0..200),
