@@ -26,6 +26,8 @@ pub struct Scratch {
     d: Vec<f32>,
     e: Vec<f32>,
     whole: Vec<f32>,
+    /// The value statistics of `whole`, taken as it was read.
+    whole_values: ValueStats,
     /// Which tensor `whole` holds: source address and byte range (a
     /// zero-size tensor starts where the next one does).
     whole_of: Option<(usize, u64, u64)>,
@@ -40,7 +42,9 @@ fn tensor_key(src: &dyn ByteSource, t: &TensorInfo) -> (usize, u64, u64) {
 }
 
 /// Decodes a small tensor whole into the scratch so later passes over it
-/// read memory instead of the source.
+/// read memory instead of the source, and takes its value statistics on
+/// the way, a chunk at a time while the chunk is in cache (the chunks
+/// [`scan`] streams, so the sums are the same to the bit).
 fn cache_whole(
     src: &dyn ByteSource,
     file: &str,
@@ -52,22 +56,26 @@ fn cache_whole(
     }
     s.whole_of = None;
     let n = t.numel as usize;
-    s.whole.resize(n, 0.0);
-    // Large reads: one source call per megabyte-sized block, not per chunk.
-    let block = CHUNK_ELEMS * 8;
-    for at in (0..n).step_by(block) {
-        let m = (n - at).min(block);
-        read_decoded(
-            src,
-            file,
-            t,
-            at as u64,
-            &mut s.bytes,
-            &mut s.whole[at..at + m],
-        )?;
+    grow(&mut s.whole, n);
+    let mut values = ValueStats::default();
+    for at in (0..n).step_by(CHUNK_ELEMS) {
+        let chunk = &mut s.whole[at..at + (n - at).min(CHUNK_ELEMS)];
+        read_decoded(src, file, t, at as u64, &mut s.bytes, chunk)?;
+        values.push(chunk);
     }
+    s.whole_values = values;
     s.whole_of = Some(tensor_key(src, t));
     Ok(())
+}
+
+/// `v` at least `n` long: scratch buffers only grow (shrinking and
+/// growing again zero-filled the difference every time), and their users
+/// take the first `n` elements.
+fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut Vec<T> {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+    v
 }
 
 /// What streaming one tensor produced.
@@ -102,7 +110,7 @@ fn read_decoded(
             unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
         return read(src, file, t, offset, raw);
     }
-    bytes.resize(out.len() * width, 0);
+    let bytes = &mut grow(bytes, out.len() * width)[..out.len() * width];
     read(src, file, t, offset, bytes)?;
     t.dtype.decode(bytes, out);
     Ok(())
@@ -138,28 +146,32 @@ fn stream(
     let (mut at, to) = (range.start, range.end);
     while at < to {
         let n = (to - at).min(chunk as u64) as usize;
-        s.d.resize(n, 0.0);
-        s.e.resize(n, 0.0);
+        let d = &mut grow(&mut s.d, n)[..n];
+        let e = &mut grow(&mut s.e, n)[..n];
         if cached {
             let i = at as usize;
-            f(at, &s.whole[i..i + n], &mut s.d, &mut s.e);
+            f(at, &s.whole[i..i + n], d, e);
         } else {
-            s.w.resize(n, 0.0);
-            read_decoded(src, file, t, at, &mut s.bytes, &mut s.w)?;
-            f(at, &s.w, &mut s.d, &mut s.e);
+            let w = &mut grow(&mut s.w, n)[..n];
+            read_decoded(src, file, t, at, &mut s.bytes, w)?;
+            f(at, w, d, e);
         }
         at += n as u64;
     }
     Ok(())
 }
 
-/// Value statistics of a decodable float tensor, in one pass.
+/// Value statistics of a decodable float tensor, in one pass (none if
+/// the scratch holds the tensor whole: they were taken as it was read).
 pub fn scan(
     src: &dyn ByteSource,
     file: &str,
     t: &TensorInfo,
     s: &mut Scratch,
 ) -> Result<ValueStats, Error> {
+    if s.whole_of == Some(tensor_key(src, t)) {
+        return Ok(s.whole_values.clone());
+    }
     let mut v = ValueStats::default();
     stream(src, file, t, 0..t.numel, CHUNK_ELEMS, s, |_, w, _, _| {
         v.push(w)

@@ -1,7 +1,7 @@
 //! Streaming statistics with f64 accumulators: value statistics of any
 //! float tensor, and error statistics of a quantized one.
 
-use crate::quant::kernels::{self, ErrorLanes, HIST_BUCKETS, HIST_TABLES, LANES};
+use crate::quant::kernels::{self, ErrorLanes, HistTable, HIST_BUCKETS, HIST_TABLES, LANES};
 
 /// Value statistics of a float tensor, from one streaming pass.
 #[derive(Debug, Clone)]
@@ -86,17 +86,74 @@ impl ValueStats {
 /// Buckets of |error| keyed by the top 16 bits of its f32 pattern: 7
 /// mantissa bits, so a quantile is known to within 0.4 % relative, in
 /// fixed memory whatever the tensor size, with no sort
-/// ([`kernels::hist_push`] counts them).
+/// ([`kernels::hist_count`] counts them). Counters are u32, added into a
+/// u64 table before any could overflow; the range of buckets touched is
+/// kept, so reading a quantile and adding up look at that range only.
 #[derive(Clone)]
 pub struct LogHistogram {
-    counts: Vec<u64>,
+    /// Always `Some` until dropped (then the tables go back to [`SPARE`]).
+    counts: Option<Box<Tables>>,
+    /// The u64 totals of earlier counts (empty until first needed).
+    spill: Vec<u64>,
+    /// Buckets touched: `lo..=hi` (`lo > hi` when none).
+    lo: usize,
+    hi: usize,
+    /// Values counted in `counts` since they were last added to `spill`.
+    unspilled: u64,
+    /// Values counted.
+    total: u64,
 }
 
 impl Default for LogHistogram {
     fn default() -> Self {
         LogHistogram {
-            counts: vec![0; HIST_BUCKETS * HIST_TABLES],
+            counts: Some(zeroed_tables()),
+            spill: Vec::new(),
+            lo: HIST_BUCKETS,
+            hi: 0,
+            unspilled: 0,
+            total: 0,
         }
+    }
+}
+
+type Tables = [HistTable; HIST_TABLES];
+
+std::thread_local! {
+    /// Cleared tables of dropped histograms, reused by the next ones on
+    /// the thread: 512 KiB of fresh zeroed memory per tensor cost a
+    /// memset and page faults.
+    static SPARE: std::cell::RefCell<Vec<Box<Tables>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Zeroed tables: spare ones if the thread has any.
+fn zeroed_tables() -> Box<Tables> {
+    let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+    spare.unwrap_or_else(|| {
+        vec![[0; HIST_BUCKETS]; HIST_TABLES]
+            .into_boxed_slice()
+            .try_into()
+            .expect("HIST_TABLES tables")
+    })
+}
+
+impl Drop for LogHistogram {
+    fn drop(&mut self) {
+        let Some(mut tables) = self.counts.take() else {
+            return;
+        };
+        // Only lo..=hi was ever counted into (a spill zeroes the rest).
+        if self.lo <= self.hi {
+            for t in tables.iter_mut() {
+                t[self.lo..=self.hi].fill(0);
+            }
+        }
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < 2 {
+                s.push(tables);
+            }
+        });
     }
 }
 
@@ -108,27 +165,73 @@ impl std::fmt::Debug for LogHistogram {
 
 impl LogHistogram {
     /// Adds |x| for each x.
-    #[inline]
     pub fn push(&mut self, xs: &[f32]) {
-        kernels::hist_push(&mut self.counts, xs);
+        let mut idx = [0u16; 1024];
+        for part in xs.chunks(idx.len()) {
+            let idx = &mut idx[..part.len()];
+            for (i, &x) in idx.iter_mut().zip(part) {
+                *i = kernels::bucket(x);
+            }
+            self.push_buckets(idx);
+        }
+    }
+
+    /// Adds values by their buckets ([`kernels::bucket`]).
+    pub fn push_buckets(&mut self, idx: &[u16]) {
+        // No u32 counter may pass u32::MAX: at most that many values
+        // between spills.
+        for part in idx.chunks(u32::MAX as usize) {
+            if self.unspilled + part.len() as u64 > u32::MAX as u64 {
+                self.spill();
+            }
+            let (lo, hi) = kernels::hist_count(self.tables_mut(), part);
+            if lo <= hi {
+                self.lo = self.lo.min(lo as usize);
+                self.hi = self.hi.max(hi as usize);
+            }
+            self.unspilled += part.len() as u64;
+            self.total += part.len() as u64;
+        }
+    }
+
+    fn tables(&self) -> &Tables {
+        self.counts.as_deref().expect("tables until dropped")
+    }
+
+    fn tables_mut(&mut self) -> &mut Tables {
+        self.counts.as_deref_mut().expect("tables until dropped")
+    }
+
+    /// Adds the u32 counters into the u64 table and clears them.
+    fn spill(&mut self) {
+        self.spill.resize(HIST_BUCKETS, 0);
+        for b in self.lo..=self.hi {
+            self.spill[b] += self.tables().iter().map(|t| t[b] as u64).sum::<u64>();
+        }
+        for t in self.tables_mut().iter_mut() {
+            t.fill(0);
+        }
+        self.unspilled = 0;
+    }
+
+    /// Values in bucket `b`.
+    fn count(&self, b: usize) -> u64 {
+        let spilled = self.spill.get(b).copied().unwrap_or(0);
+        spilled + self.tables().iter().map(|t| t[b] as u64).sum::<u64>()
     }
 
     /// The `q` quantile (0..=1) of the values pushed, as its bucket's
     /// midpoint; `None` if empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        let count = |b: usize| {
-            (0..HIST_TABLES)
-                .map(|t| self.counts[t * HIST_BUCKETS + b])
-                .sum::<u64>()
-        };
-        let total: u64 = self.counts.iter().sum();
+        let total = self.total;
         if total == 0 {
             return None;
         }
         let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
         let mut seen = 0;
-        for b in 0..HIST_BUCKETS {
-            seen += count(b);
+        // Buckets outside lo..=hi are empty.
+        for b in self.lo..=self.hi {
+            seen += self.count(b);
             if seen >= rank {
                 if b == 0 {
                     return Some(0.0);
@@ -159,12 +262,18 @@ pub struct ErrorStats {
 
 impl ErrorStats {
     /// Adds a chunk of originals and their dequantized values; `err` is
-    /// scratch space of the same length.
+    /// scratch space of the same length (its bytes hold the errors'
+    /// histogram buckets on the way).
     pub fn push(&mut self, w: &[f32], d: &[f32], err: &mut [f32]) {
         self.count += w.len() as u64;
         let err = &mut err[..w.len()];
-        self.rounded_to_zero += kernels::error_sums(w, d, err, &mut self.sums);
-        self.hist.push(err);
+        // SAFETY: u16 has no invalid bit patterns and an alignment (2) no
+        // larger than f32's; the view covers the first half of `err`'s
+        // bytes, and `err` is not used while it lives.
+        let buckets =
+            unsafe { std::slice::from_raw_parts_mut(err.as_mut_ptr().cast::<u16>(), w.len()) };
+        self.rounded_to_zero += kernels::error_sums(w, d, buckets, &mut self.sums);
+        self.hist.push_buckets(buckets);
     }
 
     /// The finished metrics; `value` gives the tensor's std for the
@@ -287,6 +396,34 @@ mod tests {
         assert!((p50 / 0.05 - 1.0).abs() < 0.005, "{p50}");
         assert!((p99 / 0.099 - 1.0).abs() < 0.005, "{p99}");
         assert_eq!(LogHistogram::default().quantile(0.5), None);
+    }
+
+    #[test]
+    fn spilled_counts_give_the_same_quantiles() {
+        let xs: Vec<f32> = (1..=1000).map(|i| i as f32 * 1e-4).collect();
+        let (mut a, mut b) = (LogHistogram::default(), LogHistogram::default());
+        a.push(&xs);
+        a.push(&xs[..333]);
+        b.push(&xs);
+        b.spill();
+        assert_eq!(b.unspilled, 0);
+        b.push(&xs[..333]);
+        for q in [0.0, 0.1, 0.5, 0.9, 0.99, 1.0] {
+            assert_eq!(a.quantile(q), b.quantile(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn reused_tables_start_empty() {
+        let xs: Vec<f32> = (1..=1000).map(|i| i as f32 * 1e-4).collect();
+        let mut a = LogHistogram::default();
+        a.push(&xs);
+        a.spill();
+        a.push(&xs[..10]);
+        drop(a);
+        let b = LogHistogram::default();
+        assert!(b.tables().iter().all(|t| t.iter().all(|&c| c == 0)));
+        assert_eq!(b.quantile(0.5), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Error sums of a quantized chunk: originals `w` against dequantized `d`.
 
+use super::hist::bucket;
 use super::{simd, LANES};
 
 /// Lane sums of the error statistics, in f64.
@@ -19,27 +20,36 @@ pub struct ErrorLanes {
 
 /// Adds `w` against `d` to `acc` (element `k` of each block of [`LANES`]
 /// to lane `k`, the elements past the last whole block to lane 0), writes
-/// each error `w − d` (computed in f64, stored as f32) to `err`, and
-/// returns how many nonzero originals dequantized to exactly zero.
-/// The three slices have one length.
-pub fn error_sums(w: &[f32], d: &[f32], err: &mut [f32], acc: &mut ErrorLanes) -> u64 {
+/// the histogram bucket ([`bucket`]) of each error `w − d` (computed in
+/// f64, rounded to f32) to `buckets`, and returns how many nonzero
+/// originals dequantized to exactly zero. The three slices have one
+/// length.
+pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLanes) -> u64 {
     assert!(
-        w.len() == d.len() && w.len() == err.len(),
+        w.len() == d.len() && w.len() == buckets.len(),
         "error_sums: lengths differ"
     );
     let (wb, wt) = w.as_chunks::<LANES>();
     let (db, dt) = d.as_chunks::<LANES>();
-    let (eb, et) = err.as_chunks_mut::<LANES>();
-    let mut zeros = lanes(wb, db, eb, acc);
+    let (eb, et) = buckets.as_chunks_mut::<LANES>();
+    let mut zeros = 0;
+    for ((w, d), e) in wb
+        .chunks(MAX_BLOCKS)
+        .zip(db.chunks(MAX_BLOCKS))
+        .zip(eb.chunks_mut(MAX_BLOCKS))
+    {
+        zeros += lanes(w, d, e, acc);
+    }
     for ((&a, &b), e) in wt.iter().zip(dt).zip(et) {
-        zeros += add(acc, 0, a, b, e);
+        zeros += add(acc, 0, a, b, e) as u64;
     }
     zeros
 }
 
-/// Adds one pair to lane `i`; returns 1 if `w` is nonzero and `d` zero.
+/// Adds one pair to lane `i` and writes its error's bucket to `slot`;
+/// returns 1 if `w` is nonzero and `d` zero.
 #[inline(always)]
-fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, err: &mut f32) -> u64 {
+fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16) -> u32 {
     let (a, b) = (w as f64, d as f64);
     let e = a - b;
     acc.w2[i] += a * a;
@@ -52,28 +62,32 @@ fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, err: &mut f32) -> u64 {
     } else {
         acc.max_abs[i]
     };
-    *err = e as f32;
-    ((b == 0.0) & (a != 0.0)) as u64
+    *slot = bucket(e as f32);
+    ((b == 0.0) & (a != 0.0)) as u32
 }
+
+/// Blocks per call of a lane loop: keeps its u32 counters (narrower
+/// vectors than u64 ones) from overflowing whatever the chunk length.
+const MAX_BLOCKS: usize = 1 << 28;
 
 simd! {
     fn lanes(
         w: &[[f32; LANES]],
         d: &[[f32; LANES]],
-        err: &mut [[f32; LANES]],
+        buckets: &mut [[u16; LANES]],
         acc: &mut ErrorLanes,
     ) -> u64 {
         // A local copy: accumulating through `acc` would make the compiler
-        // store every partial sum (it cannot rule out aliasing with `err`).
+        // store every partial sum (it cannot rule out aliasing with `buckets`).
         let mut l = *acc;
-        let mut zeros = [0u64; LANES];
-        for ((wb, db), eb) in w.iter().zip(d).zip(err) {
+        let mut zeros = [0u32; LANES];
+        for ((wb, db), eb) in w.iter().zip(d).zip(buckets) {
             for i in 0..LANES {
                 zeros[i] += add(&mut l, i, wb[i], db[i], &mut eb[i]);
             }
         }
         *acc = l;
-        zeros.iter().sum()
+        zeros.iter().map(|&z| z as u64).sum()
     }
 }
 
@@ -89,9 +103,9 @@ mod tests {
             pairs in prop::collection::vec((awkward_f32(), awkward_f32()), 0..200),
         ) {
             let (w, d): (Vec<f32>, Vec<f32>) = pairs.into_iter().unzip();
-            let mut err = vec![0f32; w.len()];
+            let mut buckets = vec![0u16; w.len()];
             let mut acc = ErrorLanes::default();
-            let zeros = error_sums(&w, &d, &mut err, &mut acc);
+            let zeros = error_sums(&w, &d, &mut buckets, &mut acc);
             // The definition, one element at a time, in plain f64.
             let mut want = ErrorLanes::default();
             let mut want_zeros = 0;
@@ -105,8 +119,14 @@ mod tests {
                 want.d2[lane] += b * b;
                 want.max_abs[lane] = want.max_abs[lane].max((a - b).abs());
                 want_zeros += (b == 0.0 && a != 0.0) as u64;
+                // The bucket: the top 16 bits of the f32 |error|'s pattern.
                 let e = (a - b) as f32;
-                prop_assert!(err[k].to_bits() == e.to_bits() || (err[k].is_nan() && e.is_nan()));
+                // (a NaN's payload may differ by target: any NaN bucket).
+                prop_assert!(
+                    buckets[k] as u32 == e.abs().to_bits() >> 16
+                        || (e.is_nan() && buckets[k] > 0x7f80),
+                    "bucket {} of error {}", buckets[k], e
+                );
             }
             prop_assert_eq!(zeros, want_zeros);
             let bits = |l: &ErrorLanes| [l.w2, l.e2, l.wd, l.d2, l.max_abs].map(|a| a.map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }));

@@ -29,7 +29,7 @@ mod value;
 
 pub use affine::affine_dequantized;
 pub use error::{error_sums, ErrorLanes};
-pub use hist::{hist_push, HIST_BUCKETS, HIST_TABLES};
+pub use hist::{bucket, hist_count, HistTable, HIST_BUCKETS, HIST_TABLES};
 pub use int8::{int8_dequantized, max_abs};
 pub use value::{values, ValueCounts};
 
