@@ -5,23 +5,10 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use candle_core::Tensor;
-use quantlens::outputs::{inputs, Observer, OutputCheck};
+use quantlens::outputs::{inputs, OutputCheck};
 use quantlens::{Policy, Scheme};
 
-use common::outputs::{open_folder, side_files, tiny_bert};
-
-#[derive(Default)]
-struct States(HashMap<(usize, usize), Vec<f32>>);
-
-impl Observer for States {
-    fn hidden(&mut self, layer: usize, input: usize, o: &Tensor, _: &Tensor) {
-        self.0
-            .insert((layer, input), o.flatten_all().unwrap().to_vec1().unwrap());
-    }
-}
+use common::outputs::{open_folder, side_files, tiny_bert, Collect};
 
 #[test]
 fn roberta_is_bert_with_offset_positions() {
@@ -74,7 +61,7 @@ fn roberta_is_bert_with_offset_positions() {
             Policy::default_rule(),
         )
         .unwrap();
-        let mut s = States::default();
+        let mut s = Collect::default();
         let rep = c.run(&ins, &mut s).unwrap();
         (rep, s, c.max_length())
     };
@@ -82,9 +69,9 @@ fn roberta_is_bert_with_offset_positions() {
     let (rr, sr, max_r) = run(r.path());
     assert_eq!(max_r, 512, "514 positions less the two reserved");
     assert_eq!(rr.model_type, "roberta");
-    assert_eq!(sb.0.len(), sr.0.len());
-    for (k, v) in &sb.0 {
-        let w = &sr.0[k];
+    assert_eq!(sb.hidden.len(), sr.hidden.len());
+    for (k, (v, _)) in &sb.hidden {
+        let w = &sr.hidden[k].0;
         let d = v
             .iter()
             .zip(w)

@@ -5,41 +5,13 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use candle_core::Tensor;
-use quantlens::outputs::{Observer, OutputCheck, OutputsReport};
+use quantlens::outputs::{OutputCheck, OutputsReport};
 use quantlens::{Policy, Scheme};
 use serde_json::Value;
 
-use common::outputs::{models, open_folder, reference, side_files, Reference};
-
-/// Collects hidden states and outputs as the engine passes them.
-#[derive(Default)]
-struct Collect {
-    hidden: HashMap<(usize, usize), (Vec<f32>, Vec<f32>)>,
-    outputs: HashMap<usize, (Vec<f32>, Vec<f32>)>,
-}
-
-impl Observer for Collect {
-    fn hidden(&mut self, layer: usize, input: usize, o: &Tensor, q: &Tensor) {
-        let f = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        self.hidden.insert((layer, input), (f(o), f(q)));
-    }
-    fn output(&mut self, input: usize, o: &[f32], q: &[f32]) {
-        self.outputs.insert(input, (o.to_vec(), q.to_vec()));
-    }
-}
-
-fn rel_frobenius(a: &[f32], b: &[f32]) -> f64 {
-    let d: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum();
-    let n: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
-    (d / n).sqrt()
-}
+use common::outputs::{
+    check_states, models, open_folder, reference, side_files, Collect, Reference,
+};
 
 fn run(model: &str) -> (Reference, OutputCheck, OutputsReport, Collect) {
     let r = reference(model);
@@ -91,28 +63,6 @@ fn check_layers(report: &OutputsReport, json: &Value) {
                 1e-9,
             ),
             None => assert_eq!(g.alone_rel_error, None),
-        }
-    }
-}
-
-fn check_states(r: &Reference, c: &Collect, layers: usize) {
-    for i in 0..r.inputs.len() {
-        let (shape, h) = &r.f32s[&format!("hidden_states.{i}")];
-        let (_, hq) = &r.f32s[&format!("quantized.hidden_states.{i}")];
-        assert_eq!(shape[0], layers + 1);
-        let per = h.len() / shape[0];
-        for l in 0..=layers {
-            let (o, q) = &c.hidden[&(l, i)];
-            let e = rel_frobenius(o, &h[l * per..(l + 1) * per]);
-            assert!(
-                e <= 1e-4,
-                "input {i} layer {l}: original hidden states differ by {e:e}"
-            );
-            let e = rel_frobenius(q, &hq[l * per..(l + 1) * per]);
-            assert!(
-                e <= 1e-4,
-                "input {i} layer {l}: int8 hidden states differ by {e:e}"
-            );
         }
     }
 }

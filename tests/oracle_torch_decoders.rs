@@ -8,50 +8,12 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use candle_core::Tensor;
-use quantlens::outputs::{Observer, OutputCheck, OutputsReport};
+use quantlens::outputs::{OutputCheck, OutputsReport};
 use quantlens::{Policy, Scheme};
 
-use common::outputs::{models, open_folder, reference, side_files};
-
-/// Collects hidden states and the logits blocks as the engine passes them.
-#[derive(Default)]
-struct Collect {
-    hidden: HashMap<(usize, usize), (Vec<f32>, Vec<f32>)>,
-    /// Per position, the logits of both sides, assembled from the blocks.
-    logits: Vec<(Vec<f32>, Vec<f32>)>,
-    blocks: usize,
-}
-
-impl Observer for Collect {
-    fn hidden(&mut self, layer: usize, input: usize, o: &Tensor, q: &Tensor) {
-        let f = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        self.hidden.insert((layer, input), (f(o), f(q)));
-    }
-    fn logits(&mut self, first_row: usize, o: &Tensor, q: &Tensor) {
-        let (o, q) = (o.to_vec2::<f32>().unwrap(), q.to_vec2::<f32>().unwrap());
-        self.logits.resize(o.len(), Default::default());
-        for (p, (ro, rq)) in o.into_iter().zip(q).enumerate() {
-            assert_eq!(self.logits[p].0.len(), first_row, "blocks arrive in order");
-            self.logits[p].0.extend(ro);
-            self.logits[p].1.extend(rq);
-        }
-        self.blocks += 1;
-    }
-}
-
-fn rel_frobenius(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let d: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum();
-    let n: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
-    (d / n).sqrt()
-}
+use common::outputs::{
+    check_states, models, open_folder, reference, rel_frobenius, side_files, Collect,
+};
 
 fn log_softmax(x: &[f32]) -> Vec<f32> {
     quantlens::outputs::figures::log_softmax(x)
@@ -90,25 +52,7 @@ fn check_model(model: &str, layers: usize) -> OutputsReport {
     let report = check.run(&r.inputs, &mut c).unwrap();
 
     // Hidden states of every layer, original and int8, within 1e-4 relative.
-    for i in 0..r.inputs.len() {
-        let (shape, h) = &r.f32s[&format!("hidden_states.{i}")];
-        let (_, hq) = &r.f32s[&format!("quantized.hidden_states.{i}")];
-        assert_eq!(shape[0], layers + 1);
-        let per = h.len() / shape[0];
-        for l in 0..=layers {
-            let (o, q) = &c.hidden[&(l, i)];
-            let e = rel_frobenius(o, &h[l * per..(l + 1) * per]);
-            assert!(
-                e <= 1e-4,
-                "input {i} layer {l}: original hidden states differ by {e:e}"
-            );
-            let e = rel_frobenius(q, &hq[l * per..(l + 1) * per]);
-            assert!(
-                e <= 1e-4,
-                "input {i} layer {l}: int8 hidden states differ by {e:e}"
-            );
-        }
-    }
+    check_states(&r, &c, layers);
     // Log-probabilities of every position, original and int8.
     assert_eq!(c.blocks, 1, "a tiny vocabulary fits one block");
     let mut at = 0;

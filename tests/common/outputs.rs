@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use candle_core::Tensor;
 use quantlens::outputs::inputs;
 use quantlens::outputs::side::FIXED;
-use quantlens::outputs::SideFiles;
+use quantlens::outputs::{Observer, SideFiles};
 use quantlens::{FileSource, Model, NamedSource};
 
 /// The model in a folder: every `.safetensors` file and `config.json`.
@@ -192,5 +193,75 @@ pub fn reference(model: &str) -> Reference {
         i64s,
         json,
         inputs: inputs::parse(&text, "inputs.txt").unwrap(),
+    }
+}
+
+/// Collects what the engine passes its observer: hidden states, final
+/// outputs and a decoder's logits blocks.
+#[derive(Default)]
+pub struct Collect {
+    /// Per (layer, input): the original and quantized states, flattened.
+    pub hidden: HashMap<(usize, usize), (Vec<f32>, Vec<f32>)>,
+    /// Per input: the pooled embeddings or logits of both sides.
+    pub outputs: HashMap<usize, (Vec<f32>, Vec<f32>)>,
+    /// Per position, a decoder's logits of both sides, assembled from the blocks.
+    pub logits: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Logits blocks seen.
+    pub blocks: usize,
+}
+
+impl Observer for Collect {
+    fn hidden(&mut self, layer: usize, input: usize, o: &Tensor, q: &Tensor) {
+        let f = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        self.hidden.insert((layer, input), (f(o), f(q)));
+    }
+    fn output(&mut self, input: usize, o: &[f32], q: &[f32]) {
+        self.outputs.insert(input, (o.to_vec(), q.to_vec()));
+    }
+    fn logits(&mut self, first_row: usize, o: &Tensor, q: &Tensor) {
+        let (o, q) = (o.to_vec2::<f32>().unwrap(), q.to_vec2::<f32>().unwrap());
+        self.logits.resize(o.len(), Default::default());
+        for (p, (ro, rq)) in o.into_iter().zip(q).enumerate() {
+            assert_eq!(self.logits[p].0.len(), first_row, "blocks arrive in order");
+            self.logits[p].0.extend(ro);
+            self.logits[p].1.extend(rq);
+        }
+        self.blocks += 1;
+    }
+}
+
+/// ‖a − b‖_F / ‖b‖_F in f64.
+pub fn rel_frobenius(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let d: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum();
+    let n: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
+    (d / n).sqrt()
+}
+
+/// Every layer's hidden states of every input, original and int8, equal
+/// the reference's within 1e-4 relative (Frobenius).
+pub fn check_states(r: &Reference, c: &Collect, layers: usize) {
+    for i in 0..r.inputs.len() {
+        let (shape, h) = &r.f32s[&format!("hidden_states.{i}")];
+        let (_, hq) = &r.f32s[&format!("quantized.hidden_states.{i}")];
+        assert_eq!(shape[0], layers + 1);
+        let per = h.len() / shape[0];
+        for l in 0..=layers {
+            let (o, q) = &c.hidden[&(l, i)];
+            let e = rel_frobenius(o, &h[l * per..(l + 1) * per]);
+            assert!(
+                e <= 1e-4,
+                "input {i} layer {l}: original hidden states differ by {e:e}"
+            );
+            let e = rel_frobenius(q, &hq[l * per..(l + 1) * per]);
+            assert!(
+                e <= 1e-4,
+                "input {i} layer {l}: int8 hidden states differ by {e:e}"
+            );
+        }
     }
 }
