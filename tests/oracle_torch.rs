@@ -6,23 +6,12 @@
 mod common;
 
 use quantlens::outputs::{OutputCheck, OutputsReport};
-use quantlens::{Policy, Scheme};
 use serde_json::Value;
 
-use common::outputs::{
-    check_states, models, open_folder, reference, side_files, Collect, Reference,
-};
+use common::outputs::{check_states, int8_check, Collect, Reference};
 
 fn run(model: &str) -> (Reference, OutputCheck, OutputsReport, Collect) {
-    let r = reference(model);
-    let dir = models().join(model);
-    let mut check = OutputCheck::with_scheme(
-        open_folder(&dir),
-        &side_files(&dir),
-        Scheme::Int8Tensor,
-        Policy::default_rule(),
-    )
-    .unwrap();
+    let (r, mut check) = int8_check(model);
     let mut c = Collect::default();
     let report = check.run(&r.inputs, &mut c).unwrap();
     (r, check, report, c)

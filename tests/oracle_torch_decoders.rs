@@ -12,7 +12,7 @@ use quantlens::outputs::{OutputCheck, OutputsReport};
 use quantlens::{Policy, Scheme};
 
 use common::outputs::{
-    check_states, models, open_folder, reference, rel_frobenius, side_files, Collect,
+    check_states, int8_check, models, open_folder, reference, rel_frobenius, side_files, Collect,
 };
 
 fn log_softmax(x: &[f32]) -> Vec<f32> {
@@ -30,15 +30,7 @@ fn close(what: &str, got: f64, want: f64, rel: f64) {
 }
 
 fn check_model(model: &str, layers: usize) -> OutputsReport {
-    let r = reference(model);
-    let dir = models().join(model);
-    let mut check = OutputCheck::with_scheme(
-        open_folder(&dir),
-        &side_files(&dir),
-        Scheme::Int8Tensor,
-        Policy::default_rule(),
-    )
-    .unwrap();
+    let (r, mut check) = int8_check(model);
     assert_eq!(check.max_length(), 256, "max_position_embeddings");
     let enc = check.encode(&r.inputs).unwrap();
     for (i, e) in enc.iter().enumerate() {

@@ -9,8 +9,8 @@ use serde_json::Value;
 use candle_core::Tensor;
 use quantlens::outputs::inputs;
 use quantlens::outputs::side::FIXED;
-use quantlens::outputs::{Observer, SideFiles};
-use quantlens::{FileSource, Model, NamedSource};
+use quantlens::outputs::{Observer, OutputCheck, SideFiles};
+use quantlens::{FileSource, Model, NamedSource, Policy, Scheme};
 
 /// The model in a folder: every `.safetensors` file and `config.json`.
 pub fn open_folder(dir: &Path) -> Model {
@@ -264,4 +264,18 @@ pub fn check_states(r: &Reference, c: &Collect, layers: usize) {
             );
         }
     }
+}
+
+/// A model of `../shared/models`, its torch reference, and the check its
+/// reference was made for: int8 per tensor on the fly, default policy.
+pub fn int8_check(model: &str) -> (Reference, OutputCheck) {
+    let dir = models().join(model);
+    let check = OutputCheck::with_scheme(
+        open_folder(&dir),
+        &side_files(&dir),
+        Scheme::Int8Tensor,
+        Policy::default_rule(),
+    )
+    .unwrap();
+    (reference(model), check)
 }
