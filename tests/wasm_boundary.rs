@@ -247,9 +247,11 @@ fn provided_bytes_replace_the_synchronous_read() {
 
     // The same row push-fed in odd pieces: the same figures, no read.
     insp.release();
-    insp.feed_begin(wi).map_err(JsValue::from).unwrap();
+    // The first pass holds 3000 bytes, so the second starts there.
+    insp.feed_begin(wi, 3000.0).map_err(JsValue::from).unwrap();
     loop {
-        for piece in data.chunks(1001) {
+        let from = insp.feed_resume_at().map_err(JsValue::from).unwrap() as usize;
+        for piece in data[from..].chunks(1001) {
             let ptr = insp.feed_buffer(piece.len()) as usize as *mut u8;
             // SAFETY: the feed buffer holds piece.len() bytes at this address.
             unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), ptr, piece.len()) };

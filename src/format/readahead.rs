@@ -130,6 +130,14 @@ impl<R: RangeRead> ReadAhead<R> {
         }
     }
 
+    /// Drops the held ranges and windows and frees their buffers, for a
+    /// caller about to take that memory for something else.
+    pub fn free(&self) {
+        let mut s = self.state();
+        s.held.clear();
+        s.windows.clear();
+    }
+
     /// Bytes held in memory, reused buffers included.
     pub fn held_capacity(&self) -> u64 {
         let s = self.state();

@@ -117,8 +117,14 @@ impl Analyser {
 
     /// As [`super::inspector::Inspector::feed_begin`].
     #[wasm_bindgen(js_name = feedBegin)]
-    pub fn feed_begin(&mut self, index: usize) -> Result<(), JsError> {
-        self.session_mut()?.feed_begin(index)
+    pub fn feed_begin(&mut self, index: usize, budget: f64) -> Result<(), JsError> {
+        self.session_mut()?.feed_begin(index, budget)
+    }
+
+    /// As [`super::inspector::Inspector::feed_resume_at`].
+    #[wasm_bindgen(js_name = feedResumeAt)]
+    pub fn feed_resume_at(&self) -> Result<f64, JsError> {
+        self.session()?.feed_resume_at()
     }
 
     /// As [`super::inspector::Inspector::feed_buffer`].

@@ -137,10 +137,20 @@ impl Inspector {
     }
 
     /// Starts the push-fed analysis of row `index` (see
-    /// [`Inspector::read_plan`]'s `feed`).
+    /// [`Inspector::read_plan`]'s `feed`). When the tensor takes two
+    /// passes, the first keeps up to `budget` bytes (less what is read
+    /// ahead) of its start, and the second starts at
+    /// [`Inspector::feed_resume_at`].
     #[wasm_bindgen(js_name = feedBegin)]
-    pub fn feed_begin(&mut self, index: usize) -> Result<(), JsError> {
-        self.s.feed_begin(index)
+    pub fn feed_begin(&mut self, index: usize, budget: f64) -> Result<(), JsError> {
+        self.s.feed_begin(index, budget)
+    }
+
+    /// The byte of the fed tensor the current pass starts at (after
+    /// [`Inspector::feed_end_pass`] said another is needed).
+    #[wasm_bindgen(js_name = feedResumeAt)]
+    pub fn feed_resume_at(&self) -> Result<f64, JsError> {
+        self.s.feed_resume_at()
     }
 
     /// The wasm-memory address of a reused buffer of `length` bytes for

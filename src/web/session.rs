@@ -97,10 +97,11 @@ impl Session {
             .sum::<u64>() as f64
     }
 
-    /// Bytes of the wasm memory held by read-ahead buffers.
+    /// Bytes of the wasm memory held by read-ahead and feed buffers.
     pub fn held_bytes(&self) -> f64 {
         let held: u64 = self.windowed.iter().map(|w| w.held_capacity()).sum();
-        (held + self.feed_buf.capacity() as u64) as f64
+        let hold = self.feed.as_ref().map_or(0, |f| f.feed.hold_capacity());
+        (held + (self.feed_buf.capacity() + hold) as u64) as f64
     }
 
     /// Streams row `index` from the held ranges (or, for Blobs, what is
@@ -119,11 +120,31 @@ impl Session {
     /// into [`Session::feed_buffer`] and hands each piece over with
     /// [`Session::feed_push`], ends each pass with
     /// [`Session::feed_end_pass`] and gets the row from
-    /// [`Session::feed_finish`].
-    pub fn feed_begin(&mut self, index: usize) -> Result<(), JsError> {
+    /// [`Session::feed_finish`]. Up to `budget` bytes of the tensor's
+    /// first pass are kept when a second pass follows;
+    /// [`Session::feed_resume_at`] says where that pass starts. The
+    /// read-ahead buffers are freed first, and the kept bytes when the
+    /// first pass ends, so a worker holds one or the other, never both
+    /// (its memory never shrinks).
+    pub fn feed_begin(&mut self, index: usize, budget: f64) -> Result<(), JsError> {
+        self.feed = None;
         let feed = RowFeed::new(&self.pipeline, index).map_err(js_err)?;
-        self.feed = Some(feed.ok_or_else(|| JsError::new(&format!("row {index} cannot be fed")))?);
+        let mut feed = feed.ok_or_else(|| JsError::new(&format!("row {index} cannot be fed")))?;
+        for w in &self.windowed {
+            w.free();
+        }
+        feed.feed.hold(budget.max(0.0) as usize);
+        self.feed = Some(feed);
         Ok(())
+    }
+
+    /// Where the current pass starts, in bytes from the tensor's start.
+    pub fn feed_resume_at(&self) -> Result<f64, JsError> {
+        let feed = self
+            .feed
+            .as_ref()
+            .ok_or_else(|| JsError::new("no row being fed"))?;
+        Ok(feed.feed.resume_at() as f64)
     }
 
     /// The wasm-memory address of a reused buffer of `length` bytes.

@@ -144,15 +144,19 @@ export async function analyseRow(insp, at, files, net) {
   }
   const r = plan.ranges[0];
   const f = files[r.file];
-  insp.feedBegin(at);
+  // The first pass keeps up to the budget of the tensor's start, so a
+  // second pass (int8 per tensor) reads only the rest.
+  insp.feedBegin(at, budget);
   const push = (chunk) => {
     const ptr = insp.feedBuffer(chunk.byteLength);
     writeAt(ptr, chunk, 0);
     insp.feedPush(chunk.byteLength);
   };
   try {
-    do await streamBytes(f, r.start, r.length, push, net);
-    while (insp.feedEndPass());
+    for (let from = 0; ; from = insp.feedResumeAt()) {
+      if (from < r.length) await streamBytes(f, r.start + from, r.length - from, push, net);
+      if (!insp.feedEndPass()) break;
+    }
   } catch (e) {
     if (!f.blob) throw e;
     // A local file's stream failed or stalled: the analysis reads it in

@@ -8,7 +8,9 @@
 //! chunks before they reach the same accumulators. `int8-tensor` needs the
 //! tensor's max|w| before it quantizes, so it takes two passes (the first
 //! also gives the value statistics); the other schemes need only a row's or
-//! a group's max and take one pass at any size.
+//! a group's max and take one pass at any size. The first pass can keep the
+//! tensor's first bytes ([`TensorFeed::hold`]), so that the second reads
+//! only the rest ([`TensorFeed::resume_at`]).
 
 use crate::checks::fake::{self, grid_unit, GridDetector};
 use crate::pipeline::inspect::Planned;
@@ -45,6 +47,10 @@ pub struct TensorFeed {
     /// are known to lie on no grid.
     grid: Option<(GridDetector, f64)>,
     quant: Option<(Chunker, Quantizer)>,
+    /// The first bytes of the first pass, kept up to `hold_limit` when a
+    /// second pass will follow.
+    held: Vec<u8>,
+    hold_limit: usize,
 }
 
 impl TensorFeed {
@@ -73,7 +79,44 @@ impl TensorFeed {
             values: ValueStats::default(),
             grid: grid_unit(t).map(|u| (GridDetector::default(), u)),
             quant,
+            held: Vec::new(),
+            hold_limit: 0,
         })
+    }
+
+    /// Keeps up to `limit` of the tensor's first bytes while the first
+    /// pass reads them, when a second pass will follow (`int8-tensor`):
+    /// that pass then starts past them ([`TensorFeed::resume_at`]), so a
+    /// tensor over a reader's budget is read `2 − limit / size` times
+    /// instead of twice. The kept bytes are freed when the first pass ends.
+    /// Call before the first [`TensorFeed::push`].
+    pub fn hold(&mut self, limit: usize) {
+        let two_passes = self.quantize && self.scheme == Scheme::Int8Tensor;
+        let limit = if two_passes && self.fed == 0 && self.pass == 1 {
+            limit.min(usize::try_from(self.t.bytes()).unwrap_or(usize::MAX))
+        } else {
+            0
+        };
+        // Reserved once: growing by doubling would leave the old block
+        // beside the new one at every step (a wasm memory never shrinks),
+        // and a reservation refused means holding nothing, not failing.
+        self.hold_limit = if self.held.try_reserve_exact(limit).is_ok() {
+            limit
+        } else {
+            0
+        };
+    }
+
+    /// Bytes of memory the hold buffer takes.
+    pub fn hold_capacity(&self) -> usize {
+        self.held.capacity()
+    }
+
+    /// Bytes of the tensor the current pass has already been given: where
+    /// the reader starts it (the held bytes, for a second pass after
+    /// [`TensorFeed::hold`]; otherwise what it has pushed).
+    pub fn resume_at(&self) -> u64 {
+        self.fed
     }
 
     /// The tensor analysed.
@@ -100,6 +143,10 @@ impl TensorFeed {
             ));
         }
         self.fed += bytes.len() as u64;
+        if self.pass == 1 && self.held.len() < self.hold_limit {
+            let keep = (self.hold_limit - self.held.len()).min(bytes.len());
+            self.held.extend_from_slice(&bytes[..keep]);
+        }
         if self.pass == 1 {
             let (values, grid) = (&mut self.values, &mut self.grid);
             self.scan.push(bytes, |w| {
@@ -138,8 +185,13 @@ impl TensorFeed {
             self.pass == 1 && self.quantize && self.scheme == Scheme::Int8Tensor && self.finite();
         if again {
             let scale = scheme::int8_scale(self.values.max_abs());
-            self.quant = Some(Quantizer::chunker(&self.t, self.width, self.scheme, scale));
+            let (mut c, mut q) = Quantizer::chunker(&self.t, self.width, self.scheme, scale);
+            c.push(&self.held, |w| q.consume(w));
+            self.fed = self.held.len() as u64;
+            self.quant = Some((c, q));
         }
+        self.held = Vec::new();
+        self.hold_limit = 0;
         self.pass += 1;
         self.done = !again;
         Ok(again)
@@ -254,32 +306,36 @@ mod tests {
     }
 
     /// Feeds the tensor in windows cut at `cuts` (cycled), pass after
-    /// pass; returns the figures and how many passes were read.
+    /// pass, holding up to `hold` bytes in the first; returns the figures
+    /// and the bytes fed in all.
     fn fed(
         t: &TensorInfo,
         bytes: &[u8],
         quantize: bool,
         scheme: Scheme,
         cuts: &[usize],
+        hold: usize,
     ) -> (String, usize) {
         let mut f = TensorFeed::new("m.safetensors", t, quantize, scheme).unwrap();
+        f.hold(hold);
         let data = &bytes[t.start as usize..t.end as usize];
-        let mut passes = 0;
+        let mut total = 0;
         loop {
-            passes += 1;
-            let (mut at, mut k) = (0, 0);
+            let (mut at, mut k) = (f.resume_at() as usize, 0);
             while at < data.len() {
                 let n = cuts[k % cuts.len()].min(data.len() - at);
                 f.push(&data[at..at + n]).unwrap();
                 at += n;
+                total += n;
                 k += 1;
             }
             if !f.end_pass().unwrap() {
                 break;
             }
         }
+        assert_eq!(f.hold_capacity(), 0, "freed after the first pass");
         let (a, grid) = f.finish().unwrap();
-        (format!("{a:?} {grid:?}"), passes)
+        (format!("{a:?} {grid:?}"), total)
     }
 
     fn direct(t: &TensorInfo, bytes: &[u8], quantize: bool, scheme: Scheme) -> String {
@@ -310,19 +366,23 @@ mod tests {
         },
     ];
 
-    fn check(dtype: Dtype, shape: Vec<u64>, vals: &[f32], cuts: &[usize]) {
+    /// Every scheme, quantized or not, with no hold, a hold of `hold`
+    /// bytes and a hold of the whole tensor: the direct path's figures,
+    /// and the second pass reads only what was not held.
+    fn check(dtype: Dtype, shape: Vec<u64>, vals: &[f32], cuts: &[usize], hold: usize) {
         let (t, bytes) = tensor(dtype.clone(), shape, vals);
+        let size = t.bytes() as usize;
         for scheme in SCHEMES {
             for quantize in [true, false] {
-                let (got, passes) = fed(&t, &bytes, quantize, scheme, cuts);
-                assert_eq!(
-                    got,
-                    direct(&t, &bytes, quantize, scheme),
-                    "{scheme:?} {dtype:?}"
-                );
-                let finite = vals.iter().all(|x| x.is_finite());
-                let two = quantize && scheme == Scheme::Int8Tensor && finite;
-                assert_eq!(passes, 1 + two as usize, "{scheme:?}");
+                let want = direct(&t, &bytes, quantize, scheme);
+                for hold in [0, hold, usize::MAX] {
+                    let (got, total) = fed(&t, &bytes, quantize, scheme, cuts, hold);
+                    assert_eq!(got, want, "{scheme:?} {dtype:?} hold {hold}");
+                    let finite = vals.iter().all(|x| x.is_finite());
+                    let two = quantize && scheme == Scheme::Int8Tensor && finite;
+                    let again = if two { size - hold.min(size) } else { 0 };
+                    assert_eq!(total, size + again, "{scheme:?} hold {hold}");
+                }
             }
         }
     }
@@ -341,29 +401,30 @@ mod tests {
             rows in 1u64..40, cols in prop::sample::select(vec![64u64, 96, 320, 1024, 4160]),
             dtype in prop::sample::select(vec![Dtype::F32, Dtype::F16, Dtype::BF16]),
             cuts in prop::collection::vec(1usize..70_001, 1..5), seed in any::<u64>(),
+            hold in 0usize..400_000,
         ) {
             let vals = values((rows * cols) as usize, seed);
-            check(dtype, vec![rows, cols], &vals, &cuts);
+            check(dtype, vec![rows, cols], &vals, &cuts, hold);
         }
     }
 
     #[test]
     fn rows_longer_than_a_chunk() {
         let vals = values(2 * 40_000, 3);
-        check(Dtype::F32, vec![2, 40_000], &vals, &[12_345, 1, 7]);
+        check(Dtype::F32, vec![2, 40_000], &vals, &[12_345, 1, 7], 131_075);
     }
 
     #[test]
     fn non_finite_values_and_fake_quantization() {
         let mut vals = values(64 * 64, 5);
         vals[77] = f32::NAN;
-        check(Dtype::F32, vec![64, 64], &vals, &[999]);
+        check(Dtype::F32, vec![64, 64], &vals, &[999], 1000);
         let grid: Vec<f32> = (0..64 * 64)
             .map(|i| ((i % 15) as f32 - 7.0) * 0.25)
             .collect();
-        check(Dtype::F16, vec![64, 64], &grid, &[3, 1001]);
+        check(Dtype::F16, vec![64, 64], &grid, &[3, 1001], 4097);
         let (t, bytes) = tensor(Dtype::F16, vec![64, 64], &grid);
-        assert!(fed(&t, &bytes, true, Scheme::Int8Channel, &[5])
+        assert!(fed(&t, &bytes, true, Scheme::Int8Channel, &[5], 0)
             .0
             .contains("Some(Grid"));
     }
