@@ -53,6 +53,10 @@ impl Chunker {
     /// Decodes whole elements, emitting each chunk as it fills.
     pub(super) fn decode(&mut self, mut bytes: &[u8], f: &mut impl FnMut(&[f32])) {
         while !bytes.is_empty() {
+            if let Some(n) = self.whole_chunk_in_place(bytes, f) {
+                bytes = &bytes[n..];
+                continue;
+            }
             let room = self.chunk - self.vals.len();
             let n = (bytes.len() / self.width).min(room);
             let at = self.vals.len();
@@ -66,6 +70,27 @@ impl Chunker {
                 self.vals.clear();
             }
         }
+    }
+}
+
+impl Chunker {
+    /// Emits the next chunk straight from `bytes` when they hold all of it
+    /// as aligned little-endian F32 and nothing is pending: the values are
+    /// the bytes, so copying them out would only cost a pass over memory.
+    /// Returns the bytes consumed.
+    fn whole_chunk_in_place(&mut self, bytes: &[u8], f: &mut impl FnMut(&[f32])) -> Option<usize> {
+        if self.dtype != Dtype::F32 || !self.vals.is_empty() || cfg!(target_endian = "big") {
+            return None;
+        }
+        let n = (self.chunk as u64).min(self.numel - self.seen) as usize;
+        // SAFETY: every bit pattern is a valid f32.
+        let (head, vals, _) = unsafe { bytes.align_to::<f32>() };
+        if !head.is_empty() || vals.len() < n {
+            return None;
+        }
+        f(&vals[..n]);
+        self.seen += n as u64;
+        Some(n * 4)
     }
 }
 
