@@ -20,7 +20,7 @@ export const DEFAULT_HUB = 'https://huggingface.co';
  *   warn=PCT, bad=PCT    rel. error thresholds of the row colours, in percent (1 and 5)
  *   sha256=FILE:HEX[,FILE:HEX...]  expected digests, checked after the analysis
  *   view=header          stop after the structure view (no tensor data fetched)
- *   budget=MIB           bytes of a row each worker reads ahead whole (default 256); larger rows are streamed
+ *   budget=MIB           bytes of a row each worker reads ahead whole (default 256); larger rows are streamed, and per-tensor int8 keeps that much of one for its second pass
  *   outputs=1            run the output check (the Outputs panel) after the analysis
  */
 export function parseFragment(hash) {
