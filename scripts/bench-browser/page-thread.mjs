@@ -3,7 +3,7 @@
 // for one or two builds of the page (before/after a change) and for Netron
 // displaying the same file, interleaved round by round in one run.
 //   node scripts/bench-browser/page-thread.mjs [--model DIR]... [--runs N]
-//        [--before WWW_DIR|GIT_REF] [--netron PATH_TO_NETRON]
+//        [--before WWW_DIR|GIT_REF] [--netron PATH_TO_NETRON] [--json FILE]
 // Every --model in turn (default: ../shared's all-MiniLM-L6-v2). --before:
 // a www/ folder, or a commit whose www/ is taken with the current www/pkg
 // (the same wasm: only the page differs). Netron (pip install netron) is
@@ -16,12 +16,15 @@
 // the page, in wall time) and the gap between the two, split into before
 // the page's input event and after it. Netron: setInputFiles on its file
 // input to its body's class becoming "default" (the model shown).
+// --json FILE also writes every run: { runs, models: { MODEL_PATH: { before?,
+// after: [{ outside, inside, toInput, afterInput, cpu, tensors }], netron:
+// [{ outside }] } } } (seconds; netron empty when not run).
 import { spawn, execFileSync } from 'node:child_process';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startRangeServer } from '../../tests/e2e/range-server.mjs';
-import { repoRoot, opt, opts } from './args.mjs';
+import { repoRoot, opt, opts, writeJson } from './args.mjs';
 import { launch } from '../../tests/e2e/helpers.mjs';
 
 const models = opts('--model').map((m) => path.resolve(m));
@@ -129,14 +132,16 @@ async function netronRun() {
 }
 
 let file = null;
+const all = {};
 for (const model of models) {
   file = fs.statSync(model).isDirectory() ? path.join(model, fs.readdirSync(model).filter((f) => f.endsWith('.safetensors')).sort()[0]) : model;
   const single = fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.safetensors')).length === 1;
-  await benchModel(model, single, single && netron);
+  all[model] = await benchModel(model, single, single && netron);
 }
 await browser.close();
 await srv.close();
 netron?.close();
+writeJson({ runs, models: all });
 
 async function benchModel(model, single, withNetron) {
   const builds = before ? ['before', 'after'] : ['after'];
@@ -164,4 +169,5 @@ async function benchModel(model, single, withNetron) {
     ...(withNetron ? [`| Netron (same file, shown) | | | | | | ${fmt(results.netron.map((x) => x.outside))} | | |`] : []),
   ];
   console.log(lines.join('\n'));
+  return results;
 }

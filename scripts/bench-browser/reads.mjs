@@ -5,12 +5,14 @@
 // dropped as local files: time to all rows, model bytes fetched, bytes read
 // synchronously by the workers, and the browser's peak anonymous RSS.
 //   node scripts/bench-browser/reads.mjs [--model DIR] [--runs N] [--www LABEL=DIR]... [--frag '&scheme=int8-channel']
-//     [--modes link,local]
+//     [--modes link,local] [--json FILE]
 // Default model: DIR/model.safetensors with eight 400 MB f32 tensors
 // (3.2 GB), generated in /tmp/quantlens-reads if absent (delete it after).
+// --json FILE also writes { file, size, runs, results: [{ label, mode, secs,
+// served, sync, peak }] } (bytes).
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot, opt } from './args.mjs';
+import { repoRoot, opt, writeJson } from './args.mjs';
 import { startRangeServer } from '../../tests/e2e/range-server.mjs';
 import { launch, analyse, confirmLink, artifacts, browserRss } from '../../tests/e2e/helpers.mjs';
 
@@ -102,3 +104,4 @@ const out = [
 ].join('\n');
 console.log(out);
 fs.writeFileSync(path.join(artifacts, 'bench-reads.md'), `${out}\n`);
+writeJson({ file, size, runs, results });

@@ -2,16 +2,17 @@
 // Same-run throughput of the native CLI and the browser inspector on one
 // model, with the browser's raw file-read floor (workers that only read the
 // dropped files, no analysis) measured beside them.
-//   node scripts/bench-browser/run.mjs [--model DIR] [--runs N] [--www DIR]
+//   node scripts/bench-browser/run.mjs [--model DIR] [--runs N] [--www DIR] [--json FILE]
 // Default model: /tmp/quantlens-bench-cache/bert-large-f32 (scripts/bench
 // generates it). Needs target/release/quantlens, www/pkg and Chromium.
 // Rounds are interleaved (native, floor, page, ...) so that every measure
-// sees the same machine load; medians are reported.
+// sees the same machine load; medians are reported. --json FILE also writes
+// them as { model, bytes, runs, workers, median: { KEY: { secs, cpu } } }.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startRangeServer } from '../../tests/e2e/range-server.mjs';
-import { here, repoRoot, opt } from './args.mjs';
+import { here, repoRoot, opt, writeJson } from './args.mjs';
 import { launch, analyse, artifacts } from '../../tests/e2e/helpers.mjs';
 
 const model = path.resolve(opt('--model', '/tmp/quantlens-bench-cache/bert-large-f32'));
@@ -128,3 +129,4 @@ const out = [
 ].join('\n');
 console.log(out);
 fs.writeFileSync(path.join(artifacts, 'bench-browser.md'), `${out}\n`);
+writeJson({ model, bytes, runs, workers, median: Object.fromEntries(Object.keys(times).map((k) => [k, { secs: median(times[k]), cpu: median(cpu[k]) }])) });

@@ -3,20 +3,19 @@
 // held in memory, served to the wasm Inspector through a read callback, in
 // Node's V8 (the engine Chromium uses), against the native CLI on one thread
 // over the same shard. CPU seconds of this process; best of N.
-//   node scripts/bench-browser/wasm-compute.mjs [SHARD] [--runs N]
+//   node scripts/bench-browser/wasm-compute.mjs [SHARD] [--runs N] [--json FILE]
 // Default shard: the first of /tmp/quantlens-bench-cache/bert-large-f32.
 // Needs www/pkg (scripts/build-web) and target/release/quantlens.
+// --json FILE also writes { shard, bytes, runs, wasm, native } (CPU-s).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot, opt, writeJson } from './args.mjs';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
-const runsAt = args.indexOf('--runs');
-const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
-const shard = path.resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs')
+const runs = Number(opt('--runs', 3));
+const shard = path.resolve(args.find((a, i) => !a.startsWith('--') && !['--runs', '--json'].includes(args[i - 1]))
   ?? '/tmp/quantlens-bench-cache/bert-large-f32/model-00001-of-00003.safetensors');
 const pkg = path.join(repoRoot, 'www/pkg');
 const bin = path.join(repoRoot, 'target/release/quantlens');
@@ -72,3 +71,4 @@ console.log(`${path.basename(shard)} (${mb.toFixed(0)} MB), best of ${runs}:`);
 console.log(`  wasm analysis (Node ${process.version}, bytes from memory): ${wasm.toFixed(2)} CPU-s = ${(wasm * 1e9 / buf.length).toFixed(2)} ns/byte`);
 console.log(`  native CLI, 1 thread (pread from the page cache):  ${native.toFixed(2)} CPU-s = ${(native * 1e9 / buf.length).toFixed(2)} ns/byte`);
 console.log(`  wasm / native: ${(wasm / native).toFixed(2)}x`);
+writeJson({ shard, bytes: buf.length, runs, wasm, native });
