@@ -276,11 +276,16 @@ impl ErrorStats {
         self.hist.push_buckets(buckets);
     }
 
-    /// The finished metrics; `value` gives the tensor's std for the
-    /// outlier ratio.
+    /// The finished metrics. `value` holds the statistics of the same
+    /// originals, all finite: its Σw² (not summed again here, which saves
+    /// an f64 multiply-add per element) and its std, for the outlier ratio.
     pub fn metrics(&self, value: &ValueStats) -> ErrorMetrics {
+        debug_assert_eq!(
+            value.count, self.count,
+            "error and value statistics of other elements"
+        );
         let n = self.count.max(1) as f64;
-        let w2: f64 = self.sums.w2.iter().sum();
+        let w2 = value.sum_sq();
         let e2: f64 = self.sums.e2.iter().sum();
         let d2: f64 = self.sums.d2.iter().sum();
         // Σw·d from the three sums kept (2·w·d = w² + d² − (w − d)²): one

@@ -6,8 +6,6 @@ use super::{simd, LANES};
 /// Lane sums of the error statistics, in f64.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ErrorLanes {
-    /// Σ w².
-    pub w2: [f64; LANES],
     /// Σ (w − d)².
     pub e2: [f64; LANES],
     /// Σ d².
@@ -50,7 +48,6 @@ pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLane
 fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16) -> u32 {
     let (a, b) = (w as f64, d as f64);
     let e = a - b;
-    acc.w2[i] += a * a;
     acc.e2[i] += e * e;
     acc.d2[i] += b * b;
     let ae = e.abs();
@@ -114,7 +111,6 @@ mod tests {
             for k in 0..w.len() {
                 let lane = if k < whole { k % LANES } else { 0 };
                 let (a, b) = (w[k] as f64, d[k] as f64);
-                want.w2[lane] += a * a;
                 want.e2[lane] += (a - b) * (a - b);
                 want.d2[lane] += b * b;
                 want.max_abs[lane] = want.max_abs[lane].max((a - b).abs());
@@ -129,7 +125,7 @@ mod tests {
                 );
             }
             prop_assert_eq!(zeros, want_zeros);
-            let bits = |l: &ErrorLanes| [l.w2, l.e2, l.d2, l.max_abs].map(|a| a.map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }));
+            let bits = |l: &ErrorLanes| [l.e2, l.d2, l.max_abs].map(|a| a.map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }));
             prop_assert_eq!(bits(&acc), bits(&want));
         }
     }
