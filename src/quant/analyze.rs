@@ -70,10 +70,15 @@ fn cache_whole(
 
 /// `v` at least `n` long: scratch buffers only grow (shrinking and
 /// growing again zero-filled the difference every time), and their users
-/// take the first `n` elements.
+/// take the first `n` elements and overwrite them before reading. A
+/// buffer that must grow is replaced, not resized: a large zeroed
+/// allocation comes as fresh pages the system has zeroed already, where
+/// `resize` wrote every byte (a memset of up to 64 MiB).
 fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut Vec<T> {
     if v.len() < n {
-        v.resize(n, T::default());
+        // The old buffer goes first, so the two are never both held.
+        *v = Vec::new();
+        *v = vec![T::default(); n];
     }
     v
 }

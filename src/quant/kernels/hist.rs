@@ -27,9 +27,13 @@ pub fn bucket(x: f32) -> u16 {
 /// Counts bucket indices `idx` (each below [`HIST_BUCKETS`]; higher bits
 /// are ignored) into `tables`: element `k` of each group of four to
 /// table `k`, the elements past the last whole group to table 0.
-/// Returns the smallest and largest index counted (`(u16::MAX, 0)` for
-/// none). The caller keeps the counters from overflowing: at most
-/// `u32::MAX` indices between resets.
+/// Returns the smallest nonzero index counted (`u16::MAX` for none) and
+/// the largest index counted (0 for none). Bucket 0 (an exact zero) is
+/// left out of the first: it is usually counted (an int8 tensor's largest
+/// weight tends to dequantize exactly) while the next bucket used is
+/// thousands higher, and the callers walk and clear the range between.
+/// The caller keeps the counters from overflowing: at most `u32::MAX`
+/// indices between resets.
 pub fn hist_count(tables: &mut [HistTable; HIST_TABLES], idx: &[u16]) -> (u16, u16) {
     const MASK: u16 = (HIST_BUCKETS - 1) as u16;
     let [t0, t1, t2, t3] = tables;
@@ -53,16 +57,21 @@ simd! {
     fn span(idx: &[u16]) -> (u16, u16) {
         let m = (HIST_BUCKETS - 1) as u16;
         let (blocks, tail) = idx.as_chunks::<SPAN_LANES>();
+        // The smallest of index − 1, wrapping: 0 becomes the largest.
         let (mut lo, mut hi) = ([u16::MAX; SPAN_LANES], [0u16; SPAN_LANES]);
         for b in blocks {
             for i in 0..SPAN_LANES {
-                lo[i] = lo[i].min(b[i] & m);
+                lo[i] = lo[i].min((b[i] & m).wrapping_sub(1));
                 hi[i] = hi[i].max(b[i] & m);
             }
         }
-        let lo = tail.iter().map(|&b| b & m).chain(lo).fold(u16::MAX, u16::min);
+        let lo = tail
+            .iter()
+            .map(|&b| (b & m).wrapping_sub(1))
+            .chain(lo)
+            .fold(u16::MAX, u16::min);
         let hi = tail.iter().map(|&b| b & m).chain(hi).fold(0, u16::max);
-        (lo, hi)
+        (if lo == u16::MAX { lo } else { lo + 1 }, hi)
     }
 }
 
@@ -87,7 +96,9 @@ mod tests {
                 // The definition: the top 16 bits of |x|'s pattern.
                 let b = ((x.abs().to_bits() >> 16) as usize).min(HIST_BUCKETS - 1);
                 want[table][b] += 1;
-                wlo = wlo.min(b as u16);
+                if b != 0 {
+                    wlo = wlo.min(b as u16);
+                }
                 whi = whi.max(b as u16);
             }
             prop_assert!(counts[..] == want[..]);
