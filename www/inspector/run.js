@@ -140,7 +140,7 @@ export async function runPrimary() {
     drawRelPlot();
     $('progress').value = $('progress').max;
     $('progress-text').textContent = input.remote
-      ? `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)} · ${pool.size} worker${pool.size === 1 ? '' : 's'}`
+      ? `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)}${state.net.fetched > state.net.total && $('scheme').value === 'int8-tensor' ? ' (int8 per tensor reads a second time what a worker could not keep of a tensor over its read budget)' : ''} · ${pool.size} worker${pool.size === 1 ? '' : 's'}`
       : `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(modelBytes / Math.max(secs, 1e-6))}/s · ${pool.size} worker${pool.size === 1 ? '' : 's'}`;
     setExportsEnabled(true);
     const $status = $('status');
