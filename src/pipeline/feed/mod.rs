@@ -91,8 +91,7 @@ impl TensorFeed {
     /// instead of twice. The kept bytes are freed when the first pass ends.
     /// Call before the first [`TensorFeed::push`].
     pub fn hold(&mut self, limit: usize) {
-        let two_passes = self.quantize && self.scheme == Scheme::Int8Tensor;
-        let limit = if two_passes && self.fed == 0 && self.pass == 1 {
+        let limit = if self.quantizes_in_a_second_pass() && self.fed == 0 && self.pass == 1 {
             limit.min(usize::try_from(self.t.bytes()).unwrap_or(usize::MAX))
         } else {
             0
@@ -181,8 +180,7 @@ impl TensorFeed {
             ));
         }
         self.fed = 0;
-        let again =
-            self.pass == 1 && self.quantize && self.scheme == Scheme::Int8Tensor && self.finite();
+        let again = self.pass == 1 && self.quantizes_in_a_second_pass() && self.finite();
         if again {
             let scale = scheme::int8_scale(self.values.max_abs());
             let (mut c, mut q) = Quantizer::chunker(&self.t, self.width, self.scheme, scale);
@@ -218,6 +216,11 @@ impl TensorFeed {
             errors,
         };
         Ok((analysis, grid))
+    }
+
+    /// `int8-tensor` quantizes once the first pass has found max|w|.
+    fn quantizes_in_a_second_pass(&self) -> bool {
+        self.quantize && self.scheme == Scheme::Int8Tensor
     }
 
     fn finite(&self) -> bool {
