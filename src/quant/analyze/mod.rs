@@ -10,6 +10,11 @@ use crate::quant::scheme::{self, Scheme};
 use crate::quant::stats::{ErrorMetrics, ErrorStats, ValueStats};
 use crate::{ByteSource, Error, TensorInfo};
 
+mod stream;
+
+use stream::{cache_whole, stream, tensor_key};
+pub use stream::{lend_f32, LentF32, Scratch};
+
 /// Largest number of elements decoded at once.
 pub const CHUNK_ELEMS: usize = 1 << 15;
 
@@ -17,71 +22,6 @@ pub const CHUNK_ELEMS: usize = 1 << 15;
 /// for the passes that need them (64 MiB of f32 per thread); larger ones
 /// are read again for each pass.
 pub const WHOLE_ELEMS: u64 = 1 << 24;
-
-/// Reusable buffers for one analysing thread.
-#[derive(Default)]
-pub struct Scratch {
-    bytes: Vec<u8>,
-    w: Vec<f32>,
-    d: Vec<f32>,
-    e: Vec<f32>,
-    whole: Vec<f32>,
-    /// The value statistics of `whole`, taken as it was read.
-    whole_values: ValueStats,
-    /// Which tensor `whole` holds: source address and byte range (a
-    /// zero-size tensor starts where the next one does).
-    whole_of: Option<(usize, u64, u64)>,
-}
-
-fn tensor_key(src: &dyn ByteSource, t: &TensorInfo) -> (usize, u64, u64) {
-    (
-        src as *const dyn ByteSource as *const u8 as usize,
-        t.start,
-        t.end,
-    )
-}
-
-/// Decodes a small tensor whole into the scratch so later passes over it
-/// read memory instead of the source, and takes its value statistics on
-/// the way, a chunk at a time while the chunk is in cache (the chunks
-/// [`scan`] streams, so the sums are the same to the bit).
-fn cache_whole(
-    src: &dyn ByteSource,
-    file: &str,
-    t: &TensorInfo,
-    s: &mut Scratch,
-) -> Result<(), Error> {
-    if t.numel > WHOLE_ELEMS || s.whole_of == Some(tensor_key(src, t)) {
-        return Ok(());
-    }
-    s.whole_of = None;
-    let n = t.numel as usize;
-    grow(&mut s.whole, n);
-    let mut values = ValueStats::default();
-    for at in (0..n).step_by(CHUNK_ELEMS) {
-        let chunk = &mut s.whole[at..at + (n - at).min(CHUNK_ELEMS)];
-        read_decoded(src, file, t, at as u64, &mut s.bytes, chunk)?;
-        values.push(chunk);
-    }
-    s.whole_values = values;
-    s.whole_of = Some(tensor_key(src, t));
-    Ok(())
-}
-
-/// `v` at least `n` long: scratch buffers only grow (shrinking and
-/// growing again zero-filled the difference every time), and their users
-/// take the first `n` elements and overwrite them before reading. A
-/// buffer that must grow is replaced, not resized: a large zeroed
-/// allocation comes as fresh pages the system has zeroed already, where
-/// `resize` wrote every byte (a memset of up to 64 MiB).
-fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut Vec<T> {
-    if v.len() < n {
-        // The old buffer goes first, so the two are never both held.
-        *v = Vec::new();
-        *v = vec![T::default(); n];
-    }
-    v
-}
 
 /// What streaming one tensor produced.
 #[derive(Debug, Clone)]
@@ -92,80 +32,6 @@ pub struct TensorAnalysis {
     pub errors: Option<ErrorMetrics>,
 }
 
-/// Reads `out.len()` elements of tensor `t` starting at element `at`,
-/// decoded to f32. Little-endian F32 is read straight into `out`.
-fn read_decoded(
-    src: &dyn ByteSource,
-    file: &str,
-    t: &TensorInfo,
-    at: u64,
-    bytes: &mut Vec<u8>,
-    out: &mut [f32],
-) -> Result<(), Error> {
-    let width = t
-        .dtype
-        .decode_width()
-        .expect("decode of a non-float tensor");
-    let offset = t.start + at * width as u64;
-    #[cfg(target_endian = "little")]
-    if t.dtype == crate::Dtype::F32 {
-        // SAFETY: every bit pattern is a valid f32, u8 has no alignment
-        // requirement, and the byte view covers exactly `out`.
-        let raw =
-            unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
-        return read(src, file, t, offset, raw);
-    }
-    let bytes = &mut grow(bytes, out.len() * width)[..out.len() * width];
-    read(src, file, t, offset, bytes)?;
-    t.dtype.decode(bytes, out);
-    Ok(())
-}
-
-/// A read of raw tensor bytes, with errors naming the file and tensor.
-fn read(
-    src: &dyn ByteSource,
-    file: &str,
-    t: &TensorInfo,
-    offset: u64,
-    buf: &mut [u8],
-) -> Result<(), Error> {
-    src.read_at(offset, buf).map_err(|detail| Error::Read {
-        file: file.to_string(),
-        offset,
-        detail: format!("tensor {:?}: {detail}", t.name),
-    })
-}
-
-/// Streams elements `range` of a float tensor in chunks of at most
-/// `chunk` elements, calling `f(first_element_index, values)`.
-fn stream(
-    src: &dyn ByteSource,
-    file: &str,
-    t: &TensorInfo,
-    range: std::ops::Range<u64>,
-    chunk: usize,
-    s: &mut Scratch,
-    mut f: impl FnMut(u64, &[f32], &mut [f32], &mut [f32]),
-) -> Result<(), Error> {
-    let cached = s.whole_of == Some(tensor_key(src, t));
-    let (mut at, to) = (range.start, range.end);
-    while at < to {
-        let n = (to - at).min(chunk as u64) as usize;
-        let d = &mut grow(&mut s.d, n)[..n];
-        let e = &mut grow(&mut s.e, n)[..n];
-        if cached {
-            let i = at as usize;
-            f(at, &s.whole[i..i + n], d, e);
-        } else {
-            let w = &mut grow(&mut s.w, n)[..n];
-            read_decoded(src, file, t, at, &mut s.bytes, w)?;
-            f(at, w, d, e);
-        }
-        at += n as u64;
-    }
-    Ok(())
-}
-
 /// Value statistics of a decodable float tensor, in one pass (none if
 /// the scratch holds the tensor whole: they were taken as it was read).
 pub fn scan(
@@ -174,13 +40,32 @@ pub fn scan(
     t: &TensorInfo,
     s: &mut Scratch,
 ) -> Result<ValueStats, Error> {
-    if s.whole_of == Some(tensor_key(src, t)) {
+    let lent = lend_f32(src, t);
+    scan_lent(src, file, t, lent.as_ref().map(LentF32::values), s)
+}
+
+/// [`scan`], with `lent` as for [`stream`].
+fn scan_lent(
+    src: &dyn ByteSource,
+    file: &str,
+    t: &TensorInfo,
+    lent: Option<&[f32]>,
+    s: &mut Scratch,
+) -> Result<ValueStats, Error> {
+    if lent.is_none() && s.whole_of == Some(tensor_key(src, t)) {
         return Ok(s.whole_values.clone());
     }
     let mut v = ValueStats::default();
-    stream(src, file, t, 0..t.numel, CHUNK_ELEMS, s, |_, w, _, _| {
-        v.push(w)
-    })?;
+    stream(
+        src,
+        file,
+        t,
+        lent,
+        0..t.numel,
+        CHUNK_ELEMS,
+        s,
+        |_, w, _, _| v.push(w),
+    )?;
     Ok(v)
 }
 
@@ -217,10 +102,12 @@ pub fn quantize_rows(
     let cols = t.shape.last().copied().unwrap_or(1).max(1);
     let elems = rows.start * cols..rows.end * cols;
     let mut clipped = 0u64;
+    let lent = lend_f32(src, t);
+    let lent = lent.as_ref().map(LentF32::values);
     let scale = scheme::int8_scale(values.max_abs());
     match chunk_elems(scheme, cols) {
         Some(chunk) => {
-            stream(src, file, t, elems, chunk, s, |_, w, d, e| {
+            stream(src, file, t, lent, elems, chunk, s, |_, w, d, e| {
                 clipped += quantize_chunk(scheme, cols as usize, scale, w, d);
                 sink(w, d, e);
             })?;
@@ -230,14 +117,32 @@ pub fn quantize_rows(
             for r in rows {
                 let (from, to) = (r * cols, (r + 1) * cols);
                 let mut max_abs = 0f32;
-                stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, _, _| {
-                    max_abs = max_abs.max(kernels::max_abs(w));
-                })?;
+                stream(
+                    src,
+                    file,
+                    t,
+                    lent,
+                    from..to,
+                    CHUNK_ELEMS,
+                    s,
+                    |_, w, _, _| {
+                        max_abs = max_abs.max(kernels::max_abs(w));
+                    },
+                )?;
                 let scale = scheme::int8_scale(max_abs);
-                stream(src, file, t, from..to, CHUNK_ELEMS, s, |_, w, d, e| {
-                    clipped += kernels::int8_dequantized(w, d, scale);
-                    sink(w, d, e);
-                })?;
+                stream(
+                    src,
+                    file,
+                    t,
+                    lent,
+                    from..to,
+                    CHUNK_ELEMS,
+                    s,
+                    |_, w, d, e| {
+                        clipped += kernels::int8_dequantized(w, d, scale);
+                        sink(w, d, e);
+                    },
+                )?;
             }
         }
     }
@@ -284,6 +189,58 @@ pub(crate) fn quantize_chunk(
     clipped
 }
 
+/// Quantizes one chunk `w` of the quantize pass under `scheme` and adds
+/// it against its dequantized values to `errs`: the same figures as
+/// [`quantize_chunk`] followed by [`ErrorStats::push`], with `int8-tensor`
+/// in one loop that never writes the dequantized values out. `d` and `e`
+/// are scratch space of `w`'s length. Returns the number of clipped codes.
+pub(crate) fn measure_chunk(
+    scheme: Scheme,
+    cols: usize,
+    tensor_scale: f32,
+    w: &[f32],
+    d: &mut [f32],
+    e: &mut [f32],
+    errs: &mut ErrorStats,
+) -> u64 {
+    if scheme == Scheme::Int8Tensor {
+        return errs.push_int8(w, tensor_scale, e);
+    }
+    let clipped = quantize_chunk(scheme, cols, tensor_scale, w, d);
+    errs.push(w, d, e);
+    clipped
+}
+
+/// The error statistics of `scheme` over a 2-D float tensor whose value
+/// statistics are `values` (the counterpart of [`quantize_pass`] feeding
+/// an [`ErrorStats`], through [`measure_chunk`]).
+fn measure_pass(
+    src: &dyn ByteSource,
+    file: &str,
+    t: &TensorInfo,
+    lent: Option<&[f32]>,
+    scheme: Scheme,
+    values: &ValueStats,
+    s: &mut Scratch,
+) -> Result<ErrorStats, Error> {
+    let mut errs = ErrorStats::default();
+    let cols = t.shape.last().copied().unwrap_or(1).max(1);
+    let scale = scheme::int8_scale(values.max_abs());
+    errs.clipped = match chunk_elems(scheme, cols) {
+        Some(chunk) => {
+            let mut clipped = 0;
+            stream(src, file, t, lent, 0..t.numel, chunk, s, |_, w, d, e| {
+                clipped += measure_chunk(scheme, cols as usize, scale, w, d, e, &mut errs);
+            })?;
+            clipped
+        }
+        None => quantize_pass(src, file, t, scheme, values, s, |w, d, e| {
+            errs.push(w, d, e)
+        })?,
+    };
+    Ok(errs)
+}
+
 /// Analyses one tensor: value statistics if it is a decodable float, and
 /// error metrics under `scheme` if `quantize` is set and every value is
 /// finite (metrics of a tensor holding NaN or Inf would be meaningless).
@@ -301,16 +258,14 @@ pub fn analyze_tensor(
             errors: None,
         });
     }
-    if quantize {
+    let lent = lend_f32(src, t);
+    let lent = lent.as_ref().map(LentF32::values);
+    if quantize && lent.is_none() {
         cache_whole(src, file, t, s)?;
     }
-    let values = scan(src, file, t, s)?;
+    let values = scan_lent(src, file, t, lent, s)?;
     let errors = if quantize && values.nan == 0 && values.inf == 0 {
-        let mut acc = ErrorStats::default();
-        acc.clipped = quantize_pass(src, file, t, scheme, &values, s, |w, d, e| {
-            acc.push(w, d, e)
-        })?;
-        Some(acc.metrics(&values))
+        Some(measure_pass(src, file, t, lent, scheme, &values, s)?.metrics(&values))
     } else {
         None
     };
@@ -347,8 +302,12 @@ pub fn layer_histograms(
     if !t.dtype.is_decodable_float() || bins == 0 {
         return Ok(None);
     }
-    cache_whole(src, file, t, s)?;
-    let values = scan(src, file, t, s)?;
+    let lent = lend_f32(src, t);
+    let lent = lent.as_ref().map(LentF32::values);
+    if lent.is_none() {
+        cache_whole(src, file, t, s)?;
+    }
+    let values = scan_lent(src, file, t, lent, s)?;
     if values.finite() == 0 {
         return Ok(None);
     }
@@ -364,11 +323,20 @@ pub fn layer_histograms(
         }
     };
     // Errors are binned in a second pass, once their range is known.
-    stream(src, file, t, 0..t.numel, CHUNK_ELEMS, s, |_, w, _, _| {
-        for &x in w.iter().filter(|x| x.is_finite()) {
-            wc[bin(x as f64, lo, hi)] += 1;
-        }
-    })?;
+    stream(
+        src,
+        file,
+        t,
+        lent,
+        0..t.numel,
+        CHUNK_ELEMS,
+        s,
+        |_, w, _, _| {
+            for &x in w.iter().filter(|x| x.is_finite()) {
+                wc[bin(x as f64, lo, hi)] += 1;
+            }
+        },
+    )?;
     let mut ec = vec![0u64; bins];
     let mut error_max = 0.0;
     if quantizable {
@@ -394,7 +362,9 @@ pub fn layer_histograms(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::model::{Model, NamedSource};
     use crate::format::testing::{f32_file, model};
+    use std::sync::Arc;
 
     fn analyse(values: &[f32], quantize: bool) -> TensorAnalysis {
         let m = model(f32_file(&[("w", &[2, 2], values)]));
@@ -426,6 +396,117 @@ mod tests {
         assert!((m.mse - e2 / 4.0).abs() < 1e-9, "{m:?}");
         let v = a.values.expect("an f32 tensor has value statistics");
         assert_eq!((v.min, v.max, v.count), (-0.6, 1.0, 4));
+    }
+
+    /// A source that cannot lend: every analysis reads through copies.
+    struct Unlent(Vec<u8>);
+
+    impl ByteSource for Unlent {
+        fn len(&self) -> u64 {
+            self.0.len() as u64
+        }
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
+            self.0.read_at(offset, buf)
+        }
+    }
+
+    /// A file with its header padded to 8 bytes, as writers do: its data
+    /// starts 8-aligned in memory.
+    fn padded(header: &str, data: &[u8]) -> Vec<u8> {
+        let pad = (8 - header.len() % 8) % 8;
+        crate::format::testing::file(&format!("{header}{}", " ".repeat(pad)), data)
+    }
+
+    fn le(xs: &[f32]) -> Vec<u8> {
+        xs.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn lent_tensors_give_the_figures_of_read_ones_to_the_bit() {
+        let vals = |n: usize, k: u32| -> Vec<f32> {
+            (0..n as u32)
+                .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7 ^ k) % 2001) as f32 / 997.0 - 1.0)
+                .collect()
+        };
+        // Lengths off the lane width, and over one chunk.
+        let (a, b) = (vals(3 * 37, 1), vals(2 * 40_000, 2));
+        let header = format!(
+            r#"{{"a":{{"dtype":"F32","shape":[3,37],"data_offsets":[0,444]}},"b":{{"dtype":"F32","shape":[2,40000],"data_offsets":[444,{}]}}}}"#,
+            444 + 4 * b.len()
+        );
+        let bytes = padded(&header, &[le(&a), le(&b)].concat());
+        let schemes = [
+            Scheme::Int8Tensor,
+            Scheme::Int8Channel,
+            Scheme::Affine {
+                bits: 4,
+                group_size: 32,
+            },
+        ];
+        let open = |src: Arc<dyn ByteSource>| {
+            Model::open(vec![NamedSource::new("m.safetensors", src)], None, None).unwrap()
+        };
+        let (lent, read) = (open(Arc::new(bytes.clone())), open(Arc::new(Unlent(bytes))));
+        for i in 0..2 {
+            let (shard, t) = lent.tensor(i).unwrap();
+            let (rshard, rt) = read.tensor(i).unwrap();
+            assert!(
+                lend_f32(shard.source.as_ref(), t).is_some(),
+                "{} lent",
+                t.name
+            );
+            assert!(lend_f32(rshard.source.as_ref(), rt).is_none());
+            for scheme in schemes {
+                let run = |src: &dyn ByteSource, t| {
+                    let mut s = Scratch::default();
+                    format!(
+                        "{:?}",
+                        analyze_tensor(src, "m", t, true, scheme, &mut s).unwrap()
+                    )
+                };
+                let got = run(shard.source.as_ref(), t);
+                assert_eq!(
+                    got,
+                    run(rshard.source.as_ref(), rt),
+                    "{} {scheme:?}",
+                    t.name
+                );
+                assert!(got.contains("cosine"), "{got}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_aligned_little_endian_f32_is_lent() {
+        let one = padded(
+            r#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#,
+            &le(&[1.0, 2.0, 3.0, 4.0]),
+        );
+        let m = model(one);
+        let (shard, t) = m.tensor(0).unwrap();
+        assert_eq!(
+            lend_f32(shard.source.as_ref(), t).unwrap().values(),
+            &[1.0, 2.0, 3.0, 4.0]
+        );
+        // An F16 of one element shifts the F32 after it off a 4-byte boundary.
+        let header = r#"{"h":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"w":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#;
+        let m = model(padded(header, &[0, 60, 0, 0, 128, 63]));
+        let (shard, h) = m.tensor(0).unwrap();
+        assert!(lend_f32(shard.source.as_ref(), h).is_none(), "F16");
+        let (shard, w) = m.tensor(1).unwrap();
+        assert!(shard.source.lend(w.start, 4).is_some());
+        assert!(lend_f32(shard.source.as_ref(), w).is_none(), "misaligned");
+        // ... and the read path still analyses it.
+        let a = analyze_tensor(
+            shard.source.as_ref(),
+            "m",
+            w,
+            false,
+            Scheme::Int8Tensor,
+            &mut Scratch::default(),
+        )
+        .unwrap();
+        assert_eq!(a.values.unwrap().max, 1.0);
     }
 
     #[test]
