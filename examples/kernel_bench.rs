@@ -116,16 +116,6 @@ fn main() {
             std::hint::black_box(e);
         }),
     ));
-    rows.push((
-        "int8 quantize + error sums + histogram (ErrorStats::push_int8)",
-        time(runs, || {
-            let mut e = ErrorStats::default();
-            for a in w.chunks(CHUNK) {
-                e.push_int8(a, scale, &mut err);
-            }
-            std::hint::black_box(e);
-        }),
-    ));
     let errors: Vec<f32> = w.iter().zip(&d).map(|(a, b)| a - b).collect();
     rows.push((
         "  of which the histogram (LogHistogram::push)",

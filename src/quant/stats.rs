@@ -275,23 +275,14 @@ impl ErrorStats {
     /// histogram buckets on the way).
     pub fn push(&mut self, w: &[f32], d: &[f32], err: &mut [f32]) {
         self.count += w.len() as u64;
-        let buckets = bucket_view(err, w.len());
+        let err = &mut err[..w.len()];
+        // SAFETY: u16 has no invalid bit patterns and an alignment (2) no
+        // larger than f32's; the view covers the first half of `err`'s
+        // bytes, and `err` is not used while it lives.
+        let buckets =
+            unsafe { std::slice::from_raw_parts_mut(err.as_mut_ptr().cast::<u16>(), w.len()) };
         self.rounded_to_zero += kernels::error_sums(w, d, buckets, &mut self.sums);
         self.hist.push_buckets(buckets);
-    }
-
-    /// Quantizes a chunk of originals to int8 with one `scale` and adds
-    /// them against their dequantized values: the same, to the bit, as
-    /// [`Self::push`] of `w` and [`kernels::int8_dequantized`]'s output,
-    /// in one loop. `err` is scratch space at least `w`'s length. Returns
-    /// the number of clipped codes (which the caller counts).
-    pub fn push_int8(&mut self, w: &[f32], scale: f32, err: &mut [f32]) -> u64 {
-        self.count += w.len() as u64;
-        let buckets = bucket_view(err, w.len());
-        let n = kernels::int8_error_sums(w, scale, buckets, &mut self.sums);
-        self.rounded_to_zero += n.zeros;
-        self.hist.push_buckets(buckets);
-        n.clipped
     }
 
     /// The finished metrics. `value` holds the statistics of the same
@@ -344,15 +335,6 @@ impl ErrorStats {
             err_p99: self.hist.quantile(0.99).unwrap_or(0.0),
         }
     }
-}
-
-/// The first `n` u16 of f32 scratch space `err`, for histogram buckets.
-fn bucket_view(err: &mut [f32], n: usize) -> &mut [u16] {
-    let err = &mut err[..n];
-    // SAFETY: u16 has no invalid bit patterns and an alignment (2) no
-    // larger than f32's; the view covers the first half of `err`'s bytes,
-    // and borrows `err` mutably for as long as it lives.
-    unsafe { std::slice::from_raw_parts_mut(err.as_mut_ptr().cast::<u16>(), n) }
 }
 
 /// The error metrics of one quantized tensor (definitions in README).

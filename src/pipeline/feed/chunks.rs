@@ -136,21 +136,16 @@ impl Quantizer {
             let max_abs = kernels::max_abs(w);
             let scale = scheme::int8_scale(max_abs);
             for part in w.chunks(CHUNK_ELEMS) {
+                self.d.resize(part.len(), 0.0);
                 self.e.resize(part.len(), 0.0);
-                self.clipped += self.errs.push_int8(part, scale, &mut self.e);
+                self.clipped += kernels::int8_dequantized(part, &mut self.d, scale);
+                self.errs.push(part, &self.d, &mut self.e);
             }
             return;
         }
         self.d.resize(w.len(), 0.0);
         self.e.resize(w.len(), 0.0);
-        self.clipped += measure_chunk(
-            self.scheme,
-            self.cols,
-            self.scale,
-            w,
-            &mut self.d,
-            &mut self.e,
-            &mut self.errs,
-        );
+        self.clipped += quantize_chunk(self.scheme, self.cols, self.scale, w, &mut self.d);
+        self.errs.push(w, &self.d, &mut self.e);
     }
 }

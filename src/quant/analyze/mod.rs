@@ -97,13 +97,31 @@ pub fn quantize_rows(
     values: &ValueStats,
     rows: std::ops::Range<u64>,
     s: &mut Scratch,
+    sink: impl FnMut(&[f32], &[f32], &mut [f32]),
+) -> Result<u64, Error> {
+    let lent = lend_f32(src, t);
+    let lent = lent.as_ref().map(LentF32::values);
+    quantize_lent(src, file, t, lent, scheme, values, rows, s, sink)
+}
+
+/// [`quantize_rows`], with `lent` as for [`stream`] (lent once by the
+/// caller for all its passes: a file range mapped again would fault its
+/// pages in again).
+#[allow(clippy::too_many_arguments)]
+fn quantize_lent(
+    src: &dyn ByteSource,
+    file: &str,
+    t: &TensorInfo,
+    lent: Option<&[f32]>,
+    scheme: Scheme,
+    values: &ValueStats,
+    rows: std::ops::Range<u64>,
+    s: &mut Scratch,
     mut sink: impl FnMut(&[f32], &[f32], &mut [f32]),
 ) -> Result<u64, Error> {
     let cols = t.shape.last().copied().unwrap_or(1).max(1);
     let elems = rows.start * cols..rows.end * cols;
     let mut clipped = 0u64;
-    let lent = lend_f32(src, t);
-    let lent = lent.as_ref().map(LentF32::values);
     let scale = scheme::int8_scale(values.max_abs());
     match chunk_elems(scheme, cols) {
         Some(chunk) => {
@@ -189,58 +207,6 @@ pub(crate) fn quantize_chunk(
     clipped
 }
 
-/// Quantizes one chunk `w` of the quantize pass under `scheme` and adds
-/// it against its dequantized values to `errs`: the same figures as
-/// [`quantize_chunk`] followed by [`ErrorStats::push`], with `int8-tensor`
-/// in one loop that never writes the dequantized values out. `d` and `e`
-/// are scratch space of `w`'s length. Returns the number of clipped codes.
-pub(crate) fn measure_chunk(
-    scheme: Scheme,
-    cols: usize,
-    tensor_scale: f32,
-    w: &[f32],
-    d: &mut [f32],
-    e: &mut [f32],
-    errs: &mut ErrorStats,
-) -> u64 {
-    if scheme == Scheme::Int8Tensor {
-        return errs.push_int8(w, tensor_scale, e);
-    }
-    let clipped = quantize_chunk(scheme, cols, tensor_scale, w, d);
-    errs.push(w, d, e);
-    clipped
-}
-
-/// The error statistics of `scheme` over a 2-D float tensor whose value
-/// statistics are `values` (the counterpart of [`quantize_pass`] feeding
-/// an [`ErrorStats`], through [`measure_chunk`]).
-fn measure_pass(
-    src: &dyn ByteSource,
-    file: &str,
-    t: &TensorInfo,
-    lent: Option<&[f32]>,
-    scheme: Scheme,
-    values: &ValueStats,
-    s: &mut Scratch,
-) -> Result<ErrorStats, Error> {
-    let mut errs = ErrorStats::default();
-    let cols = t.shape.last().copied().unwrap_or(1).max(1);
-    let scale = scheme::int8_scale(values.max_abs());
-    errs.clipped = match chunk_elems(scheme, cols) {
-        Some(chunk) => {
-            let mut clipped = 0;
-            stream(src, file, t, lent, 0..t.numel, chunk, s, |_, w, d, e| {
-                clipped += measure_chunk(scheme, cols as usize, scale, w, d, e, &mut errs);
-            })?;
-            clipped
-        }
-        None => quantize_pass(src, file, t, scheme, values, s, |w, d, e| {
-            errs.push(w, d, e)
-        })?,
-    };
-    Ok(errs)
-}
-
 /// Analyses one tensor: value statistics if it is a decodable float, and
 /// error metrics under `scheme` if `quantize` is set and every value is
 /// finite (metrics of a tensor holding NaN or Inf would be meaningless).
@@ -265,7 +231,20 @@ pub fn analyze_tensor(
     }
     let values = scan_lent(src, file, t, lent, s)?;
     let errors = if quantize && values.nan == 0 && values.inf == 0 {
-        Some(measure_pass(src, file, t, lent, scheme, &values, s)?.metrics(&values))
+        let mut acc = ErrorStats::default();
+        let rows = t.numel / t.shape.last().copied().unwrap_or(1).max(1);
+        acc.clipped = quantize_lent(
+            src,
+            file,
+            t,
+            lent,
+            scheme,
+            &values,
+            0..rows,
+            s,
+            |w, d, e| acc.push(w, d, e),
+        )?;
+        Some(acc.metrics(&values))
     } else {
         None
     };

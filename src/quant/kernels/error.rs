@@ -45,7 +45,7 @@ pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLane
 /// Adds one pair to lane `i` and writes its error's bucket to `slot`;
 /// returns 1 if `w` is nonzero and `d` zero.
 #[inline(always)]
-pub(super) fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16) -> u32 {
+fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16) -> u32 {
     let (a, b) = (w as f64, d as f64);
     let e = a - b;
     acc.e2[i] += e * e;
@@ -66,7 +66,7 @@ pub(super) fn add(acc: &mut ErrorLanes, i: usize, w: f32, d: f32, slot: &mut u16
 
 /// Blocks per call of a lane loop: keeps its u32 counters (narrower
 /// vectors than u64 ones) from overflowing whatever the chunk length.
-pub(super) const MAX_BLOCKS: usize = 1 << 28;
+const MAX_BLOCKS: usize = 1 << 28;
 
 simd! {
     fn lanes(

@@ -1,7 +1,6 @@
 //! SIMD kernels for the per-element work of an analysis: value
 //! statistics, the largest magnitude, int8 and affine quantize →
-//! dequantize, the error sums (fused with int8's quantize → dequantize in
-//! one loop) and the |error| histogram (f16/bf16
+//! dequantize, the error sums and the |error| histogram (f16/bf16
 //! decoding is `format::decode`'s). May use: `format/` and the scalar
 //! primitives of [`crate::quant::scheme`], which each kernel reproduces
 //! bit for bit.
@@ -26,14 +25,12 @@ mod affine;
 mod error;
 mod hist;
 mod int8;
-mod int8_error;
 mod value;
 
 pub use affine::affine_dequantized;
 pub use error::{error_sums, ErrorLanes};
 pub use hist::{bucket, hist_count, HistTable, HIST_BUCKETS, HIST_TABLES};
 pub use int8::{int8_dequantized, max_abs};
-pub use int8_error::{int8_error_sums, Int8Counts};
 pub use value::{values, ValueCounts};
 
 /// Independent accumulators per sum: a single f64 sum is a serial
