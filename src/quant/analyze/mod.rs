@@ -56,17 +56,23 @@ fn scan_lent(
         return Ok(s.whole_values.clone());
     }
     let mut v = ValueStats::default();
-    stream(
-        src,
-        file,
-        t,
-        lent,
-        0..t.numel,
-        CHUNK_ELEMS,
-        s,
-        |_, w, _, _| v.push(w),
-    )?;
+    stream_range(src, file, t, lent, 0..t.numel, s, |w, _, _| v.push(w))?;
     Ok(v)
+}
+
+/// Streams elements `range` of `t` through `f(values, d, e)` ([`stream`]
+/// with chunks of [`CHUNK_ELEMS`]).
+fn stream_range(
+    src: &dyn ByteSource,
+    file: &str,
+    t: &TensorInfo,
+    lent: Option<&[f32]>,
+    range: std::ops::Range<u64>,
+    s: &mut Scratch,
+    mut f: impl FnMut(&[f32], &mut [f32], &mut [f32]),
+) -> Result<(), Error> {
+    let each = |_: u64, w: &[f32], d: &mut [f32], e: &mut [f32]| f(w, d, e);
+    stream(src, file, t, lent, range, CHUNK_ELEMS, s, each)
 }
 
 /// Runs the quantize → dequantize pass of `scheme` over a 2-D float
@@ -135,32 +141,14 @@ fn quantize_lent(
             for r in rows {
                 let (from, to) = (r * cols, (r + 1) * cols);
                 let mut max_abs = 0f32;
-                stream(
-                    src,
-                    file,
-                    t,
-                    lent,
-                    from..to,
-                    CHUNK_ELEMS,
-                    s,
-                    |_, w, _, _| {
-                        max_abs = max_abs.max(kernels::max_abs(w));
-                    },
-                )?;
+                stream_range(src, file, t, lent, from..to, s, |w, _, _| {
+                    max_abs = max_abs.max(kernels::max_abs(w));
+                })?;
                 let scale = scheme::int8_scale(max_abs);
-                stream(
-                    src,
-                    file,
-                    t,
-                    lent,
-                    from..to,
-                    CHUNK_ELEMS,
-                    s,
-                    |_, w, d, e| {
-                        clipped += kernels::int8_dequantized(w, d, scale);
-                        sink(w, d, e);
-                    },
-                )?;
+                stream_range(src, file, t, lent, from..to, s, |w, d, e| {
+                    clipped += kernels::int8_dequantized(w, d, scale);
+                    sink(w, d, e);
+                })?;
             }
         }
     }
@@ -302,20 +290,11 @@ pub fn layer_histograms(
         }
     };
     // Errors are binned in a second pass, once their range is known.
-    stream(
-        src,
-        file,
-        t,
-        lent,
-        0..t.numel,
-        CHUNK_ELEMS,
-        s,
-        |_, w, _, _| {
-            for &x in w.iter().filter(|x| x.is_finite()) {
-                wc[bin(x as f64, lo, hi)] += 1;
-            }
-        },
-    )?;
+    stream_range(src, file, t, lent, 0..t.numel, s, |w, _, _| {
+        for &x in w.iter().filter(|x| x.is_finite()) {
+            wc[bin(x as f64, lo, hi)] += 1;
+        }
+    })?;
     let mut ec = vec![0u64; bins];
     let mut error_max = 0.0;
     if quantizable {
