@@ -1,9 +1,12 @@
 //! Streaming analysis of one tensor: value statistics for every float
 //! tensor, and quantize → dequantize → error statistics for quantized ones.
 //!
-//! Tensors are read in chunks of at most [`CHUNK_ELEMS`] elements, so memory
-//! is bounded whatever the tensor size. `int8-tensor` needs the tensor's
-//! max|w| before it can quantize, so it reads the tensor twice.
+//! Tensors are streamed in chunks of at most [`CHUNK_ELEMS`] elements, so
+//! memory is bounded whatever the tensor size. `int8-tensor` needs the
+//! tensor's max|w| before it can quantize, so it passes over the tensor
+//! twice: over the bytes its source lends in place ([`lend_f32`]), else a
+//! whole copy kept in the scratch (up to [`WHOLE_ELEMS`]), else reading it
+//! again.
 
 use crate::quant::kernels;
 use crate::quant::scheme::{self, Scheme};
