@@ -6,7 +6,7 @@
 macro_rules! simd {
     ($($item:tt)*) => {
         #[multiversion::multiversion(targets(
-            "x86_64+avx512f+avx512bw+avx512vl+avx512dq",
+            "x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma",
             "x86_64+avx2+fma+f16c",
             "aarch64+neon",
         ))]

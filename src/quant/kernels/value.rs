@@ -1,6 +1,6 @@
 //! Value statistics of a chunk: counts, finite range and lane sums.
 
-use super::{simd, LANES};
+use super::{add_square, simd, LANES};
 
 /// What a chunk adds to the value statistics besides its sums.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -146,6 +146,24 @@ fn add(
     *q += d * d;
 }
 
+/// [`add`] for an element known to be finite: what is left of it.
+#[inline(always)]
+fn add_finite<const FMA: bool>(
+    v: f32,
+    s: &mut f64,
+    q: &mut f64,
+    lo: &mut f32,
+    hi: &mut f32,
+    zeros: &mut u32,
+) {
+    *lo = if v < *lo { v } else { *lo };
+    *hi = if v > *hi { v } else { *hi };
+    *zeros += (v == 0.0) as u32;
+    let d = v as f64;
+    *s += d;
+    *q = add_square::<FMA>(*q, d);
+}
+
 simd! {
     fn lanes(
         blocks: &[[f32; LANES]],
@@ -165,7 +183,53 @@ simd! {
             mut nonfinite,
             mut nan,
         } = Lanes::new(sum, sum_sq);
-        for b in blocks {
+        let counts = (&mut zeros, &mut nonfinite, &mut nan);
+        if multiversion::target::target_cfg_f!(target_feature = "fma") {
+            blocks_into::<true>(blocks, &mut s, &mut q, &mut lo, &mut hi, counts);
+        } else {
+            blocks_into::<false>(blocks, &mut s, &mut q, &mut lo, &mut hi, counts);
+        }
+        let l = Lanes {
+            s,
+            q,
+            lo,
+            hi,
+            zeros,
+            nonfinite,
+            nan,
+        };
+        l.finish(sum, sum_sq, c);
+    }
+}
+
+/// The lane loop's body: a block whose elements are all finite (the
+/// rule in weights) takes [`add_finite`], any other [`add`]; the sums see
+/// the same elements in the same order either way.
+#[inline(always)]
+fn blocks_into<const FMA: bool>(
+    blocks: &[[f32; LANES]],
+    s: &mut [f64; LANES],
+    q: &mut [f64; LANES],
+    lo: &mut [f32; LANES],
+    hi: &mut [f32; LANES],
+    (zeros, nonfinite, nan): (&mut [u32; LANES], &mut [u32; LANES], &mut [u32; LANES]),
+) {
+    for b in blocks {
+        let finite = b
+            .iter()
+            .fold(true, |all, v| all & (v.abs() < f32::INFINITY));
+        if finite {
+            for i in 0..LANES {
+                add_finite::<FMA>(
+                    b[i],
+                    &mut s[i],
+                    &mut q[i],
+                    &mut lo[i],
+                    &mut hi[i],
+                    &mut zeros[i],
+                );
+            }
+        } else {
             for i in 0..LANES {
                 add(
                     b[i],
@@ -179,16 +243,6 @@ simd! {
                 );
             }
         }
-        let l = Lanes {
-            s,
-            q,
-            lo,
-            hi,
-            zeros,
-            nonfinite,
-            nan,
-        };
-        l.finish(sum, sum_sq, c);
     }
 }
 
