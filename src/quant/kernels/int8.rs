@@ -75,5 +75,20 @@ mod tests {
             }
             prop_assert_eq!(clipped, want_clipped);
         }
+
+        #[test]
+        fn codes_equal_the_scalar_path_on_any_value(w in awkward_vec(), scale in prop_oneof![1e-6f32..10.0, Just(f32::from_bits(1)), Just(1.0)]) {
+            // NaN, ±Inf and quotients far beyond ±128 included.
+            let mut d = vec![0f32; w.len()];
+            let clipped = int8_dequantized(&w, &mut d, scale);
+            let mut want_clipped = 0;
+            for (&x, &got) in w.iter().zip(&d) {
+                let (c, cl) = scheme::int8_code(x, scale);
+                want_clipped += cl as u64;
+                let want = c * scale;
+                prop_assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "w={} got {} want {}", x, got, want);
+            }
+            prop_assert_eq!(clipped, want_clipped);
+        }
     }
 }
