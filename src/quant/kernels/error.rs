@@ -18,6 +18,14 @@ pub struct ErrorLanes {
 /// they join the f64 lane sums.
 pub const PARTIAL_BLOCKS: usize = 8;
 
+/// The range of the largest |error| of a slice within which its squares
+/// are summed in f32: from 2^-40 (squares that underflow then weigh under
+/// 2^-42 of the sum) to 2^62 ([`PARTIAL_BLOCKS`] squares stay under f32's
+/// largest value). Outside it (or for an f32 difference that overflowed),
+/// the slice is summed again in f64.
+const F32_SQUARES: std::ops::RangeInclusive<f32> =
+    f32::from_bits((127 - 40) << 23)..=f32::from_bits((127 + 62) << 23);
+
 /// Adds `w` against `d` to `acc`, writes the histogram bucket
 /// ([`bucket`]) of each error to `buckets`, and returns how many nonzero
 /// originals dequantized to exactly zero. The three slices have one
@@ -32,29 +40,45 @@ pub const PARTIAL_BLOCKS: usize = 8;
 /// per element that cost 40 % more. `max |w − d|` is exact (the maximum
 /// of f32 values), and for int8 codes so is every error: `w` and `d` are
 /// within a factor of two or `d` is zero (Sterbenz).
+///
+/// A slice whose largest |error| is nonzero and outside [`F32_SQUARES`]
+/// (weights near f32's limits) is summed in f64 instead, from the f64
+/// difference of each pair.
 pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLanes) -> u64 {
     assert!(
         w.len() == d.len() && w.len() == buckets.len(),
         "error_sums: lengths differ"
     );
+    let before = *acc;
     let (wb, wt) = w.as_chunks::<LANES>();
     let (db, dt) = d.as_chunks::<LANES>();
     let (eb, et) = buckets.as_chunks_mut::<LANES>();
-    let mut zeros = 0;
+    let (mut zeros, mut largest) = (0, 0f32);
     for ((w, d), e) in wb
         .chunks(MAX_BLOCKS)
         .zip(db.chunks(MAX_BLOCKS))
         .zip(eb.chunks_mut(MAX_BLOCKS))
     {
-        zeros += lanes(w, d, e, acc);
+        let (z, m) = lanes(w, d, e, acc);
+        (zeros, largest) = (zeros + z, max(largest, m));
     }
     for ((&a, &b), slot) in wt.iter().zip(dt).zip(et) {
         let e = a - b;
         acc.e2[0] += (e * e) as f64;
         acc.d2[0] += b as f64 * b as f64;
         acc.max_abs[0] = max(acc.max_abs[0], e.abs() as f64);
+        largest = max(largest, e.abs());
         *slot = bucket(e);
         zeros += ((b == 0.0) & (a != 0.0)) as u64;
+    }
+    if largest != 0.0 && !F32_SQUARES.contains(&largest) {
+        *acc = before;
+        for (w, d) in wb.chunks(MAX_BLOCKS).zip(db.chunks(MAX_BLOCKS)) {
+            lanes_f64(w, d, acc);
+        }
+        for (&a, &b) in wt.iter().zip(dt) {
+            add_f64(acc, 0, a, b);
+        }
     }
     zeros
 }
@@ -76,12 +100,14 @@ fn max<T: PartialOrd>(a: T, b: T) -> T {
 const MAX_BLOCKS: usize = 1 << 28;
 
 simd! {
+    /// The lane loop of [`error_sums`]; returns the zeros counted and
+    /// the largest |error| seen.
     fn lanes(
         w: &[[f32; LANES]],
         d: &[[f32; LANES]],
         buckets: &mut [[u16; LANES]],
         acc: &mut ErrorLanes,
-    ) -> u64 {
+    ) -> (u64, f32) {
         if multiversion::target::target_cfg_f!(target_feature = "fma") {
             lanes_with::<true>(w, d, buckets, acc)
         } else {
@@ -90,14 +116,14 @@ simd! {
     }
 }
 
-/// The lane loop of [`error_sums`]; `FMA` as for [`add_square`].
+/// [`lanes`]' body; `FMA` as for [`add_square`].
 #[inline(always)]
 fn lanes_with<const FMA: bool>(
     w: &[[f32; LANES]],
     d: &[[f32; LANES]],
     buckets: &mut [[u16; LANES]],
     acc: &mut ErrorLanes,
-) -> u64 {
+) -> (u64, f32) {
     // Local copies: accumulating through `acc` would make the compiler
     // store every partial sum (it cannot rule out aliasing with `buckets`).
     let mut l = *acc;
@@ -127,7 +153,32 @@ fn lanes_with<const FMA: bool>(
         *m = max(*m, part as f64);
     }
     *acc = l;
-    zeros.iter().map(|&z| z as u64).sum()
+    let largest = max_abs.iter().fold(0f32, |a, &b| max(a, b));
+    (zeros.iter().map(|&z| z as u64).sum(), largest)
+}
+
+/// Adds one pair to lane `i` in f64 throughout.
+#[inline(always)]
+fn add_f64(acc: &mut ErrorLanes, i: usize, w: f32, d: f32) {
+    let (a, b) = (w as f64, d as f64);
+    let e = a - b;
+    acc.e2[i] += e * e;
+    acc.d2[i] += b * b;
+    acc.max_abs[i] = max(acc.max_abs[i], e.abs());
+}
+
+simd! {
+    /// The f64 lane loop of [`error_sums`], for errors outside
+    /// [`F32_SQUARES`].
+    fn lanes_f64(w: &[[f32; LANES]], d: &[[f32; LANES]], acc: &mut ErrorLanes) {
+        let mut l = *acc;
+        for (wb, db) in w.iter().zip(d) {
+            for i in 0..LANES {
+                add_f64(&mut l, i, wb[i], db[i]);
+            }
+        }
+        *acc = l;
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -138,15 +189,26 @@ mod tests {
 
     /// The definition, one element at a time: f32 errors, their squares
     /// summed in f32 per lane over each run of [`PARTIAL_BLOCKS`] blocks,
-    /// everything else in f64.
+    /// everything else in f64; or, if the largest |f32 error| is nonzero
+    /// and outside [`F32_SQUARES`], f64 throughout.
     fn oracle(w: &[f32], d: &[f32]) -> (ErrorLanes, u64) {
         let mut want = ErrorLanes::default();
         let mut zeros = 0;
         let whole = w.len() - w.len() % LANES;
         let blocks = whole / LANES;
+        let largest = w.iter().zip(d).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let f64_only = largest != 0.0 && !F32_SQUARES.contains(&largest);
         let mut part = [0f32; LANES];
         for k in 0..w.len() {
             let lane = if k < whole { k % LANES } else { 0 };
+            zeros += (d[k] == 0.0 && w[k] != 0.0) as u64;
+            want.d2[lane] += d[k] as f64 * d[k] as f64;
+            if f64_only {
+                let e = w[k] as f64 - d[k] as f64;
+                want.e2[lane] += e * e;
+                want.max_abs[lane] = want.max_abs[lane].max(e.abs());
+                continue;
+            }
             let e = w[k] - d[k];
             if k < whole {
                 part[lane] += e * e;
@@ -158,9 +220,7 @@ mod tests {
             } else {
                 want.e2[lane] += (e * e) as f64;
             }
-            want.d2[lane] += d[k] as f64 * d[k] as f64;
             want.max_abs[lane] = want.max_abs[lane].max(e.abs() as f64);
-            zeros += (d[k] == 0.0 && w[k] != 0.0) as u64;
         }
         (want, zeros)
     }
@@ -191,6 +251,32 @@ mod tests {
             }
             prop_assert_eq!(zeros, want_zeros);
             prop_assert_eq!(bits(&acc), bits(&want));
+        }
+
+        #[test]
+        fn extreme_magnitudes_are_summed_in_f64(
+            w in prop::collection::vec(0.5f32..1.0, 1..300),
+            exponent in prop_oneof![-126i32..-42, 63i32..128],
+        ) {
+            // Weights near f32's limits, whose squared errors f32 cannot
+            // hold (every |error| is 0.875 to 1.75 times 2^exponent, or
+            // overflows f32): the sums are the f64 ones to the bit.
+            let k = 2f32.powi(exponent);
+            let w: Vec<f32> = w.iter().map(|x| x * k).collect();
+            let d: Vec<f32> = w.iter().map(|x| x * -0.75).collect();
+            let mut acc = ErrorLanes::default();
+            error_sums(&w, &d, &mut vec![0u16; w.len()], &mut acc);
+            let mut want = ErrorLanes::default();
+            let whole = w.len() - w.len() % LANES;
+            for k in 0..w.len() {
+                let lane = if k < whole { k % LANES } else { 0 };
+                let (a, b) = (w[k] as f64, d[k] as f64);
+                want.e2[lane] += (a - b) * (a - b);
+                want.d2[lane] += b * b;
+                want.max_abs[lane] = want.max_abs[lane].max((a - b).abs());
+            }
+            prop_assert_eq!(bits(&acc), bits(&want));
+            prop_assert!(acc.e2.iter().sum::<f64>().is_finite());
         }
 
         #[test]
