@@ -14,8 +14,10 @@
 //! (`pulp`, `wide`, `std::arch`): the same source compiled for any target
 //! gives the same IEEE results, because Rust never fuses or reassociates
 //! float operations, so the exact figures (int8 and affine codes, counts)
-//! *and* the lane-ordered f64 sums are bit-identical to the scalar build
-//! on every architecture, from one body per kernel.
+//! *and* the lane-ordered sums are bit-identical to the scalar build on
+//! every architecture, from one body per kernel. The one fused operation,
+//! `add_square`, adds a square that f64 holds exactly, so fusing it
+//! changes nothing.
 //!
 //! Each kernel's tests check it against a scalar oracle written element
 //! by element, on random lengths and on NaN, ±Inf, subnormals, -0.0 and
