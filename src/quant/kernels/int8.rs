@@ -35,14 +35,45 @@ pub fn int8_dequantized(w: &[f32], d: &mut [f32], scale: f32) -> u64 {
 
 simd! {
     fn int8_lanes(w: &[f32], d: &mut [f32], scale: f32) -> u64 {
-        let mut clipped = 0u32;
-        for (o, &x) in d.iter_mut().zip(w) {
-            let (c, cl) = scheme::int8_code(x, scale);
-            clipped += cl as u32;
-            *o = c * scale;
+        // One rounding instruction where the target has it (SSE4.1, NEON,
+        // wasm's `f32x4.nearest`; multiversion matches the features a
+        // target names, not those they imply); elsewhere `round_ties_even`
+        // would be a library call, and `int8_code`'s trick is cheaper.
+        if multiversion::target::target_cfg_f!(any(
+            target_feature = "sse4.1",
+            target_feature = "avx2",
+            target_feature = "avx512f",
+            target_arch = "aarch64",
+            target_arch = "wasm32"
+        )) {
+            int8_with::<true>(w, d, scale)
+        } else {
+            int8_with::<false>(w, d, scale)
         }
-        clipped as u64
     }
+}
+
+/// [`int8_lanes`]' loop. With `NEAREST`, a code is
+/// `clamp(round_ties_even(w / scale) + 0, ±127)`, without the clamp before
+/// rounding that [`scheme::int8_code`]'s rounding trick needs: a quotient
+/// beyond ±128 rounds beyond ±127 either way, a NaN stays NaN and counts
+/// as clipped either way, and `+ 0` turns the -0 of a small negative
+/// quotient into the trick's +0, so codes and count are the same bits.
+#[inline(always)]
+fn int8_with<const NEAREST: bool>(w: &[f32], d: &mut [f32], scale: f32) -> u64 {
+    let mut clipped = 0u32;
+    for (o, &x) in d.iter_mut().zip(w) {
+        let (c, cl) = if NEAREST {
+            let r = (x / scale).round_ties_even() + 0.0;
+            let c = r.clamp(-scheme::INT8_MAX, scheme::INT8_MAX);
+            (c, c != r)
+        } else {
+            scheme::int8_code(x, scale)
+        };
+        clipped += cl as u32;
+        *o = c * scale;
+    }
+    clipped as u64
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
