@@ -132,34 +132,32 @@ fn add(
     nan: &mut u32,
 ) {
     let finite = v.abs() < f32::INFINITY;
-    // NaN never compares below or above, so it leaves the range alone;
-    // zero adds nothing to the sums.
-    let r = if finite { v } else { f32::NAN };
-    let x = if finite { v } else { 0.0 };
-    *lo = if r < *lo { r } else { *lo };
-    *hi = if r > *hi { r } else { *hi };
-    *zeros += (v == 0.0) as u32;
     *nonfinite += !finite as u32;
     *nan += v.is_nan() as u32;
-    let d = x as f64;
-    *s += d;
-    *q += d * d;
+    // NaN never compares below or above (nor equals zero), so it leaves
+    // the range and the zeros alone; zero adds nothing to the sums.
+    let r = if finite { v } else { f32::NAN };
+    let x = if finite { v } else { 0.0 };
+    add_parts::<false>(r, x, s, q, lo, hi, zeros);
 }
 
-/// [`add`] for an element known to be finite: what is left of it.
+/// What [`add`] does with an element once it is known what the range and
+/// zeros see (`r`) and what the sums see (`x`): for a finite element,
+/// both are the element.
 #[inline(always)]
-fn add_finite<const FMA: bool>(
-    v: f32,
+fn add_parts<const FMA: bool>(
+    r: f32,
+    x: f32,
     s: &mut f64,
     q: &mut f64,
     lo: &mut f32,
     hi: &mut f32,
     zeros: &mut u32,
 ) {
-    *lo = if v < *lo { v } else { *lo };
-    *hi = if v > *hi { v } else { *hi };
-    *zeros += (v == 0.0) as u32;
-    let d = v as f64;
+    *lo = if r < *lo { r } else { *lo };
+    *hi = if r > *hi { r } else { *hi };
+    *zeros += (r == 0.0) as u32;
+    let d = x as f64;
     *s += d;
     *q = add_square::<FMA>(*q, d);
 }
@@ -203,7 +201,7 @@ simd! {
 }
 
 /// The lane loop's body: a block whose elements are all finite (the
-/// rule in weights) takes [`add_finite`], any other [`add`]; the sums see
+/// rule in weights) takes [`add_parts`] directly, any other [`add`]; the sums see
 /// the same elements in the same order either way.
 #[inline(always)]
 fn blocks_into<const FMA: bool>(
@@ -220,7 +218,8 @@ fn blocks_into<const FMA: bool>(
             .fold(true, |all, v| all & (v.abs() < f32::INFINITY));
         if finite {
             for i in 0..LANES {
-                add_finite::<FMA>(
+                add_parts::<FMA>(
+                    b[i],
                     b[i],
                     &mut s[i],
                     &mut q[i],
