@@ -1,7 +1,10 @@
 //! Streaming statistics with f64 accumulators: value statistics of any
 //! float tensor, and error statistics of a quantized one.
 
-use crate::quant::kernels::{self, ErrorLanes, HistTable, HIST_BUCKETS, HIST_TABLES, LANES};
+use crate::quant::kernels::{self, Bands, ErrorLanes, HistTable, HIST_BUCKETS, HIST_TABLES, LANES};
+
+/// The quantiles of |error| reported: p50 and p99.
+pub const QUANTILES: [f64; 2] = [0.5, 0.99];
 
 /// Value statistics of a float tensor, from one streaming pass.
 #[derive(Debug, Clone)]
@@ -90,6 +93,11 @@ impl ValueStats {
 /// u64 table before any could overflow; the range of nonzero buckets
 /// touched is kept, so reading a quantile, adding up and clearing look at
 /// bucket 0 and that range only.
+///
+/// A histogram made [`LogHistogram::banded`] counts the buckets of two
+/// bands one by one and of the rest only how many lie below each band:
+/// its quantiles are the same, when they fall inside a band, and unknown
+/// otherwise ([`LogHistogram::knows`]).
 #[derive(Clone)]
 pub struct LogHistogram {
     /// Always `Some` until dropped (then the tables go back to [`SPARE`]).
@@ -104,6 +112,10 @@ pub struct LogHistogram {
     unspilled: u64,
     /// Values counted.
     total: u64,
+    /// The bands counted bucket by bucket, if not every bucket is.
+    bands: Option<Bands>,
+    /// Values counted below each band's first bucket.
+    below: [u64; 2],
 }
 
 impl Default for LogHistogram {
@@ -115,8 +127,20 @@ impl Default for LogHistogram {
             hi: 0,
             unspilled: 0,
             total: 0,
+            bands: None,
+            below: [0; 2],
         }
     }
+}
+
+/// Where a quantile's rank falls.
+enum Rank {
+    /// No values.
+    Empty,
+    /// In this bucket.
+    Bucket(usize),
+    /// Outside the bands of a banded histogram.
+    Unknown,
 }
 
 type Tables = [HistTable; HIST_TABLES];
@@ -180,8 +204,36 @@ impl LogHistogram {
         }
     }
 
+    /// An empty histogram that counts only the buckets of `bands` one by
+    /// one ([`kernels::band_count`]).
+    pub fn banded(bands: Bands) -> Self {
+        let mut h = LogHistogram::default();
+        h.bands = Some(bands);
+        // Tables are counted into (and cleared) in the bands only.
+        for k in 0..2 {
+            if bands.hi[k] > 0 {
+                h.lo = h.lo.min(bands.lo[k].max(1) as usize);
+                h.hi = h.hi.max(bands.hi[k] as usize);
+            }
+        }
+        h
+    }
+
     /// Adds values by their buckets ([`kernels::bucket`]).
     pub fn push_buckets(&mut self, idx: &[u16]) {
+        if let Some(bands) = self.bands {
+            for part in idx.chunks(u32::MAX as usize) {
+                if self.unspilled + part.len() as u64 > u32::MAX as u64 {
+                    self.spill();
+                }
+                let below = kernels::band_count(self.tables_mut(), part, &bands);
+                self.below[0] += below[0];
+                self.below[1] += below[1];
+                self.unspilled += part.len() as u64;
+                self.total += part.len() as u64;
+            }
+            return;
+        }
         // No u32 counter may pass u32::MAX: at most that many values
         // between spills.
         for part in idx.chunks(u32::MAX as usize) {
@@ -230,27 +282,85 @@ impl LogHistogram {
     }
 
     /// The `q` quantile (0..=1) of the values pushed, as its bucket's
-    /// midpoint; `None` if empty.
+    /// midpoint; `None` if empty, or if a banded histogram does not know
+    /// it ([`LogHistogram::knows`]).
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        let total = self.total;
-        if total == 0 {
-            return None;
-        }
-        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
-        let mut seen = 0;
-        // Buckets other than 0 and lo..=hi are empty.
-        for b in self.touched() {
-            seen += self.count(b);
-            if seen >= rank {
-                if b == 0 {
-                    return Some(0.0);
-                }
+        match self.rank(q) {
+            Rank::Bucket(0) => Some(0.0),
+            Rank::Bucket(b) => {
                 let lo = f32::from_bits((b as u32) << 16) as f64;
                 let hi = f32::from_bits(((b as u32) + 1) << 16) as f64;
-                return Some((lo + hi) / 2.0);
+                Some((lo + hi) / 2.0)
             }
+            Rank::Empty | Rank::Unknown => None,
         }
-        None
+    }
+
+    /// Whether the `q` quantile is known: always, unless the histogram is
+    /// banded and the quantile falls outside its bands.
+    pub fn knows(&self, q: f64) -> bool {
+        !matches!(self.rank(q), Rank::Unknown)
+    }
+
+    /// The bucket holding the `q` quantile's rank.
+    fn rank(&self, q: f64) -> Rank {
+        let total = self.total;
+        if total == 0 {
+            return Rank::Empty;
+        }
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let Some(bands) = self.bands else {
+            // Buckets other than 0 and lo..=hi are empty.
+            return self
+                .walk(0, self.touched(), rank)
+                .map_or(Rank::Unknown, Rank::Bucket);
+        };
+        let parts = if bands.single() { 1 } else { 2 };
+        (0..parts)
+            .find_map(|k| {
+                let band = bands.lo[k] as usize..=bands.hi[k] as usize;
+                (self.below[k] < rank).then(|| self.walk(self.below[k], band, rank))?
+            })
+            .map_or(Rank::Unknown, Rank::Bucket)
+    }
+
+    /// The first of `buckets` at which the count, from `seen` before
+    /// them, reaches `rank`.
+    fn walk(
+        &self,
+        mut seen: u64,
+        buckets: impl Iterator<Item = usize>,
+        rank: u64,
+    ) -> Option<usize> {
+        buckets.into_iter().find(|&b| {
+            seen += self.count(b);
+            seen >= rank
+        })
+    }
+
+    /// Bands around the quantiles `qs` of the values pushed, taken as a
+    /// sample of a larger set: wide enough that the larger set's
+    /// quantiles fall inside them unless the sample misrepresents it
+    /// badly (8 standard deviations of a sample quantile's rank, and 2
+    /// buckets, either side). `None` for fewer than 1,000 values or a
+    /// banded histogram.
+    pub fn bands_around(&self, qs: [f64; 2]) -> Option<Bands> {
+        let n = self.total;
+        if n < 1000 || self.bands.is_some() {
+            return None;
+        }
+        let band = |q: f64| -> Option<(u16, u16)> {
+            let spread = 8.0 * (n as f64 * q * (1.0 - q)).sqrt() + 2.0;
+            let rank = |r: f64| (r.max(1.0).min(n as f64)) as u64;
+            let at = |r: u64| self.walk(0, self.touched(), r);
+            let lo = at(rank((q * n as f64 - spread).floor()))?;
+            let hi = at(rank((q * n as f64 + spread).ceil()))?;
+            Some((
+                lo.saturating_sub(2) as u16,
+                (hi + 2).min(HIST_BUCKETS - 1) as u16,
+            ))
+        };
+        Bands::new(band(qs[0])?, band(qs[1])?)
     }
 }
 
@@ -270,6 +380,20 @@ pub struct ErrorStats {
 }
 
 impl ErrorStats {
+    /// Empty statistics whose histogram counts only `bands` bucket by
+    /// bucket ([`LogHistogram::banded`]).
+    pub fn banded(bands: Bands) -> Self {
+        ErrorStats {
+            hist: LogHistogram::banded(bands),
+            ..Default::default()
+        }
+    }
+
+    /// Whether [`ErrorStats::metrics`] knows every quantile it reports.
+    pub fn knows_quantiles(&self) -> bool {
+        QUANTILES.iter().all(|&q| self.hist.knows(q))
+    }
+
     /// Adds a chunk of originals and their dequantized values; `err` is
     /// scratch space of the same length (its bytes hold the errors'
     /// histogram buckets on the way).
@@ -285,7 +409,8 @@ impl ErrorStats {
         self.hist.push_buckets(buckets);
     }
 
-    /// The finished metrics. `value` holds the statistics of the same
+    /// The finished metrics (of a banded histogram, only if it
+    /// [knows its quantiles](ErrorStats::knows_quantiles)). `value` holds the statistics of the same
     /// originals, all finite: its Σw² (not summed again here, which saves
     /// an f64 multiply-add per element) and its std, for the outlier ratio.
     pub fn metrics(&self, value: &ValueStats) -> ErrorMetrics {
@@ -293,6 +418,7 @@ impl ErrorStats {
             value.count, self.count,
             "error and value statistics of other elements"
         );
+        debug_assert!(self.knows_quantiles(), "quantiles outside the bands");
         let n = self.count.max(1) as f64;
         let w2 = value.sum_sq();
         let e2: f64 = self.sums.e2.iter().sum();
@@ -331,8 +457,8 @@ impl ErrorStats {
                 .std()
                 .filter(|&s| s > 0.0)
                 .map(|s| value.max_abs() as f64 / s),
-            err_p50: self.hist.quantile(0.5).unwrap_or(0.0),
-            err_p99: self.hist.quantile(0.99).unwrap_or(0.0),
+            err_p50: self.hist.quantile(QUANTILES[0]).unwrap_or(0.0),
+            err_p99: self.hist.quantile(QUANTILES[1]).unwrap_or(0.0),
         }
     }
 }
@@ -429,6 +555,52 @@ mod tests {
         for q in [0.0, 0.1, 0.5, 0.9, 0.99, 1.0] {
             assert_eq!(a.quantile(q), b.quantile(q), "{q}");
         }
+    }
+
+    #[test]
+    fn banded_quantiles_are_the_full_ones_or_unknown() {
+        // Errors spread over many octaves, with a spike at zero.
+        let xs: Vec<f32> = (0..20_000u32)
+            .map(|i| {
+                if i % 7 == 0 {
+                    0.0
+                } else {
+                    (i.wrapping_mul(2_654_435_761) >> 9) as f32 * 1e-9
+                }
+            })
+            .collect();
+        let mut full = LogHistogram::default();
+        full.push(&xs);
+        let mut sample = LogHistogram::default();
+        sample.push(&xs.iter().step_by(13).copied().collect::<Vec<_>>());
+        let bands = sample.bands_around(QUANTILES).expect("bands");
+        let mut banded = LogHistogram::banded(bands);
+        banded.push(&xs[..7_000]);
+        banded.spill();
+        banded.push(&xs[7_000..]);
+        for q in QUANTILES {
+            assert!(banded.knows(q), "{q} in {bands:?}");
+            assert_eq!(banded.quantile(q), full.quantile(q), "{q}");
+        }
+        // Quantiles outside the bands are unknown, not guessed.
+        assert!(!banded.knows(0.01) && !banded.knows(0.75), "{bands:?}");
+        assert_eq!(banded.quantile(0.01), None);
+        // Bands hugging the bottom know nothing of a spread sample.
+        let mut low = LogHistogram::banded(Bands::new((0, 3), (0, 3)).unwrap());
+        low.push(&xs);
+        assert!(!low.knows(0.5) && low.knows(0.1));
+        assert_eq!(low.quantile(0.1), Some(0.0));
+    }
+
+    #[test]
+    fn bands_need_a_sample_of_a_thousand() {
+        let mut h = LogHistogram::default();
+        h.push(&[1e-3; 999]);
+        assert_eq!(h.bands_around(QUANTILES), None);
+        h.push(&[1e-3]);
+        let b = h.bands_around(QUANTILES).unwrap();
+        assert!(b.single(), "{b:?}");
+        assert_eq!(LogHistogram::banded(b).bands_around(QUANTILES), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::quant::scheme::{self, Scheme};
 use crate::quant::stats::{ErrorMetrics, ErrorStats, ValueStats};
 use crate::{ByteSource, Error, TensorInfo};
 
+mod bands;
 mod stream;
 
 use stream::{cache_whole, stream, tensor_key};
@@ -222,19 +223,30 @@ pub fn analyze_tensor(
     }
     let values = scan_lent(src, file, t, lent, s)?;
     let errors = if quantize && values.nan == 0 && values.inf == 0 {
-        let mut acc = ErrorStats::default();
         let rows = t.numel / t.shape.last().copied().unwrap_or(1).max(1);
-        acc.clipped = quantize_lent(
-            src,
-            file,
-            t,
-            lent,
-            scheme,
-            &values,
-            0..rows,
-            s,
-            |w, d, e| acc.push(w, d, e),
-        )?;
+        let pass = |acc: ErrorStats, s: &mut Scratch| -> Result<ErrorStats, Error> {
+            let mut acc = acc;
+            acc.clipped = quantize_lent(
+                src,
+                file,
+                t,
+                lent,
+                scheme,
+                &values,
+                0..rows,
+                s,
+                |w, d, e| acc.push(w, d, e),
+            )?;
+            Ok(acc)
+        };
+        let mut acc = match bands::sample_bands(src, file, t, lent, scheme, &values, s)? {
+            Some(b) => pass(ErrorStats::banded(b), s)?,
+            None => pass(ErrorStats::default(), s)?,
+        };
+        if !acc.knows_quantiles() {
+            // The sample misled the bands: count every bucket.
+            acc = pass(ErrorStats::default(), s)?;
+        }
         Some(acc.metrics(&values))
     } else {
         None

@@ -1,9 +1,9 @@
 //! SIMD kernels for the per-element work of an analysis: value
 //! statistics, the largest magnitude, int8 and affine quantize →
-//! dequantize, the error sums and the |error| histogram (f16/bf16
-//! decoding is `format::decode`'s). May use: `format/` and the scalar
-//! primitives of [`crate::quant::scheme`], which each kernel reproduces
-//! bit for bit.
+//! dequantize, the error sums and the |error| histogram, of every bucket
+//! or of two bands (f16/bf16 decoding is `format::decode`'s). May use:
+//! `format/` and the scalar primitives of [`crate::quant::scheme`], which
+//! each kernel reproduces bit for bit.
 //!
 //! Every kernel is plain Rust written in [`LANES`] independent lanes
 //! (fixed-size arrays the compiler turns into vector registers) and is
@@ -15,7 +15,11 @@
 //! gives the same IEEE results, because Rust never fuses or reassociates
 //! float operations, so the exact figures (int8 and affine codes, counts)
 //! *and* the lane-ordered sums are bit-identical to the scalar build on
-//! every architecture, from one body per kernel. The one fused operation,
+//! every architecture, from one body per kernel. The one exception is
+//! the band counter (`band.rs`): it compresses the indices it keeps
+//! (vpcompressd), which no plain loop compiles to, so it is written in
+//! `std::arch` AVX-512 intrinsics, and callers count every bucket where
+//! those are missing. The one fused operation,
 //! `add_square`, adds a square that f64 holds exactly, so fusing it
 //! changes nothing.
 //!
@@ -24,12 +28,14 @@
 //! extreme values.
 
 mod affine;
+mod band;
 mod error;
 mod hist;
 mod int8;
 mod value;
 
 pub use affine::affine_dequantized;
+pub use band::{band_count, bands_are_fast, Bands};
 pub use error::{error_sums, ErrorLanes};
 pub use hist::{bucket, hist_count, HistTable, HIST_BUCKETS, HIST_TABLES};
 pub use int8::{int8_dequantized, max_abs};
