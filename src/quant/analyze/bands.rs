@@ -7,7 +7,7 @@
 use super::quantize_lent;
 use crate::quant::kernels::{self, Bands};
 use crate::quant::scheme::Scheme;
-use crate::quant::stats::{ErrorStats, ValueStats, QUANTILES};
+use crate::quant::stats::{ErrorStats, QUANTILES};
 use crate::{ByteSource, Error, TensorInfo};
 
 use super::stream::Scratch;
@@ -23,7 +23,8 @@ const MIN_ROWS: u64 = 16;
 /// over the tensor, so that the sample holds as many rows as it can.
 const ONE_ROW_IN: u64 = 64;
 
-/// Bands around the quantiles of `t`'s |error| under `scheme`, from the
+/// Bands around the quantiles of `t`'s |error| under `scheme` (its
+/// largest |w| is `max_abs`), from the
 /// quantize pass over a sample of its rows; `None` where bands do not
 /// pay: a small tensor, fewer rows than [`MIN_ROWS`], a machine without
 /// the lanes [`kernels::band_count`] needs, or `int8-channel`, whose
@@ -37,7 +38,7 @@ pub(super) fn sample_bands(
     t: &TensorInfo,
     lent: Option<&[f32]>,
     scheme: Scheme,
-    values: &ValueStats,
+    max_abs: f32,
     s: &mut Scratch,
 ) -> Result<Option<Bands>, Error> {
     let cols = t.shape.last().copied().unwrap_or(1).max(1);
@@ -59,7 +60,7 @@ pub(super) fn sample_bands(
             t,
             lent,
             scheme,
-            values,
+            max_abs,
             row..row + 1,
             s,
             |w, d, e| sample.push(w, d, e),
@@ -106,7 +107,7 @@ mod tests {
             full.push(w, d, e)
         })
         .unwrap();
-        let banded = sample_bands(src, "m", t, None, scheme, &values, &mut s)
+        let banded = sample_bands(src, "m", t, None, scheme, values.max_abs(), &mut s)
             .unwrap()
             .is_some();
         ((got.errors.unwrap(), full.metrics(&values)), banded)

@@ -111,12 +111,13 @@ pub fn quantize_rows(
 ) -> Result<u64, Error> {
     let lent = lend_f32(src, t);
     let lent = lent.as_ref().map(LentF32::values);
-    quantize_lent(src, file, t, lent, scheme, values, rows, s, sink)
+    quantize_lent(src, file, t, lent, scheme, values.max_abs(), rows, s, sink)
 }
 
 /// [`quantize_rows`], with `lent` as for [`stream`] (lent once by the
 /// caller for all its passes: a file range mapped again would fault its
-/// pages in again).
+/// pages in again) and the tensor's largest finite |w| for `int8-tensor`'s
+/// scale.
 #[allow(clippy::too_many_arguments)]
 fn quantize_lent(
     src: &dyn ByteSource,
@@ -124,7 +125,7 @@ fn quantize_lent(
     t: &TensorInfo,
     lent: Option<&[f32]>,
     scheme: Scheme,
-    values: &ValueStats,
+    max_abs: f32,
     rows: std::ops::Range<u64>,
     s: &mut Scratch,
     mut sink: impl FnMut(&[f32], &[f32], &mut [f32]),
@@ -132,7 +133,7 @@ fn quantize_lent(
     let cols = t.shape.last().copied().unwrap_or(1).max(1);
     let elems = rows.start * cols..rows.end * cols;
     let mut clipped = 0u64;
-    let scale = scheme::int8_scale(values.max_abs());
+    let scale = scheme::int8_scale(max_abs);
     match chunk_elems(scheme, cols) {
         Some(chunk) => {
             stream(src, file, t, lent, elems, chunk, s, |_, w, d, e| {
@@ -223,30 +224,7 @@ pub fn analyze_tensor(
     }
     let values = scan_lent(src, file, t, lent, s)?;
     let errors = if quantize && values.nan == 0 && values.inf == 0 {
-        let rows = t.numel / t.shape.last().copied().unwrap_or(1).max(1);
-        let pass = |acc: ErrorStats, s: &mut Scratch| -> Result<ErrorStats, Error> {
-            let mut acc = acc;
-            acc.clipped = quantize_lent(
-                src,
-                file,
-                t,
-                lent,
-                scheme,
-                &values,
-                0..rows,
-                s,
-                |w, d, e| acc.push(w, d, e),
-            )?;
-            Ok(acc)
-        };
-        let mut acc = match bands::sample_bands(src, file, t, lent, scheme, &values, s)? {
-            Some(b) => pass(ErrorStats::banded(b), s)?,
-            None => pass(ErrorStats::default(), s)?,
-        };
-        if !acc.knows_quantiles() {
-            // The sample misled the bands: count every bucket.
-            acc = pass(ErrorStats::default(), s)?;
-        }
+        let acc = error_pass(src, file, t, lent, scheme, values.max_abs(), s)?;
         Some(acc.metrics(&values))
     } else {
         None
@@ -255,6 +233,46 @@ pub fn analyze_tensor(
         values: Some(values),
         errors,
     })
+}
+
+/// The error statistics of `t`'s quantize pass under `scheme` (the
+/// tensor's largest |w| is `max_abs`). The |error| histogram counts bands
+/// chosen from a sample of rows where that pays
+/// ([`bands::sample_bands`]), and every bucket on a second pass in the
+/// rare case the sample misled them.
+fn error_pass(
+    src: &dyn ByteSource,
+    file: &str,
+    t: &TensorInfo,
+    lent: Option<&[f32]>,
+    scheme: Scheme,
+    max_abs: f32,
+    s: &mut Scratch,
+) -> Result<ErrorStats, Error> {
+    let rows = t.numel / t.shape.last().copied().unwrap_or(1).max(1);
+    let pass = |mut acc: ErrorStats, s: &mut Scratch| -> Result<ErrorStats, Error> {
+        acc.clipped = quantize_lent(
+            src,
+            file,
+            t,
+            lent,
+            scheme,
+            max_abs,
+            0..rows,
+            s,
+            |w, d, e| acc.push(w, d, e),
+        )?;
+        Ok(acc)
+    };
+    let acc = match bands::sample_bands(src, file, t, lent, scheme, max_abs, s)? {
+        Some(b) => pass(ErrorStats::banded(b), s)?,
+        None => return pass(ErrorStats::default(), s),
+    };
+    if acc.knows_quantiles() {
+        return Ok(acc);
+    }
+    // The sample misled the bands: count every bucket.
+    pass(ErrorStats::default(), s)
 }
 
 /// Linear histograms of one quantized tensor's weights and errors, for plots.
