@@ -4,11 +4,11 @@
 //! leaves most of the scatter out, and gives the same quantiles whenever
 //! they fall inside the bands (the caller counts again otherwise).
 
-use super::quantize_lent;
+use super::QuantizePass;
 use crate::quant::kernels::{self, Bands};
 use crate::quant::scheme::Scheme;
 use crate::quant::stats::{ErrorStats, QUANTILES};
-use crate::{ByteSource, Error, TensorInfo};
+use crate::Error;
 
 use super::stream::Scratch;
 
@@ -23,29 +23,17 @@ const MIN_ROWS: u64 = 16;
 /// over the tensor, so that the sample holds as many rows as it can.
 const ONE_ROW_IN: u64 = 64;
 
-/// Bands around the quantiles of `t`'s |error| under `scheme` (its
-/// largest |w| is `max_abs`), from the
-/// quantize pass over a sample of its rows; `None` where bands do not
-/// pay: a small tensor, fewer rows than [`MIN_ROWS`], a machine without
+/// Bands around the quantiles of the |error| of `pass`, from the same
+/// pass over a sample of its rows; `None` where bands do not pay: a small tensor, fewer rows than [`MIN_ROWS`], a machine without
 /// the lanes [`kernels::band_count`] needs, or `int8-channel`, whose
 /// errors cluster by row (each row has its own scale, so the tensor's
 /// quantiles hang on the scales of the rows left out: a sample of 16
 /// rows of bert-large's 1024 misled the bands on most tensors).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn sample_bands(
-    src: &dyn ByteSource,
-    file: &str,
-    t: &TensorInfo,
-    lent: Option<&[f32]>,
-    scheme: Scheme,
-    max_abs: f32,
-    s: &mut Scratch,
-) -> Result<Option<Bands>, Error> {
-    let cols = t.shape.last().copied().unwrap_or(1).max(1);
-    let rows = t.numel / cols;
-    if t.numel < MIN_ELEMS
+pub(super) fn sample_bands(pass: &QuantizePass, s: &mut Scratch) -> Result<Option<Bands>, Error> {
+    let rows = pass.row_count();
+    if pass.t.numel < MIN_ELEMS
         || rows < MIN_ROWS
-        || scheme == Scheme::Int8Channel
+        || pass.scheme == Scheme::Int8Channel
         || !kernels::bands_are_fast()
     {
         return Ok(None);
@@ -54,17 +42,7 @@ pub(super) fn sample_bands(
     let mut sample = ErrorStats::default();
     for k in 0..sampled {
         let row = k * rows / sampled;
-        quantize_lent(
-            src,
-            file,
-            t,
-            lent,
-            scheme,
-            max_abs,
-            row..row + 1,
-            s,
-            |w, d, e| sample.push(w, d, e),
-        )?;
+        pass.rows(row..row + 1, s, |w, d, e| sample.push(w, d, e))?;
     }
     Ok(sample.hist.bands_around(QUANTILES))
 }
@@ -107,9 +85,8 @@ mod tests {
             full.push(w, d, e)
         })
         .unwrap();
-        let banded = sample_bands(src, "m", t, None, scheme, values.max_abs(), &mut s)
-            .unwrap()
-            .is_some();
+        let pass = QuantizePass::new(src, "m", t, None, scheme, &values);
+        let banded = sample_bands(&pass, &mut s).unwrap().is_some();
         ((got.errors.unwrap(), full.metrics(&values)), banded)
     }
 

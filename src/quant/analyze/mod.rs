@@ -111,53 +111,93 @@ pub fn quantize_rows(
 ) -> Result<u64, Error> {
     let lent = lend_f32(src, t);
     let lent = lent.as_ref().map(LentF32::values);
-    quantize_lent(src, file, t, lent, scheme, values.max_abs(), rows, s, sink)
+    QuantizePass::new(src, file, t, lent, scheme, values).rows(rows, s, sink)
 }
 
-/// [`quantize_rows`], with `lent` as for [`stream`] (lent once by the
-/// caller for all its passes: a file range mapped again would fault its
-/// pages in again) and the tensor's largest finite |w| for `int8-tensor`'s
-/// scale.
-#[allow(clippy::too_many_arguments)]
-fn quantize_lent(
-    src: &dyn ByteSource,
-    file: &str,
-    t: &TensorInfo,
-    lent: Option<&[f32]>,
+/// One tensor's quantize pass under one scheme: what [`quantize_rows`]
+/// reads, with `lent` as for [`stream`] (lent once by the caller for all
+/// its passes: a file range mapped again would fault its pages in again)
+/// and the tensor's largest finite |w| for `int8-tensor`'s scale.
+#[derive(Clone, Copy)]
+struct QuantizePass<'a> {
+    src: &'a dyn ByteSource,
+    file: &'a str,
+    t: &'a TensorInfo,
+    lent: Option<&'a [f32]>,
     scheme: Scheme,
     max_abs: f32,
-    rows: std::ops::Range<u64>,
-    s: &mut Scratch,
-    mut sink: impl FnMut(&[f32], &[f32], &mut [f32]),
-) -> Result<u64, Error> {
-    let cols = t.shape.last().copied().unwrap_or(1).max(1);
-    let elems = rows.start * cols..rows.end * cols;
-    let mut clipped = 0u64;
-    let scale = scheme::int8_scale(max_abs);
-    match chunk_elems(scheme, cols) {
-        Some(chunk) => {
-            stream(src, file, t, lent, elems, chunk, s, |_, w, d, e| {
-                clipped += quantize_chunk(scheme, cols as usize, scale, w, d);
-                sink(w, d, e);
-            })?;
+}
+
+impl<'a> QuantizePass<'a> {
+    /// The pass over `t`, whose value statistics are `values`.
+    fn new(
+        src: &'a dyn ByteSource,
+        file: &'a str,
+        t: &'a TensorInfo,
+        lent: Option<&'a [f32]>,
+        scheme: Scheme,
+        values: &ValueStats,
+    ) -> Self {
+        let max_abs = values.max_abs();
+        QuantizePass {
+            src,
+            file,
+            t,
+            lent,
+            scheme,
+            max_abs,
         }
-        None => {
-            // A row longer than a chunk: find its max, then quantize it.
-            for r in rows {
-                let (from, to) = (r * cols, (r + 1) * cols);
-                let mut max_abs = 0f32;
-                stream_range(src, file, t, lent, from..to, s, |w, _, _| {
-                    max_abs = max_abs.max(kernels::max_abs(w));
-                })?;
-                let scale = scheme::int8_scale(max_abs);
-                stream_range(src, file, t, lent, from..to, s, |w, d, e| {
-                    clipped += kernels::int8_dequantized(w, d, scale);
+    }
+
+    /// Rows of the tensor (the last axis is a row).
+    fn row_count(&self) -> u64 {
+        self.t.numel / self.t.shape.last().copied().unwrap_or(1).max(1)
+    }
+
+    /// [`quantize_rows`] over `rows`.
+    fn rows(
+        &self,
+        rows: std::ops::Range<u64>,
+        s: &mut Scratch,
+        mut sink: impl FnMut(&[f32], &[f32], &mut [f32]),
+    ) -> Result<u64, Error> {
+        let Self {
+            src,
+            file,
+            t,
+            lent,
+            scheme,
+            max_abs,
+        } = *self;
+        let cols = t.shape.last().copied().unwrap_or(1).max(1);
+        let elems = rows.start * cols..rows.end * cols;
+        let mut clipped = 0u64;
+        let scale = scheme::int8_scale(max_abs);
+        match chunk_elems(scheme, cols) {
+            Some(chunk) => {
+                stream(src, file, t, lent, elems, chunk, s, |_, w, d, e| {
+                    clipped += quantize_chunk(scheme, cols as usize, scale, w, d);
                     sink(w, d, e);
                 })?;
             }
+            None => {
+                // A row longer than a chunk: find its max, then quantize it.
+                for r in rows {
+                    let (from, to) = (r * cols, (r + 1) * cols);
+                    let mut max_abs = 0f32;
+                    stream_range(src, file, t, lent, from..to, s, |w, _, _| {
+                        max_abs = max_abs.max(kernels::max_abs(w));
+                    })?;
+                    let scale = scheme::int8_scale(max_abs);
+                    stream_range(src, file, t, lent, from..to, s, |w, d, e| {
+                        clipped += kernels::int8_dequantized(w, d, scale);
+                        sink(w, d, e);
+                    })?;
+                }
+            }
         }
+        Ok(clipped)
     }
-    Ok(clipped)
 }
 
 /// The elements per chunk of `scheme`'s quantize pass over rows of `cols`
@@ -224,7 +264,8 @@ pub fn analyze_tensor(
     }
     let values = scan_lent(src, file, t, lent, s)?;
     let errors = if quantize && values.nan == 0 && values.inf == 0 {
-        let acc = error_pass(src, file, t, lent, scheme, values.max_abs(), s)?;
+        let pass = QuantizePass::new(src, file, t, lent, scheme, &values);
+        let acc = error_pass(&pass, s)?;
         Some(acc.metrics(&values))
     } else {
         None
@@ -235,44 +276,24 @@ pub fn analyze_tensor(
     })
 }
 
-/// The error statistics of `t`'s quantize pass under `scheme` (the
-/// tensor's largest |w| is `max_abs`). The |error| histogram counts bands
+/// The error statistics of a whole quantize pass. The |error| histogram counts bands
 /// chosen from a sample of rows where that pays
 /// ([`bands::sample_bands`]), and every bucket on a second pass in the
 /// rare case the sample misled them.
-fn error_pass(
-    src: &dyn ByteSource,
-    file: &str,
-    t: &TensorInfo,
-    lent: Option<&[f32]>,
-    scheme: Scheme,
-    max_abs: f32,
-    s: &mut Scratch,
-) -> Result<ErrorStats, Error> {
-    let rows = t.numel / t.shape.last().copied().unwrap_or(1).max(1);
-    let pass = |mut acc: ErrorStats, s: &mut Scratch| -> Result<ErrorStats, Error> {
-        acc.clipped = quantize_lent(
-            src,
-            file,
-            t,
-            lent,
-            scheme,
-            max_abs,
-            0..rows,
-            s,
-            |w, d, e| acc.push(w, d, e),
-        )?;
+fn error_pass(pass: &QuantizePass, s: &mut Scratch) -> Result<ErrorStats, Error> {
+    let whole = |mut acc: ErrorStats, s: &mut Scratch| -> Result<ErrorStats, Error> {
+        acc.clipped = pass.rows(0..pass.row_count(), s, |w, d, e| acc.push(w, d, e))?;
         Ok(acc)
     };
-    let acc = match bands::sample_bands(src, file, t, lent, scheme, max_abs, s)? {
-        Some(b) => pass(ErrorStats::banded(b), s)?,
-        None => return pass(ErrorStats::default(), s),
+    let acc = match bands::sample_bands(pass, s)? {
+        Some(b) => whole(ErrorStats::banded(b), s)?,
+        None => return whole(ErrorStats::default(), s),
     };
     if acc.knows_quantiles() {
         return Ok(acc);
     }
     // The sample misled the bands: count every bucket.
-    pass(ErrorStats::default(), s)
+    whole(ErrorStats::default(), s)
 }
 
 /// Linear histograms of one quantized tensor's weights and errors, for plots.
