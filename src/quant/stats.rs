@@ -221,29 +221,22 @@ impl LogHistogram {
 
     /// Adds values by their buckets ([`kernels::bucket`]).
     pub fn push_buckets(&mut self, idx: &[u16]) {
-        if let Some(bands) = self.bands {
-            for part in idx.chunks(u32::MAX as usize) {
-                if self.unspilled + part.len() as u64 > u32::MAX as u64 {
-                    self.spill();
-                }
-                let below = kernels::band_count(self.tables_mut(), part, &bands);
-                self.below[0] += below[0];
-                self.below[1] += below[1];
-                self.unspilled += part.len() as u64;
-                self.total += part.len() as u64;
-            }
-            return;
-        }
         // No u32 counter may pass u32::MAX: at most that many values
         // between spills.
         for part in idx.chunks(u32::MAX as usize) {
             if self.unspilled + part.len() as u64 > u32::MAX as u64 {
                 self.spill();
             }
-            let (lo, hi) = kernels::hist_count(self.tables_mut(), part);
-            if lo <= hi {
-                self.lo = self.lo.min(lo as usize);
-                self.hi = self.hi.max(hi as usize);
+            if let Some(bands) = self.bands {
+                let below = kernels::band_count(self.tables_mut(), part, &bands);
+                self.below[0] += below[0];
+                self.below[1] += below[1];
+            } else {
+                let (lo, hi) = kernels::hist_count(self.tables_mut(), part);
+                if lo <= hi {
+                    self.lo = self.lo.min(lo as usize);
+                    self.hi = self.hi.max(hi as usize);
+                }
             }
             self.unspilled += part.len() as u64;
             self.total += part.len() as u64;
