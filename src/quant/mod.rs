@@ -11,6 +11,7 @@
 pub mod affine;
 pub mod analyze;
 pub mod fp;
+pub mod histogram;
 pub mod kernels;
 pub mod policy;
 pub mod scheme;
