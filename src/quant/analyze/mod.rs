@@ -91,8 +91,10 @@ pub fn quantize_pass(
     s: &mut Scratch,
     sink: impl FnMut(&[f32], &[f32], &mut [f32]),
 ) -> Result<u64, Error> {
-    let rows = t.numel / t.shape.last().copied().unwrap_or(1).max(1);
-    quantize_rows(src, file, t, scheme, values, 0..rows, s, sink)
+    let lent = lend_f32(src, t);
+    let lent = lent.as_ref().map(LentF32::values);
+    let pass = QuantizePass::new(src, file, t, lent, scheme, values);
+    pass.rows(0..pass.row_count(), s, sink)
 }
 
 /// [`quantize_pass`] over rows `rows` only (a block of an output layer):
@@ -276,8 +278,8 @@ pub fn analyze_tensor(
     })
 }
 
-/// The error statistics of a whole quantize pass. The |error| histogram counts bands
-/// chosen from a sample of rows where that pays
+/// The error statistics of a whole quantize pass. The |error| histogram
+/// counts bands chosen from a sample of rows where that pays
 /// ([`bands::sample_bands`]), and every bucket on a second pass in the
 /// rare case the sample misled them.
 fn error_pass(pass: &QuantizePass, s: &mut Scratch) -> Result<ErrorStats, Error> {

@@ -59,7 +59,8 @@ impl Bands {
 pub fn bands_are_fast() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx512bw")
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -73,7 +74,7 @@ pub fn bands_are_fast() -> bool {
 pub fn band_count(tables: &mut [HistTable; HIST_TABLES], idx: &[u16], bands: &Bands) -> [u64; 2] {
     #[cfg(target_arch = "x86_64")]
     if bands_are_fast() {
-        // SAFETY: the CPU has AVX-512 BW (checked just above).
+        // SAFETY: the CPU has AVX-512 F and BW (checked just above).
         return unsafe { avx512::band_count(tables, idx, bands) };
     }
     band_count_scalar(tables, idx, bands)
