@@ -62,7 +62,11 @@ pub fn bands_are_fast() -> bool {
         std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "wasm32")]
+    {
+        true
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "wasm32")))]
     {
         false
     }
@@ -77,11 +81,14 @@ pub fn band_count(tables: &mut [HistTable; HIST_TABLES], idx: &[u16], bands: &Ba
         // SAFETY: the CPU has AVX-512 F and BW (checked just above).
         return unsafe { avx512::band_count(tables, idx, bands) };
     }
+    #[cfg(target_arch = "wasm32")]
+    return super::wasm::band_count(tables, idx, bands);
+    #[allow(unreachable_code)]
     band_count_scalar(tables, idx, bands)
 }
 
 /// [`band_count`] element by element: the definition.
-fn band_count_scalar(
+pub(super) fn band_count_scalar(
     tables: &mut [HistTable; HIST_TABLES],
     idx: &[u16],
     bands: &Bands,
@@ -213,6 +220,7 @@ mod avx512 {
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
+    use super::super::reference;
     use super::*;
     use proptest::prelude::*;
 
@@ -247,22 +255,8 @@ mod tests {
                 prop_assert_eq!(b, below);
                 prop_assert!(narrow[..] == got[..]);
             }
-            let mut want = vec![0u64; HIST_BUCKETS];
-            let mut want_below = [0u64; 2];
-            for &b in &idx {
-                let b = b & 0x7fff;
-                for (k, below) in want_below.iter_mut().enumerate() {
-                    *below += (b < bands.lo[k]) as u64;
-                }
-                let inside = |k: usize| bands.lo[k] <= b && b <= bands.hi[k];
-                if inside(0) || inside(1) {
-                    want[b as usize] += 1;
-                }
-            }
-            let summed: Vec<u64> = (0..HIST_BUCKETS)
-                .map(|b| got.iter().map(|t| t[b] as u64).sum())
-                .collect();
-            prop_assert!(summed == want);
+            let (want, want_below) = reference::band_count(&idx, &bands);
+            prop_assert!(reference::summed(&got) == want);
             prop_assert_eq!(below, want_below);
         }
     }

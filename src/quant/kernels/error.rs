@@ -1,7 +1,9 @@
 //! Error sums of a quantized chunk: originals `w` against dequantized `d`.
 
 use super::hist::bucket;
-use super::{add_square, simd, LANES};
+use super::{simd, LANES};
+#[cfg(not(target_arch = "wasm32"))]
+use super::add_square;
 
 /// Lane sums of the error statistics, in f64.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -45,7 +47,10 @@ pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLane
         .zip(db.chunks(MAX_BLOCKS))
         .zip(eb.chunks_mut(MAX_BLOCKS))
     {
+        #[cfg(not(target_arch = "wasm32"))]
         let (z, m) = lanes(w, d, e, acc);
+        #[cfg(target_arch = "wasm32")]
+        let (z, m) = super::wasm::error_lanes(w, d, e, acc);
         (zeros, largest) = (zeros + z, max(largest, m));
     }
     for ((&a, &b), slot) in wt.iter().zip(dt).zip(et) {
@@ -72,7 +77,7 @@ pub fn error_sums(w: &[f32], d: &[f32], buckets: &mut [u16], acc: &mut ErrorLane
 /// `a` or `b`, whichever is larger, NaN ignored (not passed on as
 /// `f64::max` would be if it were `a`).
 #[inline(always)]
-fn max<T: PartialOrd>(a: T, b: T) -> T {
+pub(super) fn max<T: PartialOrd>(a: T, b: T) -> T {
     if b > a {
         b
     } else {
@@ -84,6 +89,7 @@ fn max<T: PartialOrd>(a: T, b: T) -> T {
 /// vectors than u64 ones) from overflowing whatever the chunk length.
 const MAX_BLOCKS: usize = 1 << 28;
 
+#[cfg(not(target_arch = "wasm32"))]
 simd! {
     /// The lane loop of [`error_sums`]; returns the zeros counted and
     /// the largest |error| seen.
@@ -102,6 +108,7 @@ simd! {
 }
 
 /// [`lanes`]' body; `FMA` as for [`add_square`].
+#[cfg(not(target_arch = "wasm32"))]
 #[inline(always)]
 fn lanes_with<const FMA: bool>(
     w: &[[f32; LANES]],
@@ -159,30 +166,9 @@ simd! {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::quant::kernels::reference;
     use crate::quant::kernels::testing::awkward_f32;
     use proptest::prelude::*;
-
-    /// The definition, one element at a time: the squares of the f32
-    /// errors in f64; or, if any f32 error overflowed, the f64 errors'.
-    fn oracle(w: &[f32], d: &[f32]) -> (ErrorLanes, u64) {
-        let mut want = ErrorLanes::default();
-        let mut zeros = 0;
-        let whole = w.len() - w.len() % LANES;
-        let overflowed = w.iter().zip(d).any(|(a, b)| (a - b).is_infinite());
-        for k in 0..w.len() {
-            let lane = if k < whole { k % LANES } else { 0 };
-            zeros += (d[k] == 0.0 && w[k] != 0.0) as u64;
-            want.d2[lane] += d[k] as f64 * d[k] as f64;
-            let e = if overflowed {
-                w[k] as f64 - d[k] as f64
-            } else {
-                (w[k] - d[k]) as f64
-            };
-            want.e2[lane] += e * e;
-            want.max_abs[lane] = want.max_abs[lane].max(e.abs());
-        }
-        (want, zeros)
-    }
 
     /// The sums of the f64 differences, lane by lane.
     fn f64_sums(w: &[f32], d: &[f32]) -> ErrorLanes {
@@ -211,16 +197,11 @@ mod tests {
             let mut buckets = vec![0u16; w.len()];
             let mut acc = ErrorLanes::default();
             let zeros = error_sums(&w, &d, &mut buckets, &mut acc);
-            let (want, want_zeros) = oracle(&w, &d);
+            let (want, want_zeros) = reference::error_sums(&w, &d);
             for k in 0..w.len() {
-                // The bucket: the top 16 bits of the f32 |error|'s pattern
-                // (a NaN's payload may differ by target: any NaN bucket).
+                // A NaN's payload may differ by target: any NaN bucket.
                 let e = w[k] - d[k];
-                prop_assert!(
-                    buckets[k] as u32 == e.abs().to_bits() >> 16
-                        || (e.is_nan() && buckets[k] > 0x7f80),
-                    "bucket {} of error {}", buckets[k], e
-                );
+                prop_assert!(reference::bucket_holds(buckets[k], e), "bucket {} of error {}", buckets[k], e);
             }
             prop_assert_eq!(zeros, want_zeros);
             prop_assert_eq!(bits(&acc), bits(&want));

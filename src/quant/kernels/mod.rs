@@ -15,13 +15,21 @@
 //! gives the same IEEE results, because Rust never fuses or reassociates
 //! float operations, so the exact figures (int8 and affine codes, counts)
 //! *and* the lane-ordered sums are bit-identical to the scalar build on
-//! every architecture, from one body per kernel. The one exception is
-//! the band counter (`band.rs`): it compresses the indices it keeps
-//! (vpcompressd), which no plain loop compiles to, so it is written in
-//! `std::arch` AVX-512 intrinsics, and callers count every bucket where
-//! those are missing. The one fused operation,
-//! `add_square`, adds a square that f64 holds exactly, so fusing it
-//! changes nothing.
+//! every architecture, from one body per kernel. Two exceptions:
+//! * the band counter (`band.rs`) compresses the indices it keeps
+//!   (vpcompressd), which no plain loop compiles to, so it is written in
+//!   `std::arch` AVX-512 intrinsics, and in `simd128` ones with a table of
+//!   shuffles for the wasm build; callers count every bucket where
+//!   neither applies;
+//! * in the wasm build, `values`, `error_sums` and the band counter run
+//!   lane loops written in `simd128` intrinsics (`wasm/`): compiled from
+//!   the plain ones, LLVM left half their work in scalar code there. They
+//!   do the same IEEE operations lane for lane, so the figures are the
+//!   same bits; `tests/wasm_kernels.rs` checks them against
+//!   [`reference`], the definitions the native proptests use.
+//!
+//! The one fused operation, `add_square`, adds a square that f64 holds
+//! exactly, so fusing it changes nothing.
 //!
 //! Each kernel's tests check it against a scalar oracle written element
 //! by element, on random lengths and on NaN, ±Inf, subnormals, -0.0 and
@@ -32,7 +40,10 @@ mod band;
 mod error;
 mod hist;
 mod int8;
+pub mod reference;
 mod value;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 
 pub use affine::affine_dequantized;
 pub use band::{band_count, bands_are_fast, Bands};

@@ -1,6 +1,8 @@
 //! Value statistics of a chunk: counts, finite range and lane sums.
 
-use super::{add_square, simd, LANES};
+use super::{add_square, LANES};
+#[cfg(not(target_arch = "wasm32"))]
+use super::simd;
 
 /// What a chunk adds to the value statistics besides its sums.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,7 +41,10 @@ pub fn values(xs: &[f32], sum: &mut [f64; LANES], sum_sq: &mut [f64; LANES]) -> 
     let mut c = ValueCounts::EMPTY;
     let (blocks, tail) = xs.as_chunks::<LANES>();
     for part in blocks.chunks(MAX_BLOCKS) {
+        #[cfg(not(target_arch = "wasm32"))]
         lanes(part, sum, sum_sq, &mut c);
+        #[cfg(target_arch = "wasm32")]
+        super::wasm::value_lanes(part, sum, sum_sq, &mut c);
     }
     let mut l = Lanes::new(sum, sum_sq);
     for &x in tail {
@@ -50,19 +55,19 @@ pub fn values(xs: &[f32], sum: &mut [f64; LANES], sum_sq: &mut [f64; LANES]) -> 
 }
 
 /// Per-lane accumulators, kept in registers by the lane loop.
-struct Lanes {
-    s: [f64; LANES],
-    q: [f64; LANES],
-    lo: [f32; LANES],
-    hi: [f32; LANES],
-    zeros: [u32; LANES],
-    nonfinite: [u32; LANES],
-    nan: [u32; LANES],
+pub(super) struct Lanes {
+    pub(super) s: [f64; LANES],
+    pub(super) q: [f64; LANES],
+    pub(super) lo: [f32; LANES],
+    pub(super) hi: [f32; LANES],
+    pub(super) zeros: [u32; LANES],
+    pub(super) nonfinite: [u32; LANES],
+    pub(super) nan: [u32; LANES],
 }
 
 impl Lanes {
     #[inline(always)]
-    fn new(sum: &[f64; LANES], sum_sq: &[f64; LANES]) -> Self {
+    pub(super) fn new(sum: &[f64; LANES], sum_sq: &[f64; LANES]) -> Self {
         Lanes {
             s: *sum,
             q: *sum_sq,
@@ -98,7 +103,7 @@ impl Lanes {
     }
 
     #[inline(always)]
-    fn finish(&self, sum: &mut [f64; LANES], sum_sq: &mut [f64; LANES], c: &mut ValueCounts) {
+    pub(super) fn finish(&self, sum: &mut [f64; LANES], sum_sq: &mut [f64; LANES], c: &mut ValueCounts) {
         (*sum, *sum_sq) = (self.s, self.q);
         for i in 0..LANES {
             c.min = if self.lo[i] < c.min {
@@ -162,6 +167,7 @@ fn add_parts<const FMA: bool>(
     *q = add_square::<FMA>(*q, d);
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 simd! {
     fn lanes(
         blocks: &[[f32; LANES]],
@@ -203,6 +209,7 @@ simd! {
 /// The lane loop's body: a block whose elements are all finite (the
 /// rule in weights) takes [`add_parts`] directly, any other [`add`]; the sums see
 /// the same elements in the same order either way.
+#[cfg(not(target_arch = "wasm32"))]
 #[inline(always)]
 fn blocks_into<const FMA: bool>(
     blocks: &[[f32; LANES]],
@@ -248,35 +255,16 @@ fn blocks_into<const FMA: bool>(
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::quant::kernels::reference;
     use crate::quant::kernels::testing::awkward_vec;
     use proptest::prelude::*;
-
-    /// Element by element: the definition the lanes must reproduce.
-    fn oracle(xs: &[f32]) -> (ValueCounts, [f64; LANES], [f64; LANES]) {
-        let (mut sum, mut sum_sq) = ([0f64; LANES], [0f64; LANES]);
-        let mut c = ValueCounts::EMPTY;
-        let whole = xs.len() - xs.len() % LANES;
-        for (k, &x) in xs.iter().enumerate() {
-            c.nan += x.is_nan() as u64;
-            c.inf += x.is_infinite() as u64;
-            c.zeros += (x == 0.0) as u64;
-            if x.is_finite() {
-                c.min = c.min.min(x);
-                c.max = c.max.max(x);
-                let lane = if k < whole { k % LANES } else { 0 };
-                sum[lane] += x as f64;
-                sum_sq[lane] += x as f64 * x as f64;
-            }
-        }
-        (c, sum, sum_sq)
-    }
 
     proptest! {
         #[test]
         fn lanes_equal_the_element_by_element_definition(xs in awkward_vec()) {
             let (mut sum, mut sum_sq) = ([0f64; LANES], [0f64; LANES]);
             let c = values(&xs, &mut sum, &mut sum_sq);
-            let (want, wsum, wsq) = oracle(&xs);
+            let (want, wsum, wsq) = reference::values(&xs);
             // == on min and max: ±0 are one value (either may be kept).
             prop_assert_eq!(c, want);
             prop_assert_eq!(sum.map(f64::to_bits), wsum.map(f64::to_bits));
