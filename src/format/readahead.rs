@@ -9,8 +9,9 @@
 //! fails its reads: everything is then held ahead, and a read outside the
 //! held ranges is an error naming the range.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::format::source::Lent;
 use crate::{ByteSource, Model};
 
 /// Where a [`ReadAhead`] gets the bytes not held: one call per range.
@@ -33,12 +34,22 @@ pub const MAX_HINTS: usize = 4;
 /// tensor.
 pub const WINDOW: u64 = 32 << 20;
 
-/// Bytes of the source held in memory.
+/// Bytes of the source held in memory: the first `len` bytes of
+/// `data`, which is shared with the tensors lent from it
+/// ([`ByteSource::lend`]) and only grows, so reusing it for the next row
+/// writes no bytes the reader does not.
 struct Held {
     start: u64,
-    data: Vec<u8>,
+    data: Arc<Vec<u8>>,
+    len: usize,
     /// Whether `data` holds the bytes (it is being filled until then).
     ready: bool,
+}
+
+impl Held {
+    fn bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
 }
 
 #[derive(Default)]
@@ -83,27 +94,34 @@ impl<R: RangeRead> ReadAhead<R> {
     /// of earlier rows are reused.
     pub fn reserve(&self, start: u64, len: usize) -> (usize, *mut u8) {
         let mut s = self.state();
-        let slot = match s.held.iter().position(|h| !h.ready && h.data.is_empty()) {
+        let slot = match s.held.iter().position(|h| !h.ready && h.len == 0) {
             Some(k) => k,
             None => {
                 s.held.push(Held {
                     start,
-                    data: Vec::new(),
+                    data: Arc::default(),
+                    len: 0,
                     ready: false,
                 });
                 s.held.len() - 1
             }
         };
         let h = &mut s.held[slot];
-        h.start = start;
-        h.ready = false;
-        if h.data.capacity() < len {
-            // Free the smaller buffer before the larger is allocated, so a
-            // worker never holds both (its memory never shrinks).
-            h.data = Vec::new();
+        (h.start, h.len, h.ready) = (start, len, false);
+        if Arc::get_mut(&mut h.data).is_none() {
+            // A tensor lent from this buffer is still borrowed: a new one.
+            h.data = Arc::default();
         }
-        h.data.resize(len, 0);
-        (slot, h.data.as_mut_ptr())
+        let data = Arc::get_mut(&mut h.data).expect("a buffer no one else holds");
+        if data.len() < len {
+            if data.capacity() < len {
+                // Free the smaller buffer before the larger is allocated,
+                // so a worker never holds both (its memory never shrinks).
+                *data = Vec::new();
+            }
+            data.resize(len, 0);
+        }
+        (slot, data.as_mut_ptr())
     }
 
     /// Marks slot `slot` as filled: reads inside it are served from memory.
@@ -125,8 +143,7 @@ impl<R: RangeRead> ReadAhead<R> {
     /// Drops the held ranges (their buffers are kept for reuse).
     pub fn release(&self) {
         for h in self.state().held.iter_mut() {
-            h.ready = false;
-            h.data.clear();
+            (h.ready, h.len) = (false, 0);
         }
     }
 
@@ -186,12 +203,8 @@ impl<R: RangeRead> ByteSource for ReadAhead<R> {
                 )
             })?;
         let s = &mut *self.state();
-        let held = s
-            .held
-            .iter()
-            .filter(|h| h.ready)
-            .map(|h| (h.start, &h.data));
-        for (wstart, data) in held.chain(s.windows.iter().map(|(a, d)| (*a, d))) {
+        let held = s.held.iter().filter(|h| h.ready).map(|h| (h.start, h.bytes()));
+        for (wstart, data) in held.chain(s.windows.iter().map(|(a, d)| (*a, d.as_slice()))) {
             if offset >= wstart && end <= wstart + data.len() as u64 {
                 let at = (offset - wstart) as usize;
                 buf.copy_from_slice(&data[at..at + buf.len()]);
@@ -220,6 +233,19 @@ impl<R: RangeRead> ByteSource for ReadAhead<R> {
         *wstart = offset;
         buf.copy_from_slice(&data[..buf.len()]);
         Ok(())
+    }
+
+    /// Held bytes are lent in place (the analysis of a row read ahead
+    /// then copies nothing); windows are not, as the next read may
+    /// refill them.
+    fn lend(&self, offset: u64, len: usize) -> Option<Lent<'_>> {
+        let end = offset.checked_add(len as u64)?;
+        let s = self.state();
+        let h = s
+            .held
+            .iter()
+            .find(|h| h.ready && offset >= h.start && end <= h.start + h.len as u64)?;
+        Lent::shared(Arc::clone(&h.data), (offset - h.start) as usize, len)
     }
 }
 

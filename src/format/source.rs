@@ -36,6 +36,13 @@ pub struct Lent<'a>(LentBytes<'a>);
 
 enum LentBytes<'a> {
     Borrowed(&'a [u8]),
+    /// `len` bytes at `at` of a buffer shared with the source, which
+    /// cannot reuse it while this lives.
+    Shared {
+        bytes: std::sync::Arc<Vec<u8>>,
+        at: usize,
+        len: usize,
+    },
     #[cfg(not(target_arch = "wasm32"))]
     Mapped {
         map: memmap2::Mmap,
@@ -48,6 +55,12 @@ impl<'a> Lent<'a> {
     pub fn borrowed(bytes: &'a [u8]) -> Self {
         Lent(LentBytes::Borrowed(bytes))
     }
+
+    /// Lends `len` bytes at `at` of a shared buffer (`None` if they are
+    /// not all in it).
+    pub fn shared(bytes: std::sync::Arc<Vec<u8>>, at: usize, len: usize) -> Option<Self> {
+        (at.checked_add(len)? <= Vec::len(&bytes)).then_some(Lent(LentBytes::Shared { bytes, at, len }))
+    }
 }
 
 impl std::ops::Deref for Lent<'_> {
@@ -55,6 +68,7 @@ impl std::ops::Deref for Lent<'_> {
     fn deref(&self) -> &[u8] {
         match &self.0 {
             LentBytes::Borrowed(b) => b,
+            LentBytes::Shared { bytes, at, len } => &bytes[*at..*at + *len],
             #[cfg(not(target_arch = "wasm32"))]
             LentBytes::Mapped { map, skip } => &map[*skip..],
         }
