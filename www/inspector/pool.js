@@ -3,7 +3,16 @@
 import { WorkerRpc } from '../shared/rpc.js';
 import { readBudget } from '../link/fragment.js';
 
-const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+// One worker more than the cores: while a worker waits on the browser for
+// a tensor's bytes, its core goes to another's analysis (bert-large on 2
+// cores: 2.3–2.5 s with 2 workers, 2.0–2.1 s with 3 or 4; BENCHMARKS.md).
+const POOL_SIZE = Math.max(2, Math.min((navigator.hardwareConcurrency || 2) + 1, 4));
+// What the workers hold of rows read ahead, all together: split between
+// them, so that the extra worker does not raise the page's memory (the
+// 3.2 GB file: 836 MiB with 3 workers of 170 MiB each, 1.05 GiB with 3 of
+// 256). `budget=MIB` in the link sets each worker's instead.
+const POOL_READ_BUDGET = 512 << 20;
+const workerBudget = () => readBudget(location.hash) ?? Math.floor(POOL_READ_BUDGET / POOL_SIZE);
 const WORKER_URL = new URL('../workers/inspector.js', import.meta.url);
 
 let wasmModule = null;
@@ -34,7 +43,7 @@ class Pool {
     this.workers = [];
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
     this.ready = compileWasm().then((module) =>
-      Promise.all(this.workers.map((_, i) => this.call(i, { type: 'init', module, readBudget: readBudget(location.hash) }))));
+      Promise.all(this.workers.map((_, i) => this.call(i, { type: 'init', module, readBudget: workerBudget() }))));
   }
   spawn() {
     return new WorkerRpc(WORKER_URL, { onFetched: (n) => { if (!this.dead) this.onFetched(n); } });
@@ -60,7 +69,7 @@ class Pool {
     if (this.spares.has(i)) return;
     const w = this.spawn();
     const ready = (async () => {
-      await w.call({ type: 'init', module: await compileWasm(), readBudget: readBudget(location.hash) });
+      await w.call({ type: 'init', module: await compileWasm(), readBudget: workerBudget() });
       for (const msg of this.opens.get(i)?.values() ?? []) await w.call(msg);
       return w;
     })();
