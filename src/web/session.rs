@@ -43,9 +43,10 @@ impl Session {
     }
 
     /// What analysing row `index` reads: `{ranges: [{file, start,
-    /// length}], bytes, feed}`, the main tensor first (file: index into
-    /// the entries). `feed`: whether the row can be push-fed instead
-    /// ([`Session::feed_begin`]). No ranges when it reads nothing.
+    /// length}], bytes, feed, twoPasses}`, the main tensor first (file:
+    /// index into the entries). `feed`: whether the row can be push-fed
+    /// instead ([`Session::feed_begin`]); `twoPasses`: whether it is then
+    /// fed twice (`int8-tensor`). No ranges when it reads nothing.
     pub fn read_plan(&self, index: usize) -> Result<JsValue, JsError> {
         let reads = index < self.pipeline.len() && self.pipeline.work_bytes(index) > 0;
         let parts = if reads {
@@ -54,11 +55,20 @@ impl Session {
             Vec::new()
         };
         let (ranges, bytes) = spans(&self.windowed, &self.pipeline.inspection.model, &parts);
-        let feed = reads
-            && RowFeed::new(&self.pipeline, index)
-                .map_err(js_err)?
-                .is_some();
-        to_js(&serde_json::json!({ "ranges": ranges, "bytes": bytes, "feed": feed }))
+        let feed = if reads {
+            RowFeed::new(&self.pipeline, index).map_err(js_err)?
+        } else {
+            None
+        };
+        let two_passes = feed
+            .as_ref()
+            .is_some_and(|f| f.feed.quantizes_in_a_second_pass());
+        to_js(&serde_json::json!({
+            "ranges": ranges,
+            "bytes": bytes,
+            "feed": feed.is_some(),
+            "twoPasses": two_passes,
+        }))
     }
 
     /// Drops the ranges held for the previous row (keeping the buffers).
@@ -125,13 +135,16 @@ impl Session {
     /// [`Session::feed_resume_at`] says where that pass starts. The
     /// read-ahead buffers are freed first, and the kept bytes when the
     /// first pass ends, so a worker holds one or the other, never both
-    /// (its memory never shrinks).
+    /// (its memory never shrinks). A row fed once keeps nothing, and the
+    /// read-ahead buffers are kept for the rows after it.
     pub fn feed_begin(&mut self, index: usize, budget: f64) -> Result<(), JsError> {
         self.feed = None;
         let feed = RowFeed::new(&self.pipeline, index).map_err(js_err)?;
         let mut feed = feed.ok_or_else(|| JsError::new(&format!("row {index} cannot be fed")))?;
-        for w in &self.windowed {
-            w.free();
+        if feed.feed.quantizes_in_a_second_pass() {
+            for w in &self.windowed {
+                w.free();
+            }
         }
         feed.feed.hold(budget.max(0.0) as usize);
         self.feed = Some(feed);
@@ -149,7 +162,11 @@ impl Session {
 
     /// The wasm-memory address of a reused buffer of `length` bytes.
     pub fn feed_buffer(&mut self, length: usize) -> f64 {
-        self.feed_buf.resize(length, 0);
+        // Only grows: a shorter last piece does not make the next tensor's
+        // first piece zero-fill the buffer again.
+        if self.feed_buf.len() < length {
+            self.feed_buf.resize(length, 0);
+        }
         self.feed_buf.as_mut_ptr() as usize as f64
     }
 

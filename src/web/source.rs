@@ -123,6 +123,14 @@ pub(crate) fn hint_tensors(windowed: &[Arc<WindowedSource>], model: &Model, tens
     }
 }
 
+/// Where a tensor's bytes lie: `file` indexes the JS entries.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub(crate) struct Span {
+    pub file: usize,
+    pub start: u64,
+    pub length: u64,
+}
+
 /// `[{file, start, length}]`: where the bytes of `tensors` lie (file: index
 /// into `windowed`, the JS entries), in the order of `tensors`; and their
 /// total.
@@ -130,7 +138,7 @@ pub(crate) fn spans(
     windowed: &[Arc<WindowedSource>],
     model: &Model,
     tensors: &[usize],
-) -> (Vec<serde_json::Value>, u64) {
+) -> (Vec<Span>, u64) {
     let mut out = Vec::new();
     let mut total = 0;
     for &i in tensors {
@@ -142,7 +150,11 @@ pub(crate) fn spans(
         };
         if t.bytes() > 0 {
             total += t.bytes();
-            out.push(serde_json::json!({ "file": file, "start": t.start, "length": t.bytes() }));
+            out.push(Span {
+                file,
+                start: t.start,
+                length: t.bytes(),
+            });
         }
     }
     (out, total)

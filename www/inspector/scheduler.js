@@ -1,10 +1,13 @@
 // The scheduler of one analysis: opens the model on every worker and hands
-// them its tensors, largest first, in batches, recycling a worker once it
-// has read enough.
+// them its tensors in runs of rows that lie one after the other in a file
+// (a worker reads a run's bytes in one stream: workers/blob-spans.js),
+// largest run first, recycling a worker once it has read enough.
 import { state } from './state.js';
 import { pool, Cancelled } from './pool.js';
 
-const BATCH_BYTES = 4 << 20; // small tensors per request, by bytes read
+const RUN_BYTES = 64 << 20; // most bytes a run reads (a larger row is a run of its own)
+const MIN_RUN_BYTES = 4 << 20;
+const RUN_ROWS = 256;
 const RECYCLE_BYTES = 384 << 20; // bytes a worker reads before it is replaced (see pool.js recycle)
 
 // Opens the model on every worker, streams every tensor, builds the report.
@@ -18,7 +21,7 @@ export async function analyse(key, options, onOverview, onRow, gate) {
   // The first worker parses the headers; the others get what each row
   // reads with the request that analyses it.
   const opened = await p.open(0, { type: 'open', key, files: input.files, index: input.index, config: input.config, options, overview: true });
-  const { report: planned, workBytes, structural, shards, rowTensors } = opened.overview;
+  const { report: planned, workBytes, structural, shards, rowTensors, rowStarts } = opened.overview;
   await Promise.all(p.workers.slice(1).map((_, k) =>
     p.open(k + 1, { type: 'prepare', key, files: input.files, config: input.config, options, shards })));
   const n = opened.count;
@@ -28,12 +31,10 @@ export async function analyse(key, options, onOverview, onRow, gate) {
   const rows = planned.layers.slice();
   const results = new Array(n); // {row, findings} per row, for the report
   const done = new Array(n).fill(false);
-  // Largest first, so the pool finishes together.
-  const queue = [...Array(n).keys()].sort((a, b) => workBytes[b] - workBytes[a] || a - b);
+  const queue = runsOf(workBytes, rowStarts, p.workers.length);
   let failed = null;
-  // Each worker keeps two requests queued so it never idles between tensors;
-  // small tensors go in batches of up to BATCH_BYTES so the tail of biases
-  // and norms does not wait on this thread. A worker is replaced once it has
+  // Each worker keeps two requests queued so it never idles between runs.
+  // A worker is replaced once it has
   // read RECYCLE_BYTES synchronously (see Pool.recycle): a request counts
   // its work bytes while in flight, then what the worker reports.
   const loop = async (wi) => {
@@ -42,18 +43,12 @@ export async function analyse(key, options, onOverview, onRow, gate) {
     const live = () => !failed && state.runId === myRun;
     const fill = () => {
       while (inflight.length < 2 && queue.length && live() && read <= RECYCLE_BYTES) {
-        const indices = [queue.shift()];
-        let batch = workBytes[indices[0]];
-        while (queue.length && indices.length < 256 && batch + workBytes[queue[0]] <= BATCH_BYTES) {
-          const i = queue.shift();
-          indices.push(i);
-          batch += workBytes[i];
-        }
-        read += batch;
+        const { indices, bytes, spans } = queue.shift();
+        read += bytes;
         const parts = wi === 0 ? null : indices.map((i) => ({ name: planned.layers[i].name, tensors: rowTensors[i] }));
-        const promise = p.call(wi, { type: 'analyze', key, indices, parts });
+        const promise = p.call(wi, { type: 'analyze', key, indices, parts, spans });
         promise.catch(() => {});
-        inflight.push({ promise, estimate: batch });
+        inflight.push({ promise, estimate: bytes });
       }
     };
     fill();
@@ -93,4 +88,33 @@ export async function analyse(key, options, onOverview, onRow, gate) {
   if (state.runId !== myRun) throw new Cancelled();
   const { report } = await p.call(0, { type: 'report', key, rows: results });
   return { key, options, rows, results, report, planned, workBytes, structural };
+}
+
+// The rows in file order, cut into runs of at most RUN_BYTES (fewer bytes
+// for a small model, so that each worker gets a few runs) and RUN_ROWS
+// rows, each with the span of every file it reads ({file, start, end}:
+// its rows' main tensors); largest run first, so the pool finishes
+// together. rowStarts[i] is row i's main tensor {file, start, length}, or
+// null for a row that reads nothing.
+function runsOf(workBytes, rowStarts, workers) {
+  const total = workBytes.reduce((a, b) => a + b, 0);
+  const cap = Math.max(MIN_RUN_BYTES, Math.min(RUN_BYTES, Math.ceil(total / (4 * workers))));
+  const where = (i) => rowStarts[i] ?? { file: -1, start: i };
+  const order = workBytes.map((_, i) => i).sort((a, b) => where(a).file - where(b).file || where(a).start - where(b).start);
+  const runs = [];
+  let run = null;
+  for (const i of order) {
+    if (!run || run.indices.length >= RUN_ROWS || (run.bytes > 0 && run.bytes + workBytes[i] > cap)) {
+      run = { indices: [], bytes: 0, spans: new Map() };
+      runs.push(run);
+    }
+    run.indices.push(i);
+    run.bytes += workBytes[i];
+    const s = rowStarts[i];
+    if (!s) continue;
+    const span = run.spans.get(s.file);
+    if (span) span.end = Math.max(span.end, s.start + s.length);
+    else run.spans.set(s.file, { file: s.file, start: s.start, end: s.start + s.length });
+  }
+  return runs.map((r) => ({ ...r, spans: [...r.spans.values()] })).sort((a, b) => b.bytes - a.bytes);
 }

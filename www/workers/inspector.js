@@ -6,7 +6,7 @@
 // (read-ahead.js).
 import init, { Inspector, Analyser, exportReport } from '../pkg/quantlens.js';
 import { remoteEntry } from '../link/range-entry.js';
-import { configure, analyseRow, holdMain, takeStalledReads } from './read-ahead.js';
+import { configure, analyseRow, holdMain, openSpans, takeStalledReads } from './read-ahead.js';
 import { hashFile } from './sha.js';
 import { net, serve } from './serve.js';
 
@@ -58,15 +58,21 @@ async function handle(msg) {
       return { type: 'prepared', key: msg.key };
     }
     case 'analyze': {
-      // a batch of tensor indices; small tensors travel together
+      // a run of rows that lie one after the other, read through one
+      // stream per file span
       const insp = inspectors.get(msg.key);
       const rows = [];
       const files = filesOf.get(msg.key) ?? [];
-      for (const [k, index] of msg.indices.entries()) {
-        const t0 = performance.now();
-        const part = msg.parts?.[k];
-        const at = part ? insp.load(part.name, part.tensors) : index;
-        rows.push({ index, result: await analyseRow(insp, at, files, net), ms: performance.now() - t0 });
+      const spans = openSpans(files, msg.spans);
+      try {
+        for (const [k, index] of msg.indices.entries()) {
+          const t0 = performance.now();
+          const part = msg.parts?.[k];
+          const at = part ? insp.load(part.name, part.tensors) : index;
+          rows.push({ index, result: await analyseRow(insp, at, files, net, spans), ms: performance.now() - t0 });
+        }
+      } finally {
+        spans.close();
       }
       return { type: 'rows', key: msg.key, rows, mem: memoryBytes(), held: insp.heldBytes(), syncBytes: insp.takeSyncReadBytes(), stalledReads: takeStalledReads() };
     }

@@ -7,6 +7,7 @@
 // read budget whatever the file or the server.
 import { streamRange } from '../link/range-entry.js';
 import { RemoteError } from '../link/errors.js';
+import { BlobSpans } from './blob-spans.js';
 
 /** Bytes of a row read ahead whole, per worker; larger rows are push-fed. */
 export const DEFAULT_READ_BUDGET = 256 << 20;
@@ -52,37 +53,58 @@ export function takeStalledReads() {
   return n;
 }
 
-// Blob bytes [start, start + length) in pieces of at most BLOB_PIECE, read
-// with a BYOB stream into one reused buffer (about 30 % less CPU for the
-// browser than FileReaderSync, and no garbage left behind: BENCHMARKS.md).
-async function readBlob(f, start, length, onChunk) {
-  let reader = null;
-  let got = 0;
+// A stream read that gives up after READ_STALL_MS without progress.
+async function guardedRead(reader, view) {
+  const guard = stallGuard();
   try {
-    reader = f.blob.slice(start, start + length).stream().getReader({ mode: 'byob' });
-    while (got < length) {
-      const guard = stallGuard();
-      const want = Math.min(BLOB_PIECE, length - got);
-      const { done, value } = await Promise.race([reader.read(new Uint8Array(blobBuf, 0, want)), guard.promise])
-        .finally(guard.clear);
-      if (done) break;
-      blobBuf = value.buffer;
-      onChunk(value, got);
-      got += value.byteLength;
-    }
+    return await Promise.race([reader.read(view), guard.promise]);
   } catch (e) {
     // A failed read may leave the buffer detached (transferred to the stream).
     if (blobBuf.detached) blobBuf = new ArrayBuffer(BLOB_PIECE);
-    throw new Error(`${f.name}: reading bytes ${start}-${start + length - 1} of the local file failed (${e.message ?? e}).`);
+    throw e;
   } finally {
-    reader?.cancel().catch(() => {});
+    guard.clear();
   }
-  if (got !== length) throw new Error(`${f.name}: the local file ended after ${start + got} bytes; bytes up to ${start + length} were expected.`);
 }
 
-/** Streams bytes of a file ({name, blob} or a link file) to onChunk(bytes, at). */
-export function streamBytes(f, start, length, onChunk, net) {
-  return f.blob ? readBlob(f, start, length, onChunk) : streamRange(f, start, length, onChunk, net);
+// Blob reads go into one reused buffer, in pieces of at most BLOB_PIECE,
+// with a BYOB stream (about 30 % less CPU for the browser than
+// FileReaderSync, and no garbage left behind: BENCHMARKS.md).
+const blobIo = {
+  piece: BLOB_PIECE,
+  view: (n) => new Uint8Array(blobBuf, 0, n),
+  keep: (buf) => {
+    blobBuf = buf;
+  },
+  read: guardedRead,
+};
+
+// Blob bytes [start, start + length), in a stream of their own.
+async function readBlob(f, start, length, onChunk) {
+  if (length <= 0) return;
+  const one = new BlobSpans([f], [{ file: 0, start, end: start + length }], null);
+  try {
+    await one.read(f, start, length, onChunk, blobIo);
+  } finally {
+    one.close();
+  }
+}
+
+/**
+ * The spans of one request to read local files through
+ * ([`BlobSpans`]): [{file, start, end}], file indexing `files`.
+ */
+export function openSpans(files, spans) {
+  return new BlobSpans(files, spans, readBlob);
+}
+
+/**
+ * Streams bytes of a file ({name, blob} or a link file) to onChunk(bytes,
+ * at); a Blob's through `spans` (openSpans) when given.
+ */
+export function streamBytes(f, start, length, onChunk, net, spans) {
+  if (!f.blob) return streamRange(f, start, length, onChunk, net);
+  return spans ? spans.read(f, start, length, onChunk, blobIo) : readBlob(f, start, length, onChunk);
 }
 
 function writeAt(ptr, chunk, at) {
@@ -101,7 +123,7 @@ function fmtMiB(n) {
  * skipped range is read by the wasm side in bounded slices, and its error
  * names the tensor.
  */
-export async function holdRanges(files, ranges, bytes, what, { reserve, commit }, net) {
+export async function holdRanges(files, ranges, bytes, what, { reserve, commit }, net, spans) {
   const links = ranges.filter((r) => !files[r.file].blob);
   if (links.length && bytes > Math.max(budget, LINK_HOLD_LIMIT)) {
     const f = files[links[0].file];
@@ -113,7 +135,7 @@ export async function holdRanges(files, ranges, bytes, what, { reserve, commit }
     if (f.blob && bytes > budget) continue;
     const [slot, ptr] = reserve(r);
     try {
-      await streamBytes(f, r.start, r.length, (chunk, at) => writeAt(ptr, chunk, at), net);
+      await streamBytes(f, r.start, r.length, (chunk, at) => writeAt(ptr, chunk, at), net, spans);
     } catch (e) {
       if (!f.blob) throw e;
       continue;
@@ -131,15 +153,20 @@ function heldBy(insp) {
 }
 
 /**
- * Analyses row `at` of an Inspector or Analyser: the bytes it reads are
- * read ahead into the wasm memory when they fit the budget (or cannot be
- * fed), else its tensor is push-fed, pass after pass. Returns {row, findings}.
+ * Analyses row `at` of an Inspector or Analyser: a tensor read once
+ * (every scheme but int8 per tensor) is push-fed through one small
+ * buffer, as is a larger one; the other rows are read ahead into the wasm
+ * memory (held whole, up to the budget, for their two passes). Pushing
+ * spares the worker's memory a tensor-sized buffer (bert-large's 125 MB
+ * embeddings), which it would keep for good.
+ * Local files are read through `spans` (openSpans) when given.
+ * Returns {row, findings}.
  */
-export async function analyseRow(insp, at, files, net) {
+export async function analyseRow(insp, at, files, net, spans) {
   insp.release();
   const plan = insp.readPlan(at);
-  if (plan.bytes <= budget || !plan.feed) {
-    await holdRanges(files, plan.ranges, plan.bytes, `row ${at}`, heldBy(insp), net);
+  if (!plan.feed || (plan.twoPasses && plan.bytes <= budget)) {
+    await holdRanges(files, plan.ranges, plan.bytes, `row ${at}`, heldBy(insp), net, spans);
     return insp.analyzeRow(at);
   }
   const r = plan.ranges[0];
@@ -154,7 +181,7 @@ export async function analyseRow(insp, at, files, net) {
   };
   try {
     for (let from = 0; ; from = insp.feedResumeAt()) {
-      if (from < r.length) await streamBytes(f, r.start + from, r.length - from, push, net);
+      if (from < r.length) await streamBytes(f, r.start + from, r.length - from, push, net, spans);
       if (!insp.feedEndPass()) break;
     }
   } catch (e) {

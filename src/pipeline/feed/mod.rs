@@ -218,8 +218,9 @@ impl TensorFeed {
         Ok((analysis, grid))
     }
 
-    /// `int8-tensor` quantizes once the first pass has found max|w|.
-    fn quantizes_in_a_second_pass(&self) -> bool {
+    /// Whether the tensor is fed twice: `int8-tensor` quantizes once the
+    /// first pass has found max|w| (if every value is finite).
+    pub fn quantizes_in_a_second_pass(&self) -> bool {
         self.quantize && self.scheme == Scheme::Int8Tensor
     }
 
