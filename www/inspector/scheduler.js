@@ -22,8 +22,11 @@ export async function analyse(key, options, onOverview, onRow, gate) {
   // reads with the request that analyses it.
   const opened = await p.open(0, { type: 'open', key, files: input.files, index: input.index, config: input.config, options, overview: true });
   const { report: planned, workBytes, structural, shards, rowTensors, rowStarts } = opened.overview;
-  await Promise.all(p.workers.slice(1).map((_, k) =>
-    p.open(k + 1, { type: 'prepare', key, files: input.files, config: input.config, options, shards })));
+  // The other workers prepare while this thread draws the overview; each
+  // starts on its rows once it has.
+  const prepared = p.workers.map((_, wi) => (wi === 0 ? Promise.resolve()
+    : p.open(wi, { type: 'prepare', key, files: input.files, config: input.config, options, shards })));
+  for (const w of prepared) w.catch(() => {});
   const n = opened.count;
   onOverview(planned, workBytes);
   if (gate) await gate();
@@ -38,6 +41,7 @@ export async function analyse(key, options, onOverview, onRow, gate) {
   // read RECYCLE_BYTES synchronously (see Pool.recycle): a request counts
   // its work bytes while in flight, then what the worker reports.
   const loop = async (wi) => {
+    await prepared[wi];
     let read = 0;
     const inflight = [];
     const live = () => !failed && state.runId === myRun;
@@ -90,21 +94,24 @@ export async function analyse(key, options, onOverview, onRow, gate) {
   return { key, options, rows, results, report, planned, workBytes, structural };
 }
 
-// The rows in file order, cut into runs of at most RUN_BYTES (fewer bytes
-// for a small model, so that each worker gets a few runs) and RUN_ROWS
+// The rows in file order, cut into runs of at most RUN_BYTES and RUN_ROWS
 // rows, each with the span of every file it reads ({file, start, end}:
-// its rows' main tensors); largest run first, so the pool finishes
-// together. rowStarts[i] is row i's main tensor {file, start, length}, or
-// null for a row that reads nothing.
+// its rows' main tensors); largest run first. A run takes at most an
+// eighth of each worker's share of the bytes still unassigned, so that
+// runs shrink towards the end and the pool finishes together.
+// rowStarts[i] is row i's main tensor {file, start, length}, or null for
+// a row that reads nothing.
 function runsOf(workBytes, rowStarts, workers) {
-  const total = workBytes.reduce((a, b) => a + b, 0);
-  const cap = Math.max(MIN_RUN_BYTES, Math.min(RUN_BYTES, Math.ceil(total / (4 * workers))));
+  let left = workBytes.reduce((a, b) => a + b, 0);
   const where = (i) => rowStarts[i] ?? { file: -1, start: i };
   const order = workBytes.map((_, i) => i).sort((a, b) => where(a).file - where(b).file || where(a).start - where(b).start);
   const runs = [];
   let run = null;
+  let cap = 0;
   for (const i of order) {
     if (!run || run.indices.length >= RUN_ROWS || (run.bytes > 0 && run.bytes + workBytes[i] > cap)) {
+      left -= run?.bytes ?? 0;
+      cap = Math.max(MIN_RUN_BYTES, Math.min(RUN_BYTES, Math.ceil(left / (8 * workers))));
       run = { indices: [], bytes: 0, spans: new Map() };
       runs.push(run);
     }
