@@ -1,5 +1,6 @@
 //! The page's inspector: one opaque [`Inspector`] handle over the core's
-//! [`Pipeline`], rows through serde-wasm-bindgen, one error conversion.
+//! [`Pipeline`], rows out as JSON text (`to_js`), in through
+//! serde-wasm-bindgen, one error conversion.
 //! This boundary only adapts sources and options; no analysis happens in
 //! JS.
 //!
