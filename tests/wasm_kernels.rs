@@ -70,7 +70,13 @@ fn values_equal_their_definition() {
         for case in 0..40 {
             // Some all-finite slices (the fast path), some awkward.
             let xs: Vec<f32> = (0..n)
-                .map(|_| if case % 2 == 0 { rng.unit() } else { rng.awkward() })
+                .map(|_| {
+                    if case % 2 == 0 {
+                        rng.unit()
+                    } else {
+                        rng.awkward()
+                    }
+                })
                 .collect();
             let (mut sum, mut sum_sq) = ([0f64; LANES], [0f64; LANES]);
             let got = values(&xs, &mut sum, &mut sum_sq);
@@ -105,10 +111,18 @@ fn error_sums_equal_their_definition() {
             assert_eq!(zeros, want_zeros, "zeros of {w:?} against {d:?}");
             assert_eq!(bits(&acc.e2), bits(&want.e2), "Σe² of {w:?} against {d:?}");
             assert_eq!(bits(&acc.d2), bits(&want.d2), "Σd² of {w:?} against {d:?}");
-            assert_eq!(bits(&acc.max_abs), bits(&want.max_abs), "max|e| of {w:?} against {d:?}");
+            assert_eq!(
+                bits(&acc.max_abs),
+                bits(&want.max_abs),
+                "max|e| of {w:?} against {d:?}"
+            );
             for k in 0..n {
                 let e = w[k] - d[k];
-                assert!(reference::bucket_holds(buckets[k], e), "bucket {} of error {e}", buckets[k]);
+                assert!(
+                    reference::bucket_holds(buckets[k], e),
+                    "bucket {} of error {e}",
+                    buckets[k]
+                );
             }
         }
     }
@@ -126,8 +140,11 @@ fn band_counts_equal_their_definition() {
             let a = (rng.next() % 0x8000) as u16;
             let b = (rng.next() % 0x8000) as u16;
             let (wa, wb) = ((rng.next() % 300) as u16, (rng.next() % 300) as u16);
-            let bands = Bands::new((a, a.saturating_add(wa).min(0x7fff)), (b, b.saturating_add(wb).min(0x7fff)))
-                .expect("valid bands");
+            let bands = Bands::new(
+                (a, a.saturating_add(wa).min(0x7fff)),
+                (b, b.saturating_add(wb).min(0x7fff)),
+            )
+            .expect("valid bands");
             let idx: Vec<u16> = (0..n)
                 .map(|_| {
                     let r = rng.next();
@@ -147,7 +164,10 @@ fn band_counts_equal_their_definition() {
             let below = band_count(&mut tables, &idx, &bands);
             let (want, want_below) = reference::band_count(&idx, &bands);
             assert_eq!(below, want_below, "below {bands:?} of {idx:?}");
-            assert!(reference::summed(&tables) == want, "counts in {bands:?} of {idx:?}");
+            assert!(
+                reference::summed(&tables) == want,
+                "counts in {bands:?} of {idx:?}"
+            );
         }
     }
 }

@@ -203,7 +203,11 @@ impl<R: RangeRead> ByteSource for ReadAhead<R> {
                 )
             })?;
         let s = &mut *self.state();
-        let held = s.held.iter().filter(|h| h.ready).map(|h| (h.start, h.bytes()));
+        let held = s
+            .held
+            .iter()
+            .filter(|h| h.ready)
+            .map(|h| (h.start, h.bytes()));
         for (wstart, data) in held.chain(s.windows.iter().map(|(a, d)| (*a, d.as_slice()))) {
             if offset >= wstart && end <= wstart + data.len() as u64 {
                 let at = (offset - wstart) as usize;

@@ -59,7 +59,11 @@ impl<'a> Lent<'a> {
     /// Lends `len` bytes at `at` of a shared buffer (`None` if they are
     /// not all in it).
     pub fn shared(bytes: std::sync::Arc<Vec<u8>>, at: usize, len: usize) -> Option<Self> {
-        (at.checked_add(len)? <= Vec::len(&bytes)).then_some(Lent(LentBytes::Shared { bytes, at, len }))
+        (at.checked_add(len)? <= Vec::len(&bytes)).then_some(Lent(LentBytes::Shared {
+            bytes,
+            at,
+            len,
+        }))
     }
 }
 

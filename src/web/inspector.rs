@@ -84,7 +84,12 @@ impl Inspector {
         // Where each row's bytes start, so that the page can hand a worker
         // rows that lie one after the other, read in one stream.
         let starts: Vec<Option<Span>> = (0..p.len())
-            .map(|i| spans(&self.s.windowed, &p.inspection.model, &p.row_parts(i)).0.first().copied())
+            .map(|i| {
+                spans(&self.s.windowed, &p.inspection.model, &p.row_parts(i))
+                    .0
+                    .first()
+                    .copied()
+            })
             .collect();
         let report = p.inspection.report(rows);
         to_js(&serde_json::json!({

@@ -1,9 +1,9 @@
 //! Error sums of a quantized chunk: originals `w` against dequantized `d`.
 
-use super::hist::bucket;
-use super::{simd, LANES};
 #[cfg(not(target_arch = "wasm32"))]
 use super::add_square;
+use super::hist::bucket;
+use super::{simd, LANES};
 
 /// Lane sums of the error statistics, in f64.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -1,8 +1,8 @@
 //! Value statistics of a chunk: counts, finite range and lane sums.
 
-use super::{add_square, LANES};
 #[cfg(not(target_arch = "wasm32"))]
 use super::simd;
+use super::{add_square, LANES};
 
 /// What a chunk adds to the value statistics besides its sums.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,7 +103,12 @@ impl Lanes {
     }
 
     #[inline(always)]
-    pub(super) fn finish(&self, sum: &mut [f64; LANES], sum_sq: &mut [f64; LANES], c: &mut ValueCounts) {
+    pub(super) fn finish(
+        &self,
+        sum: &mut [f64; LANES],
+        sum_sq: &mut [f64; LANES],
+        c: &mut ValueCounts,
+    ) {
         (*sum, *sum_sq) = (self.s, self.q);
         for i in 0..LANES {
             c.min = if self.lo[i] < c.min {
