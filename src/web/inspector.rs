@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 use super::session::Session;
-use super::source::{read_inputs, spans, Span};
+use super::source::{extent, read_inputs, spans, Span};
 use super::{js_err, to_js};
 use crate::pipeline::{InspectOptions, Pipeline, RowResult};
 use crate::quant::analyze::layer_histograms;
@@ -68,8 +68,9 @@ impl Inspector {
     /// first finding saying part of the model could not be read (the CLI
     /// exits 2 on it), or null. `shards` and `rowTensors` (per row) are
     /// what an [`super::analyser::Analyser`] needs to analyse rows
-    /// without parsing the headers again; `rowStarts` (per row) where its
-    /// bytes start, `{file, start, length}` of its main tensor, or null.
+    /// without parsing the headers again; `rowStarts` (per row) the bytes
+    /// it reads in its main tensor's file, `{file, start, length}` from
+    /// the first to the last, or null.
     pub fn overview(&self) -> Result<JsValue, JsError> {
         let p = &self.s.pipeline;
         let rows = (0..p.len())
@@ -84,12 +85,7 @@ impl Inspector {
         // Where each row's bytes start, so that the page can hand a worker
         // rows that lie one after the other, read in one stream.
         let starts: Vec<Option<Span>> = (0..p.len())
-            .map(|i| {
-                spans(&self.s.windowed, &p.inspection.model, &p.row_parts(i))
-                    .0
-                    .first()
-                    .copied()
-            })
+            .map(|i| extent(&spans(&self.s.windowed, &p.inspection.model, &p.row_parts(i)).0))
             .collect();
         let report = p.inspection.report(rows);
         to_js(&serde_json::json!({

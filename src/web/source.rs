@@ -160,6 +160,20 @@ pub(crate) fn spans(
     (out, total)
 }
 
+/// The bytes `spans` cover in the first one's file, from the first byte
+/// to the last (`None` for no spans).
+pub(crate) fn extent(spans: &[Span]) -> Option<Span> {
+    let file = spans.first()?.file;
+    let same = spans.iter().filter(|s| s.file == file);
+    let start = same.clone().map(|s| s.start).min()?;
+    let end = same.map(|s| s.start + s.length).max()?;
+    Some(Span {
+        file,
+        start,
+        length: end - start,
+    })
+}
+
 /// One model's input for the core, and the windowed sources behind it
 /// (in the order of the JS entries).
 pub(crate) struct Inputs {

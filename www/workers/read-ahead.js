@@ -130,7 +130,10 @@ export async function holdRanges(files, ranges, bytes, what, { reserve, commit }
     throw new RemoteError(`${f.name}: ${what} reads ${fmtMiB(bytes)} in one piece, more than a worker holds for a linked file (${fmtMiB(Math.max(budget, LINK_HOLD_LIMIT))}; budget= in the link sets the read budget). `
       + `Download the model and drop the folder here, or use the command line (${f.url}).`, { kind: 'toolarge', file: f.name, url: f.url });
   }
-  for (const r of ranges) {
+  // In file order: a row's tensors are then read from one stream (an MLX
+  // layer's biases and scales lie before its weight, the main range).
+  const inOrder = [...ranges].sort((a, b) => a.file - b.file || a.start - b.start);
+  for (const r of inOrder) {
     const f = files[r.file];
     if (f.blob && bytes > budget) continue;
     const [slot, ptr] = reserve(r);
