@@ -37,9 +37,9 @@ export async function analyse(key, options, onOverview, onRow, gate) {
   const queue = runsOf(workBytes, rowStarts, p.workers.length);
   let failed = null;
   // Each worker keeps two requests queued so it never idles between runs.
-  // A worker is replaced once it has
-  // read RECYCLE_BYTES synchronously (see Pool.recycle): a request counts
-  // its work bytes while in flight, then what the worker reports.
+  // A worker is replaced once it has read RECYCLE_BYTES synchronously (see
+  // Pool.recycle): a request counts its work bytes while in flight, then
+  // what the worker reports.
   const loop = async (wi) => {
     await prepared[wi];
     let read = 0;
@@ -96,11 +96,11 @@ export async function analyse(key, options, onOverview, onRow, gate) {
 
 // The rows in file order, cut into runs of at most RUN_BYTES and RUN_ROWS
 // rows, each with the span of every file it reads ({file, start, end}:
-// its rows' main tensors); largest run first. A run takes at most an
+// its rows' extents); largest run first. A run takes at most an
 // eighth of each worker's share of the bytes still unassigned, so that
 // runs shrink towards the end and the pool finishes together.
-// rowStarts[i] is row i's main tensor {file, start, length}, or null for
-// a row that reads nothing.
+// rowStarts[i] is row i's extent {file, start, length} (what it reads in
+// its main tensor's file), or null for a row that reads nothing.
 function runsOf(workBytes, rowStarts, workers) {
   let left = workBytes.reduce((a, b) => a + b, 0);
   const where = (i) => rowStarts[i] ?? { file: -1, start: i };
