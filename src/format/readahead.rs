@@ -359,6 +359,25 @@ mod tests {
     }
 
     #[test]
+    fn held_bytes_are_lent_in_place_and_never_reused_while_lent() {
+        let s = source(1000);
+        let want = read(&s.raw.bytes, 100, 300);
+        s.hold(100, &want);
+        let lent = s.lend(150, 100).expect("inside the held range");
+        assert_eq!(&lent[..], &want[50..150]);
+        // Outside or across the held range: nothing lent.
+        assert!(s.lend(50, 100).is_none());
+        assert!(s.lend(350, 100).is_none());
+        // The next row's bytes go to another buffer while these are lent.
+        s.release();
+        let (_, ptr) = s.reserve(100, 300);
+        // SAFETY: the slot holds 300 bytes.
+        unsafe { std::ptr::write_bytes(ptr, 9, 300) };
+        assert_eq!(&lent[..], &want[50..150]);
+        assert_eq!(s.raw.calls.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn hinted_reads_fetch_windows_clamped_to_the_tensor() {
         let s = source(1 << 16);
         s.hint(&[(1000, 9000), (20_000, 20_100)]);

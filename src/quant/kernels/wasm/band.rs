@@ -80,13 +80,14 @@ pub(in crate::quant::kernels) fn band_count(
 
 /// The sum of a register's u16 lanes.
 fn lane_sum(c: v128) -> u64 {
-    let pairs = u32x4_extadd_pairwise_u16x8(c);
-    (0..4)
-        .map(|k| match k {
-            0 => u32x4_extract_lane::<0>(pairs),
-            1 => u32x4_extract_lane::<1>(pairs),
-            2 => u32x4_extract_lane::<2>(pairs),
-            _ => u32x4_extract_lane::<3>(pairs),
-        } as u64)
-        .sum()
+    let p = u32x4_extadd_pairwise_u16x8(c);
+    [
+        u32x4_extract_lane::<0>(p),
+        u32x4_extract_lane::<1>(p),
+        u32x4_extract_lane::<2>(p),
+        u32x4_extract_lane::<3>(p),
+    ]
+    .map(u64::from)
+    .iter()
+    .sum()
 }
