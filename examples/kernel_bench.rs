@@ -3,14 +3,15 @@
 //! memory (about N(0, 0.02), with a few outliers, like the synthetic
 //! bert-large). Best of `--runs` (default 5).
 //!
-//!     cargo run --release --example kernel_bench [-- --runs N]
+//!     cargo run --release --example kernel_bench [-- --runs N] [--only TEXT]
 //!
 //! Uses only the crate's public API, so the same file times older builds.
 
 use std::time::Instant;
 
 use quantlens::quant::analyze::{analyze_tensor, scan, Scratch};
-use quantlens::quant::stats::{ErrorStats, LogHistogram, ValueStats};
+use quantlens::quant::kernels;
+use quantlens::quant::stats::{ErrorStats, LogHistogram, ValueStats, QUANTILES};
 use quantlens::{read_header, Dtype, Scheme};
 
 const ROWS: usize = 4096;
@@ -88,58 +89,82 @@ fn main() {
         .collect();
     let mut err = vec![0f32; CHUNK];
     let mut out = vec![0f32; N];
-    let mut rows: Vec<(&str, f64)> = Vec::new();
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let mut b = Bench {
+        runs,
+        only,
+        rows: Vec::new(),
+    };
 
-    rows.push((
-        "decode f16",
-        time(runs, || Dtype::F16.decode(&f16_bytes, &mut out)),
-    ));
-    rows.push((
-        "decode bf16",
-        time(runs, || Dtype::BF16.decode(&bf16_bytes, &mut out)),
-    ));
-    rows.push((
-        "value stats (ValueStats::push, 32 Ki chunks)",
-        time(runs, || {
-            let mut v = ValueStats::default();
-            w.chunks(CHUNK).for_each(|c| v.push(c));
-            std::hint::black_box(v);
-        }),
-    ));
-    rows.push((
-        "error sums + error histogram (ErrorStats::push)",
-        time(runs, || {
-            let mut e = ErrorStats::default();
-            for (a, b) in w.chunks(CHUNK).zip(d.chunks(CHUNK)) {
-                e.push(a, b, &mut err);
-            }
-            std::hint::black_box(e);
-        }),
-    ));
+    b.row("decode f16", || Dtype::F16.decode(&f16_bytes, &mut out));
+    b.row("decode bf16", || Dtype::BF16.decode(&bf16_bytes, &mut out));
+    b.row("value stats (ValueStats::push, 32 Ki chunks)", || {
+        let mut v = ValueStats::default();
+        w.chunks(CHUNK).for_each(|c| v.push(c));
+        std::hint::black_box(v);
+    });
+    b.row("error sums + error histogram (ErrorStats::push)", || {
+        let mut e = ErrorStats::default();
+        for (a, b) in w.chunks(CHUNK).zip(d.chunks(CHUNK)) {
+            e.push(a, b, &mut err);
+        }
+        std::hint::black_box(e);
+    });
+    let mut d_out = vec![0f32; N];
+    b.row(
+        "int8 quantize → dequantize (kernels::int8_dequantized)",
+        || {
+            std::hint::black_box(kernels::int8_dequantized(&w, &mut d_out, scale));
+        },
+    );
+    let mut buckets = vec![0u16; N];
+    b.row("  error sums alone (kernels::error_sums)", || {
+        let mut acc = kernels::ErrorLanes::default();
+        for ((a, b), k) in w
+            .chunks(CHUNK)
+            .zip(d.chunks(CHUNK))
+            .zip(buckets.chunks_mut(CHUNK))
+        {
+            kernels::error_sums(a, b, k, &mut acc);
+        }
+        std::hint::black_box(acc);
+    });
+    let mut full = LogHistogram::default();
+    full.push_buckets(&buckets);
+    if let Some(bands) = full.bands_around(QUANTILES) {
+        b.row(
+            "  two bands' count (LogHistogram::banded, push_buckets)",
+            || {
+                let mut h = LogHistogram::banded(bands);
+                buckets.chunks(CHUNK).for_each(|c| h.push_buckets(c));
+                std::hint::black_box(h);
+            },
+        );
+    }
     let errors: Vec<f32> = w.iter().zip(&d).map(|(a, b)| a - b).collect();
-    rows.push((
-        "  of which the histogram (LogHistogram::push)",
-        time(runs, || {
-            let mut h = LogHistogram::default();
-            errors.chunks(CHUNK).for_each(|c| h.push(c));
-            std::hint::black_box(h);
-        }),
-    ));
+    b.row("  of which the histogram (LogHistogram::push)", || {
+        let mut h = LogHistogram::default();
+        errors.chunks(CHUNK).for_each(|c| h.push(c));
+        std::hint::black_box(h);
+    });
     for (dtype, data) in [("F32", &f32_bytes), ("F16", &f16_bytes)] {
         let bytes = file(dtype, data);
         let h = read_header("bench", &bytes).unwrap();
         let t = &h.tensors[0];
-        rows.push((
+        b.row(
             if dtype == "F32" {
                 "scan of an F32 tensor (read + value stats)"
             } else {
                 "scan of an F16 tensor (read + decode + value stats)"
             },
-            time(runs, || {
+            || {
                 let mut s = Scratch::default();
                 std::hint::black_box(scan(&bytes, "bench", t, &mut s).unwrap());
-            }),
-        ));
+            },
+        );
         let schemes = [
             ("int8-tensor", Scheme::Int8Tensor),
             ("int8-channel", Scheme::Int8Channel),
@@ -152,23 +177,35 @@ fn main() {
             ),
         ];
         for (name, scheme) in schemes {
-            let label: &'static str =
-                Box::leak(format!("whole analysis, {dtype}, {name}").into_boxed_str());
-            rows.push((
-                label,
-                time(runs, || {
-                    let mut s = Scratch::default();
-                    let a = analyze_tensor(&bytes, "bench", t, true, scheme, &mut s).unwrap();
-                    std::hint::black_box(a);
-                }),
-            ));
+            let label = format!("whole analysis, {dtype}, {name}");
+            b.row(&label, || {
+                let mut s = Scratch::default();
+                let a = analyze_tensor(&bytes, "bench", t, true, scheme, &mut s).unwrap();
+                std::hint::black_box(a);
+            });
         }
     }
     println!("kernel_bench: {ROWS} x {COLS} elements, one thread, best of {runs}");
     println!();
     println!("| step | ns per element |");
     println!("| --- | ---: |");
-    for (what, ns) in rows {
+    for (what, ns) in b.rows {
         println!("| {what} | {ns:.3} |");
+    }
+}
+
+/// The rows timed so far, and which to time.
+struct Bench {
+    runs: usize,
+    /// Only rows whose label holds this (`--only TEXT`), to profile one.
+    only: Option<String>,
+    rows: Vec<(String, f64)>,
+}
+
+impl Bench {
+    fn row(&mut self, what: &str, f: impl FnMut()) {
+        if self.only.as_ref().is_none_or(|o| what.contains(o.as_str())) {
+            self.rows.push((what.to_string(), time(self.runs, f)));
+        }
     }
 }
