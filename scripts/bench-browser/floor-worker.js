@@ -3,6 +3,8 @@
 //   sync:   FileReaderSync on Blob.slice ranges (what the inspector uses)
 //   async2: Blob.slice(...).arrayBuffer(), two requests in flight
 //   byob:   Blob.slice(...).stream() with a BYOB reader into a reused buffer
+//   byob-copy: the same, each piece then copied into the fixed buffer: the
+//           page's own reads (workers/read-ahead.js), bytes into wasm memory
 self.onmessage = async (e) => {
   const { ranges, method, sliceBytes } = e.data;
   const sink = new Uint8Array(sliceBytes);
@@ -28,12 +30,13 @@ self.onmessage = async (e) => {
         bytes += u.length;
         check ^= u[0];
       }
-    } else if (method === 'byob') {
+    } else if (method === 'byob' || method === 'byob-copy') {
       const reader = blob.slice(from, to).stream().getReader({ mode: 'byob' });
       let buf = new ArrayBuffer(sliceBytes);
       for (;;) {
         const { done, value } = await reader.read(new Uint8Array(buf));
         if (done) break;
+        if (method === 'byob-copy') sink.set(value);
         bytes += value.length;
         check ^= value[0];
         buf = value.buffer;
