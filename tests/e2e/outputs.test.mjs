@@ -178,6 +178,13 @@ for (const m of ['tiny-llama', 'tiny-qwen2']) {
     assert.match(await text(page, 'outputs-kld-hist-count'), new RegExp(`^${ref.tokens} positions`));
     const bars = await page.$$eval('[data-testid=outputs-kld-hist] rect', (rs) => rs.map((r) => Number(r.dataset.count)));
     assert.equal(bars.reduce((a, b) => a + b, 0), ref.tokens);
+    // the key to the strips' colours: four bands of the run's p99, and as
+    // many red tokens as positions at ¾ of p99 or more
+    const p99 = r.next_token.kld_p99;
+    assert.equal(await page.locator('[data-testid=outputs-kld-legend] tr').count(), 4);
+    const red = await page.locator('[data-testid=outputs-tokens] .tok.b3, [data-testid=outputs-tokens] .tok.b4').count();
+    assert.equal(red, r.per_input.flatMap((p) => p.kld).filter((k) => k >= 0.75 * p99).length);
+    assert.ok(red > 0 && red < r.tokens, `${red} red tokens of ${r.tokens}`);
     // each input's strips, joined, read as the input (special tokens aside)
     const lines = inputsOf(m).split('\n').filter((l) => l.trim());
     const strips = await page.$$eval('[data-testid=outputs-tokens]', (ss) => ss.map((s) => [...s.querySelectorAll('.tok')].map((t) => t.textContent)));

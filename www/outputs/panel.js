@@ -9,7 +9,7 @@ import { WorkerRpc } from '../shared/rpc.js';
 import { drawLayerPlot } from './plot.js';
 import { summaryCards } from './cards.js';
 import { drawInputsTable } from './inputs-table.js';
-import { drawKldHistogram } from './tokens.js';
+import { drawKldHistogram, kldLegend } from './tokens.js';
 
 const pct = (x) => (x == null ? '–' : `${(x * 100).toFixed(4)} %`);
 
@@ -35,7 +35,11 @@ export class OutputsPanel {
     this.plot = el('div', { class: 'plot', 'data-testid': 'outputs-plot' });
     this.layers = el('tbody');
     this.hist = el('div', { class: 'plot', 'data-testid': 'outputs-kld-hist' });
-    this.histFigure = el('figure', { hidden: '' }, el('figcaption', {}, 'Next-token KLD per position'), this.hist);
+    this.legend = el('div');
+    // The histogram and the strips' key share the per-layer plot's grid, so
+    // its text is drawn at the same scale.
+    this.histFigure = el('div', { class: 'outputs-plots', hidden: '' },
+      el('figure', {}, el('figcaption', {}, 'Next-token KLD per position'), this.hist), this.legend);
     this.inputs = el('table', { class: 'layers outputs-inputs', 'data-testid': 'outputs-inputs' });
     clear(host);
     host.append(
@@ -138,6 +142,8 @@ export class OutputsPanel {
     if (r.per_input) {
       this.histFigure.hidden = false;
       drawKldHistogram(this.hist, r.per_input);
+      clear(this.legend);
+      if (r.next_token?.kld_p99 > 0) this.legend.append(kldLegend(r.next_token.kld_p99));
     }
     drawInputsTable(this.inputs, r);
   }

@@ -55,6 +55,24 @@ export function drawKldHistogram(host, perInput) {
   host.append(svg);
 }
 
+/**
+ * The key to the token strips' colours: each band's share of the run's
+ * p99 and the KLD range that makes, drawn with the strips' own classes.
+ */
+export function kldLegend(p99) {
+  const at = (f) => fmtSci(f * p99);
+  const rows = [
+    ['b0', 'below ¼ of p99', `KLD < ${at(0.25)}`],
+    ['b1', '¼ to ½ of p99', `${at(0.25)} – ${at(0.5)}`],
+    ['b2', '½ to ¾ of p99', `${at(0.5)} – ${at(0.75)}`],
+    ['b3', '¾ of p99 and above', `KLD ≥ ${at(0.75)}`],
+  ];
+  return el('figure', { 'data-testid': 'outputs-kld-legend' },
+    el('figcaption', {}, 'Token colours in the inputs below: each token\'s next-token KLD'),
+    el('table', { class: 'kld-legend' }, el('tbody', {}, ...rows.map(([b, share, range]) =>
+      el('tr', {}, el('td', {}, el('span', { class: 'token-strip' }, el('span', { class: `tok ${b}` }, 'token'))), el('td', {}, share), el('td', { class: 'num' }, range))))));
+}
+
 /** A strip of one input's tokens, each coloured by its position's KLD. */
 export function tokenStrip(input, p99) {
   const strip = el('div', { class: 'token-strip', 'data-testid': 'outputs-tokens' });
