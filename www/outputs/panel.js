@@ -30,11 +30,16 @@ export class OutputsPanel {
     this.runButton = el('button', { type: 'button', class: 'primary', 'data-testid': 'outputs-run' }, 'Run output check');
     this.cancelButton = el('button', { type: 'button', 'data-testid': 'outputs-cancel', hidden: '' }, 'Cancel');
     this.status = el('span', { 'data-testid': 'outputs-status', 'data-state': 'idle', role: 'status', 'aria-live': 'polite' }, 'Not run yet.');
-    this.progress = el('progress', { max: '1', value: '0', 'aria-label': 'Layers run' });
+    this.progress = el('progress', { max: '1', value: '0', 'aria-label': 'Layers run', hidden: '' });
     this.cards = el('div', { class: 'cards', 'data-testid': 'outputs-cards' });
     this.plot = el('div', { class: 'plot', 'data-testid': 'outputs-plot' });
     this.layers = el('tbody');
     this.hist = el('div', { class: 'plot', 'data-testid': 'outputs-kld-hist' });
+    // Shown from the first layer's figures on: no empty axes before a run.
+    this.layerFigures = el('div', { class: 'outputs-plots', hidden: '' },
+      el('figure', {}, el('figcaption', {}, 'Relative error per layer: accumulated, and each layer alone'), this.plot),
+      el('table', { class: 'layers outputs-layers', 'data-testid': 'outputs-layers' },
+        el('thead', {}, el('tr', {}, ...['Layer', 'Rel. error', 'Cosine', 'Alone'].map((h) => el('th', { scope: 'col' }, h)))), this.layers));
     this.legend = el('div');
     // The histogram and the strips' key share the per-layer plot's grid, so
     // its text is drawn at the same scale.
@@ -50,10 +55,7 @@ export class OutputsPanel {
       el('div', { class: 'outputs-controls' }, this.runButton, this.cancelButton, this.status),
       this.progress,
       this.cards,
-      el('div', { class: 'outputs-plots' },
-        el('figure', {}, el('figcaption', {}, 'Relative error per layer: accumulated, and each layer alone'), this.plot),
-        el('table', { class: 'layers outputs-layers', 'data-testid': 'outputs-layers' },
-          el('thead', {}, el('tr', {}, ...['Layer', 'Rel. error', 'Cosine', 'Alone'].map((h) => el('th', { scope: 'col' }, h)))), this.layers)),
+      this.layerFigures,
       this.histFigure,
       this.inputs,
     );
@@ -67,6 +69,7 @@ export class OutputsPanel {
     const running = state === 'running';
     this.runButton.disabled = running;
     this.cancelButton.hidden = !running;
+    this.progress.hidden = state === 'idle';
   }
 
   /** Forgets the last result (a new model was opened). */
@@ -75,6 +78,7 @@ export class OutputsPanel {
     this.result = null;
     for (const n of [this.cards, this.plot, this.layers, this.hist, this.inputs]) clear(n);
     this.histFigure.hidden = true;
+    this.layerFigures.hidden = true;
     this.progress.value = 0;
     this.setState('idle', 'Not run yet.');
   }
@@ -95,6 +99,7 @@ export class OutputsPanel {
         this.progress.value = m.done;
         if (m.layer) {
           layers.push(m.layer);
+          this.layerFigures.hidden = false;
           this.addLayer(m.layer);
           drawLayerPlot(this.plot, layers, m.total - 1);
         }
@@ -138,6 +143,7 @@ export class OutputsPanel {
   show(r) {
     clear(this.cards);
     this.cards.append(...summaryCards(r));
+    this.layerFigures.hidden = false;
     drawLayerPlot(this.plot, r.layers, r.layers.length);
     if (r.per_input) {
       this.histFigure.hidden = false;
