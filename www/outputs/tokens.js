@@ -70,7 +70,7 @@ export function kldLegend(p99) {
   return el('figure', { 'data-testid': 'outputs-kld-legend' },
     el('figcaption', {}, 'Token colours in the inputs below: each token\'s next-token KLD'),
     el('table', { class: 'kld-legend' }, el('tbody', {}, ...rows.map(([b, share, range]) =>
-      el('tr', {}, el('td', {}, el('span', { class: 'token-strip' }, el('span', { class: `tok ${b}` }, 'token'))), el('td', {}, share), el('td', { class: 'num' }, range))))));
+      el('tr', {}, el('td', {}, el('span', { class: 'token-strip' }, el('span', { class: `tok ${b}` }, 'token'))), el('td', {}, share), el('td', {}, range))))));
 }
 
 /** A strip of one input's tokens, each coloured by its position's KLD. */
