@@ -7,10 +7,14 @@ import { fmtSci } from '../shared/format.js';
 
 const BINS = 24;
 
+// A token's colour band: which quarter of the run's p99 its KLD reaches
+// (the CSS draws bands 3 and 4, ¾ of p99 and above, alike).
+const BANDS_PER_P99 = 4;
+
 /** The colour band of one position's KLD against the run's p99. */
 function band(kld, p99) {
   if (!(kld > 0) || !(p99 > 0)) return 0;
-  return Math.min(4, Math.floor((kld / p99) * 4));
+  return Math.min(BANDS_PER_P99, Math.floor((kld / p99) * BANDS_PER_P99));
 }
 
 /**
@@ -60,12 +64,13 @@ export function drawKldHistogram(host, perInput) {
  * p99 and the KLD range that makes, drawn with the strips' own classes.
  */
 export function kldLegend(p99) {
-  const at = (f) => fmtSci(f * p99);
+  // the KLD where band k starts
+  const at = (k) => fmtSci((k / BANDS_PER_P99) * p99);
   const rows = [
-    ['b0', 'below ¼ of p99', `KLD < ${at(0.25)}`],
-    ['b1', '¼ to ½ of p99', `${at(0.25)} – ${at(0.5)}`],
-    ['b2', '½ to ¾ of p99', `${at(0.5)} – ${at(0.75)}`],
-    ['b3', '¾ of p99 and above', `KLD ≥ ${at(0.75)}`],
+    ['b0', 'below ¼ of p99', `KLD < ${at(1)}`],
+    ['b1', '¼ to ½ of p99', `${at(1)} – ${at(2)}`],
+    ['b2', '½ to ¾ of p99', `${at(2)} – ${at(3)}`],
+    ['b3', '¾ of p99 and above', `KLD ≥ ${at(3)}`],
   ];
   return el('figure', { 'data-testid': 'outputs-kld-legend' },
     el('figcaption', {}, 'Token colours in the inputs below: each token\'s next-token KLD'),
