@@ -132,6 +132,29 @@ fn main() {
         }
         std::hint::black_box(acc);
     });
+    b.row(
+        "  int8 quantize, then error sums (two kernels, chunk by chunk)",
+        || {
+            let mut acc = kernels::ErrorLanes::default();
+            let mut dc = vec![0f32; CHUNK];
+            for (a, k) in w.chunks(CHUNK).zip(buckets.chunks_mut(CHUNK)) {
+                let dc = &mut dc[..a.len()];
+                std::hint::black_box(kernels::int8_dequantized(a, dc, scale));
+                std::hint::black_box(kernels::error_sums(a, dc, k, &mut acc));
+            }
+            std::hint::black_box(acc);
+        },
+    );
+    b.row(
+        "  int8 quantize + error sums in one (kernels::int8_error_sums)",
+        || {
+            let mut acc = kernels::ErrorLanes::default();
+            for (a, k) in w.chunks(CHUNK).zip(buckets.chunks_mut(CHUNK)) {
+                std::hint::black_box(kernels::int8_error_sums(a, scale, k, &mut acc));
+            }
+            std::hint::black_box(acc);
+        },
+    );
     let mut full = LogHistogram::default();
     full.push_buckets(&buckets);
     if let Some(bands) = full.bands_around(QUANTILES) {

@@ -8,7 +8,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use quantlens::quant::kernels::{
-    band_count, error_sums, reference, values, Bands, ErrorLanes, HistTable, HIST_TABLES, LANES,
+    band_count, error_sums, int8_error_sums, reference, values, Bands, ErrorLanes, HistTable,
+    HIST_TABLES, LANES,
 };
 use wasm_bindgen_test::*;
 
@@ -121,6 +122,45 @@ fn error_sums_equal_their_definition() {
                 assert!(
                     reference::bucket_holds(buckets[k], e),
                     "bucket {} of error {e}",
+                    buckets[k]
+                );
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn int8_error_sums_equal_their_definition() {
+    let mut rng = Rng(0x4f1b_bcdc_bfa5_3e0b);
+    // Past one piece of 1024 blocks too, whose Σc² lanes are carried over.
+    for n in lengths().chain([8 * 1024 + 3, 20_000]) {
+        for case in 0..24 {
+            let w: Vec<f32> = (0..n)
+                .map(|_| {
+                    if case % 2 == 0 {
+                        rng.unit()
+                    } else {
+                        rng.awkward()
+                    }
+                })
+                .collect();
+            // The scale of a unit range, one that clips, one that never
+            // clips, the smallest, and zero.
+            let scale = [1.0 / 127.0, 1e-3, 10.0, 1e-45, 0.0][case % 5];
+            let mut buckets = vec![0u16; n];
+            let mut acc = ErrorLanes::default();
+            let got = int8_error_sums(&w, scale, &mut buckets, &mut acc);
+            let (want, want_counts) = reference::int8_error_sums(&w, scale);
+            let what = format!("{n} values, case {case}, scale {scale}");
+            assert_eq!(got, want_counts, "counts of {what}");
+            assert_eq!(bits(&acc.e2), bits(&want.e2), "Σe² of {what}");
+            assert_eq!(bits(&acc.d2), bits(&want.d2), "Σd² of {what}");
+            assert_eq!(bits(&acc.max_abs), bits(&want.max_abs), "max|e| of {what}");
+            for (k, &x) in w.iter().enumerate() {
+                let e = x - quantlens::quant::scheme::int8_code(x, scale).0 * scale;
+                assert!(
+                    reference::bucket_holds(buckets[k], e),
+                    "bucket {} of error {e} ({what})",
                     buckets[k]
                 );
             }

@@ -120,14 +120,34 @@ impl ErrorStats {
     /// histogram buckets on the way).
     pub fn push(&mut self, w: &[f32], d: &[f32], err: &mut [f32]) {
         self.count += w.len() as u64;
-        let err = &mut err[..w.len()];
-        // SAFETY: u16 has no invalid bit patterns and an alignment (2) no
-        // larger than f32's; the view covers the first half of `err`'s
-        // bytes, and `err` is not used while it lives.
-        let buckets =
-            unsafe { std::slice::from_raw_parts_mut(err.as_mut_ptr().cast::<u16>(), w.len()) };
+        let buckets = buckets_in(err, w.len());
         self.rounded_to_zero += kernels::error_sums(w, d, buckets, &mut self.sums);
         self.hist.push_buckets(buckets);
+    }
+
+    /// [`ErrorStats::push`] for `w` quantized to int8 codes, row by row
+    /// (rows of `cols` elements, each with the scale `scale(row)` gives),
+    /// without the dequantized values: their sums come straight from the
+    /// codes ([`kernels::int8_error_sums`], whose Σd² leaves out each
+    /// dequantized value's f32 rounding). Returns the number of clipped
+    /// codes; `err` is scratch space as for [`ErrorStats::push`].
+    pub fn push_int8(
+        &mut self,
+        w: &[f32],
+        cols: usize,
+        mut scale: impl FnMut(&[f32]) -> f32,
+        err: &mut [f32],
+    ) -> u64 {
+        self.count += w.len() as u64;
+        let buckets = buckets_in(err, w.len());
+        let mut clipped = 0;
+        for (row, b) in w.chunks(cols.max(1)).zip(buckets.chunks_mut(cols.max(1))) {
+            let c = kernels::int8_error_sums(row, scale(row), b, &mut self.sums);
+            clipped += c.clipped;
+            self.rounded_to_zero += c.zeros;
+        }
+        self.hist.push_buckets(buckets);
+        clipped
     }
 
     /// The finished metrics (of a banded histogram, only if it
@@ -209,6 +229,15 @@ pub struct ErrorMetrics {
     pub err_p50: f64,
     /// 99th percentile of |w − w'|, from the histogram.
     pub err_p99: f64,
+}
+
+/// The first `n` f32 of `err` as `n` histogram buckets (u16).
+fn buckets_in(err: &mut [f32], n: usize) -> &mut [u16] {
+    let err = &mut err[..n];
+    // SAFETY: u16 has no invalid bit patterns and an alignment (2) no
+    // larger than f32's; the view covers the first half of `err`'s bytes,
+    // and borrows `err` mutably for as long as it lives.
+    unsafe { std::slice::from_raw_parts_mut(err.as_mut_ptr().cast::<u16>(), n) }
 }
 
 #[cfg(test)]

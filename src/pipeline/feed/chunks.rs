@@ -133,19 +133,23 @@ impl Quantizer {
 
     pub(super) fn consume(&mut self, w: &[f32]) {
         if self.long_rows {
-            let max_abs = kernels::max_abs(w);
-            let scale = scheme::int8_scale(max_abs);
+            let q = ChunkQuant::Int8(scheme::int8_scale(kernels::max_abs(w)));
             for part in w.chunks(CHUNK_ELEMS) {
-                self.d.resize(part.len(), 0.0);
-                self.e.resize(part.len(), 0.0);
-                self.clipped += kernels::int8_dequantized(part, &mut self.d, scale);
-                self.errs.push(part, &self.d, &mut self.e);
+                self.push(q, part);
             }
             return;
         }
+        let q = ChunkQuant::Chunk {
+            scheme: self.scheme,
+            cols: self.cols,
+            tensor_scale: self.scale,
+        };
+        self.push(q, w);
+    }
+
+    fn push(&mut self, q: ChunkQuant, w: &[f32]) {
         self.d.resize(w.len(), 0.0);
         self.e.resize(w.len(), 0.0);
-        self.clipped += quantize_chunk(self.scheme, self.cols, self.scale, w, &mut self.d);
-        self.errs.push(w, &self.d, &mut self.e);
+        self.clipped += q.push_errors(w, &mut self.d, &mut self.e, &mut self.errs);
     }
 }

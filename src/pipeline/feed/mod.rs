@@ -15,7 +15,7 @@
 use crate::checks::fake::{self, grid_unit, GridDetector};
 use crate::pipeline::inspect::Planned;
 use crate::pipeline::{Pipeline, RowResult};
-use crate::quant::analyze::{chunk_elems, quantize_chunk, TensorAnalysis, CHUNK_ELEMS};
+use crate::quant::analyze::{chunk_elems, ChunkQuant, TensorAnalysis, CHUNK_ELEMS};
 use crate::quant::kernels;
 use crate::quant::policy::Decision;
 use crate::quant::scheme::{self, Scheme};

@@ -42,7 +42,7 @@ pub(super) fn sample_bands(pass: &QuantizePass, s: &mut Scratch) -> Result<Optio
     let mut sample = ErrorStats::default();
     for k in 0..sampled {
         let row = k * rows / sampled;
-        pass.rows(row..row + 1, s, |w, d, e| sample.push(w, d, e))?;
+        pass.errors(row..row + 1, s, &mut sample)?;
     }
     Ok(sample.hist.bands_around(QUANTILES))
 }
@@ -51,7 +51,7 @@ pub(super) fn sample_bands(pass: &QuantizePass, s: &mut Scratch) -> Result<Optio
 mod tests {
     use super::*;
     use crate::format::testing::{f32_file, model};
-    use crate::quant::analyze::{analyze_tensor, quantize_pass, scan};
+    use crate::quant::analyze::{analyze_tensor, scan};
 
     /// 512 rows of 1024: rows that are multiples of 32 (the 16 sampled
     /// ones) from `sampled(i)`, the others from `rest(i)`.
@@ -80,12 +80,9 @@ mod tests {
         let mut s = Scratch::default();
         let got = analyze_tensor(src, "m", t, true, scheme, &mut s).unwrap();
         let values = scan(src, "m", t, &mut s).unwrap();
-        let mut full = ErrorStats::default();
-        full.clipped = quantize_pass(src, "m", t, scheme, &values, &mut s, |w, d, e| {
-            full.push(w, d, e)
-        })
-        .unwrap();
         let pass = QuantizePass::new(src, "m", t, None, scheme, &values);
+        let mut full = ErrorStats::default();
+        full.clipped = pass.errors(0..pass.row_count(), &mut s, &mut full).unwrap();
         let banded = sample_bands(&pass, &mut s).unwrap().is_some();
         ((got.errors.unwrap(), full.metrics(&values)), banded)
     }

@@ -14,8 +14,10 @@ use crate::quant::stats::{ErrorMetrics, ErrorStats, ValueStats};
 use crate::{ByteSource, Error, TensorInfo};
 
 mod bands;
+mod chunk;
 mod stream;
 
+pub(crate) use chunk::{chunk_elems, ChunkQuant};
 use stream::{cache_whole, stream, tensor_key};
 pub use stream::{lend_f32, LentF32, Scratch};
 
@@ -163,6 +165,34 @@ impl<'a> QuantizePass<'a> {
         s: &mut Scratch,
         mut sink: impl FnMut(&[f32], &[f32], &mut [f32]),
     ) -> Result<u64, Error> {
+        self.chunks(rows, s, |q, w, d, e| {
+            let clipped = q.dequantize(w, d);
+            sink(w, d, e);
+            clipped
+        })
+    }
+
+    /// Adds the error statistics of rows `rows` to `acc` (int8 codes
+    /// straight from the originals: [`ChunkQuant::push_errors`]); returns
+    /// the number of clipped codes.
+    fn errors(
+        &self,
+        rows: std::ops::Range<u64>,
+        s: &mut Scratch,
+        acc: &mut ErrorStats,
+    ) -> Result<u64, Error> {
+        self.chunks(rows, s, |q, w, d, e| q.push_errors(w, d, e, acc))
+    }
+
+    /// Streams rows `rows` in the chunks of [`chunk_elems`], calling
+    /// `each(how, w, d, e)` with how to quantize each chunk `w` (`d` and
+    /// `e`: scratch as long as `w`); returns the sum of what it returns.
+    fn chunks(
+        &self,
+        rows: std::ops::Range<u64>,
+        s: &mut Scratch,
+        mut each: impl FnMut(ChunkQuant, &[f32], &mut [f32], &mut [f32]) -> u64,
+    ) -> Result<u64, Error> {
         let Self {
             src,
             file,
@@ -173,13 +203,16 @@ impl<'a> QuantizePass<'a> {
         } = *self;
         let cols = t.shape.last().copied().unwrap_or(1).max(1);
         let elems = rows.start * cols..rows.end * cols;
-        let mut clipped = 0u64;
-        let scale = scheme::int8_scale(max_abs);
+        let mut total = 0u64;
         match chunk_elems(scheme, cols) {
             Some(chunk) => {
+                let q = ChunkQuant::Chunk {
+                    scheme,
+                    cols: cols as usize,
+                    tensor_scale: scheme::int8_scale(max_abs),
+                };
                 stream(src, file, t, lent, elems, chunk, s, |_, w, d, e| {
-                    clipped += quantize_chunk(scheme, cols as usize, scale, w, d);
-                    sink(w, d, e);
+                    total += each(q, w, d, e);
                 })?;
             }
             None => {
@@ -190,56 +223,15 @@ impl<'a> QuantizePass<'a> {
                     stream_range(src, file, t, lent, from..to, s, |w, _, _| {
                         max_abs = max_abs.max(kernels::max_abs(w));
                     })?;
-                    let scale = scheme::int8_scale(max_abs);
+                    let q = ChunkQuant::Int8(scheme::int8_scale(max_abs));
                     stream_range(src, file, t, lent, from..to, s, |w, d, e| {
-                        clipped += kernels::int8_dequantized(w, d, scale);
-                        sink(w, d, e);
+                        total += each(q, w, d, e);
                     })?;
                 }
             }
         }
-        Ok(clipped)
+        Ok(total)
     }
-}
-
-/// The elements per chunk of `scheme`'s quantize pass over rows of `cols`
-/// elements: chunks hold whole rows (per-channel) or whole groups (affine).
-/// `None` for per-channel rows longer than a chunk, quantized row by row.
-pub(crate) fn chunk_elems(scheme: Scheme, cols: u64) -> Option<usize> {
-    match scheme {
-        Scheme::Int8Tensor => Some(CHUNK_ELEMS),
-        Scheme::Int8Channel if cols <= CHUNK_ELEMS as u64 => {
-            Some(((CHUNK_ELEMS as u64 / cols).max(1) * cols) as usize)
-        }
-        Scheme::Int8Channel => None,
-        Scheme::Affine { group_size, .. } => Some(CHUNK_ELEMS - CHUNK_ELEMS % group_size as usize),
-    }
-}
-
-/// Quantizes one chunk `w` of the quantize pass (as [`chunk_elems`] cuts
-/// them) into dequantized `d`; `tensor_scale` is `int8-tensor`'s scale.
-/// Returns the number of clipped codes.
-pub(crate) fn quantize_chunk(
-    scheme: Scheme,
-    cols: usize,
-    tensor_scale: f32,
-    w: &[f32],
-    d: &mut [f32],
-) -> u64 {
-    let mut clipped = 0u64;
-    match scheme {
-        Scheme::Int8Tensor => clipped += kernels::int8_dequantized(w, d, tensor_scale),
-        Scheme::Int8Channel => {
-            for (wr, dr) in w.chunks_exact(cols).zip(d.chunks_exact_mut(cols)) {
-                let max_abs = kernels::max_abs(wr);
-                clipped += kernels::int8_dequantized(wr, dr, scheme::int8_scale(max_abs));
-            }
-        }
-        Scheme::Affine { bits, group_size } => {
-            clipped += kernels::affine_dequantized(w, d, group_size as usize, bits);
-        }
-    }
-    clipped
 }
 
 /// Analyses one tensor: value statistics if it is a decodable float, and
@@ -284,7 +276,7 @@ pub fn analyze_tensor(
 /// rare case the sample misled them.
 fn error_pass(pass: &QuantizePass, s: &mut Scratch) -> Result<ErrorStats, Error> {
     let whole = |mut acc: ErrorStats, s: &mut Scratch| -> Result<ErrorStats, Error> {
-        acc.clipped = pass.rows(0..pass.row_count(), s, |w, d, e| acc.push(w, d, e))?;
+        acc.clipped = pass.errors(0..pass.row_count(), s, &mut acc)?;
         Ok(acc)
     };
     let acc = match bands::sample_bands(pass, s)? {
@@ -354,9 +346,8 @@ pub fn layer_histograms(
     let mut ec = vec![0u64; bins];
     let mut error_max = 0.0;
     if quantizable {
-        quantize_pass(src, file, t, scheme, &values, s, |w, d, e| {
-            errs.push(w, d, e)
-        })?;
+        let pass = QuantizePass::new(src, file, t, lent, scheme, &values);
+        pass.errors(0..pass.row_count(), s, &mut errs)?;
         error_max = errs.metrics(&values).max_abs_error;
         quantize_pass(src, file, t, scheme, &values, s, |w, d, _| {
             for (&a, &b) in w.iter().zip(d) {

@@ -1,7 +1,8 @@
 //! SIMD kernels for the per-element work of an analysis: value
 //! statistics, the largest magnitude, int8 and affine quantize →
-//! dequantize, the error sums and the |error| histogram, of every bucket
-//! or of two bands (f16/bf16 decoding is `format::decode`'s). May use:
+//! dequantize, the error sums (for int8, fused with the quantize pass)
+//! and the |error| histogram, of every bucket or of two bands (f16/bf16
+//! decoding is `format::decode`'s). May use:
 //! `format/` and the scalar primitives of [`crate::quant::scheme`], which
 //! each kernel reproduces bit for bit.
 //!
@@ -21,9 +22,10 @@
 //!   `std::arch` AVX-512 intrinsics, and in `simd128` ones with a table of
 //!   shuffles for the wasm build; callers count every bucket where
 //!   neither applies;
-//! * in the wasm build, `values`, `error_sums` and the band counter run
-//!   lane loops written in `simd128` intrinsics (`wasm/`): compiled from
-//!   the plain ones, LLVM left half their work in scalar code there. They
+//! * in the wasm build, `values`, `error_sums`, `int8_error_sums` and
+//!   the band counter run lane loops written in `simd128` intrinsics
+//!   (`wasm/`): compiled from the plain ones, LLVM left half their work
+//!   in scalar code there. They
 //!   do the same IEEE operations lane for lane, so the figures are the
 //!   same bits; `tests/wasm_kernels.rs` checks them against
 //!   [`reference`], the definitions the native proptests use.
@@ -40,6 +42,7 @@ mod band;
 mod error;
 mod hist;
 mod int8;
+mod int8_error;
 pub mod reference;
 mod value;
 #[cfg(target_arch = "wasm32")]
@@ -50,6 +53,7 @@ pub use band::{band_count, bands_are_fast, Bands};
 pub use error::{error_sums, ErrorLanes};
 pub use hist::{bucket, hist_count, HistTable, HIST_BUCKETS, HIST_TABLES};
 pub use int8::{int8_dequantized, max_abs};
+pub use int8_error::{int8_error_sums, Int8Counts};
 pub use value::{values, ValueCounts};
 
 /// Independent accumulators per sum: a single f64 sum is a serial

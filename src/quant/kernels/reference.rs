@@ -3,7 +3,10 @@
 //! native proptests and the wasm tests (`tests/wasm_kernels.rs`) check
 //! the kernels against these; nothing else calls them.
 
-use super::{Bands, ErrorLanes, HistTable, ValueCounts, HIST_BUCKETS, HIST_TABLES, LANES};
+use super::{
+    Bands, ErrorLanes, HistTable, Int8Counts, ValueCounts, HIST_BUCKETS, HIST_TABLES, LANES,
+};
+use crate::quant::scheme;
 
 /// [`super::values`] of `xs` from empty sums: the counts, then the lane
 /// sums of the finite values and of their squares.
@@ -47,6 +50,42 @@ pub fn error_sums(w: &[f32], d: &[f32]) -> (ErrorLanes, u64) {
         want.max_abs[lane] = want.max_abs[lane].max(e.abs());
     }
     (want, zeros)
+}
+
+/// [`super::int8_error_sums`] of `w` with `scale` from empty sums: each
+/// value's int8 code `c` ([`scheme::int8_code`]) and error `w − c·scale`
+/// in f32; the squares of the errors in f64, even and odd blocks in two
+/// chains per lane, then the elements past the last whole block; Σd² as
+/// `scale²·Σc²` (each lane's Σc² an exact integer); the clipped codes and
+/// the nonzero originals dequantized to zero.
+pub fn int8_error_sums(w: &[f32], scale: f32) -> (ErrorLanes, Int8Counts) {
+    let mut want = ErrorLanes::default();
+    let mut chains = [[0f64; LANES]; 2];
+    let mut c2 = [0f64; LANES];
+    let mut counts = Int8Counts::default();
+    let whole = w.len() - w.len() % LANES;
+    for (k, &x) in w[..whole].iter().enumerate() {
+        let e = (x - scheme::int8_code(x, scale).0 * scale) as f64;
+        chains[k / LANES % 2][k % LANES] += e * e;
+    }
+    for (e2, (a, b)) in want.e2.iter_mut().zip(chains[0].iter().zip(chains[1])) {
+        *e2 = a + b;
+    }
+    for (k, &x) in w.iter().enumerate() {
+        let lane = if k < whole { k % LANES } else { 0 };
+        let (c, clipped) = scheme::int8_code(x, scale);
+        let d = c * scale;
+        let e = (x - d) as f64;
+        if k >= whole {
+            want.e2[0] += e * e;
+        }
+        want.max_abs[lane] = want.max_abs[lane].max(e.abs());
+        c2[lane] += c as f64 * c as f64;
+        counts.clipped += clipped as u64;
+        counts.zeros += (d == 0.0 && x != 0.0) as u64;
+    }
+    want.d2 = c2.map(|s| s * (scale as f64 * scale as f64));
+    (want, counts)
 }
 
 /// The histogram bucket of an error: the top 16 bits of its |f32|

@@ -1,7 +1,7 @@
-//! The lane loops of [`super::values`], [`super::error_sums`] and
-//! [`super::band_count`] written in `simd128` intrinsics for the wasm
-//! build. Compiled from the plain
-//! lane loops, LLVM kept the f32 ranges, the counters and half of the f64
+//! The lane loops of [`super::values`], [`super::error_sums`],
+//! [`super::int8_error_sums`] and [`super::band_count`] written in
+//! `simd128` intrinsics for the wasm build. Compiled from the plain lane
+//! loops, LLVM kept the f32 ranges, the counters and half of the f64
 //! sums in scalar locals (a wasm register is 128 bits, a quarter of the
 //! AVX-512 one those loops are shaped for): `values` cost 2.2 ns per
 //! element in V8, about 14× native. These do the same IEEE operations on
@@ -13,10 +13,12 @@
 
 mod band;
 mod error;
+mod int8_error;
 mod value;
 
 pub(super) use band::band_count;
 pub(super) use error::lanes as error_lanes;
+pub(super) use int8_error::lanes as int8_error_lanes;
 pub(super) use value::lanes as value_lanes;
 
 use core::arch::wasm32::*;
