@@ -20,7 +20,7 @@ pub trait ByteSource: Send + Sync {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), String>;
 
     /// The `len` bytes at `offset` in place, without a copy, if this
-    /// source can lend them (bytes in memory, a mapped file); `None` if
+    /// source can lend them (bytes in memory); `None` if
     /// it cannot, and then [`ByteSource::read_at`] is the way. Callers
     /// must not ask for a range outside the source (it gives `None`).
     fn lend(&self, offset: u64, len: usize) -> Option<Lent<'_>> {
@@ -29,9 +29,7 @@ pub trait ByteSource: Send + Sync {
     }
 }
 
-/// Bytes a [`ByteSource`] lends in place: a borrow of its memory, or
-/// (natively) a read-only mapping of a file range that lives as long as
-/// this value.
+/// Bytes a [`ByteSource`] lends in place: a borrow of its memory.
 pub struct Lent<'a>(LentBytes<'a>);
 
 enum LentBytes<'a> {
@@ -42,11 +40,6 @@ enum LentBytes<'a> {
         bytes: std::sync::Arc<Vec<u8>>,
         at: usize,
         len: usize,
-    },
-    #[cfg(not(target_arch = "wasm32"))]
-    Mapped {
-        map: memmap2::Mmap,
-        skip: usize,
     },
 }
 
@@ -73,8 +66,6 @@ impl std::ops::Deref for Lent<'_> {
         match &self.0 {
             LentBytes::Borrowed(b) => b,
             LentBytes::Shared { bytes, at, len } => &bytes[*at..*at + *len],
-            #[cfg(not(target_arch = "wasm32"))]
-            LentBytes::Mapped { map, skip } => &map[*skip..],
         }
     }
 }
@@ -134,10 +125,6 @@ impl<T: ByteSource + ?Sized> ByteSource for Box<T> {
     }
 }
 
-/// Mapping offsets are multiples of this (every page size in use divides it).
-#[cfg(not(target_arch = "wasm32"))]
-const PAGE: u64 = 64 << 10;
-
 /// A native file read with positional reads (no shared cursor, so several
 /// threads can read one file at once).
 #[cfg(not(target_arch = "wasm32"))]
@@ -155,52 +142,19 @@ impl FileSource {
     }
 }
 
-/// The largest range a [`FileSource`] lends mapped: lent bytes stay
-/// resident while the analysis holds them, so this bounds the memory they
-/// take per thread (the analysis keeps tensors up to 64 MiB of f32 whole
-/// anyway).
-#[cfg(not(target_arch = "wasm32"))]
-pub const MAX_MAPPED: usize = 64 << 20;
-
+/// Reads only, never lends: a tensor read into the analysis's scratch is
+/// then in cache for its passes. Mapping each tensor's range instead
+/// (memmap2, kept up to 64 MiB, until 2026-12-02) saved the copy, but cost
+/// more than it saved on a 2-core AMD EPYC: 10 % more wall time on
+/// bert-large, from faulting the pages in and from the TLB shootdowns of
+/// unmapping while the other thread ran, and a file truncated by another
+/// process while mapped faults (SIGBUS) where a read returns an error.
 #[cfg(not(target_arch = "wasm32"))]
 impl ByteSource for FileSource {
     fn len(&self) -> u64 {
         self.len
     }
 
-    /// Maps the range read-only, so the analysis reads the page cache's
-    /// pages in place where a read would copy them, and unmaps it when
-    /// the [`Lent`] is dropped. Ranges over [`MAX_MAPPED`], ranges past the
-    /// file's current length and files that cannot be mapped are not lent.
-    ///
-    /// A mapped file that another process truncates while it is mapped
-    /// faults on access (SIGBUS), where a read would fail with an error:
-    /// the length is checked again just before mapping, and a range is
-    /// mapped only while one tensor is analysed, which narrows that
-    /// window to the analysis of one tensor.
-    fn lend(&self, offset: u64, len: usize) -> Option<Lent<'_>> {
-        if len == 0 || len > MAX_MAPPED {
-            return None;
-        }
-        let end = offset.checked_add(len as u64)?;
-        let now = self.file.metadata().ok()?;
-        if !now.is_file() || end > now.len().min(self.len) {
-            return None;
-        }
-        let skip = (offset % PAGE) as usize;
-        // SAFETY: a read-only shared mapping of a regular file, checked
-        // above to cover the range. Its bytes may change if another
-        // process writes the file meanwhile; they are only ever read as
-        // plain numbers (no invariants rest on them).
-        let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(offset - skip as u64)
-                .len(skip + len)
-                .map(&self.file)
-        }
-        .ok()?;
-        Some(Lent(LentBytes::Mapped { map, skip }))
-    }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), String> {
         #[cfg(unix)]
         {
@@ -242,46 +196,22 @@ mod tests {
     }
 
     #[test]
-    fn a_file_lends_what_it_reads() {
-        // Offsets inside, across and at the end of the 64 KiB mapping unit.
+    fn a_file_reads_and_lends_nothing() {
         let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let (_f, src) = file_of(&bytes);
-        for (at, len) in [
-            (0, 10),
-            (3, 65_536),
-            (65_530, 20),
-            (131_072, 5),
-            (199_990, 10),
-        ] {
-            let lent = src.lend(at, len).expect("lent");
-            assert_eq!(
-                &lent[..],
-                &bytes[at as usize..at as usize + len],
-                "{at}+{len}"
-            );
-            let mut read = vec![0; len];
-            src.read_at(at, &mut read).unwrap();
-            assert_eq!(&lent[..], &read[..]);
-        }
+        let mut read = vec![0; 20];
+        src.read_at(65_530, &mut read).unwrap();
+        assert_eq!(&read[..], &bytes[65_530..65_550]);
+        assert!(src.lend(0, 10).is_none());
     }
 
     #[test]
-    fn a_file_lends_nothing_past_its_end_empty_or_too_large() {
-        let (_f, src) = file_of(&[1, 2, 3, 4]);
-        assert!(src.lend(0, 5).is_none());
-        assert!(src.lend(4, 1).is_none());
-        assert!(src.lend(u64::MAX, 1).is_none());
-        assert!(src.lend(0, 0).is_none());
-        assert!(src.lend(0, MAX_MAPPED + 1).is_none());
-        assert_eq!(&src.lend(1, 3).unwrap()[..], &[2, 3, 4]);
-    }
-
-    #[test]
-    fn a_file_truncated_after_opening_is_not_lent_past_its_new_end() {
+    fn a_file_truncated_after_opening_fails_its_reads_past_the_new_end() {
         let (f, src) = file_of(&[7; 100_000]);
         f.as_file().set_len(10).unwrap();
-        assert!(src.lend(0, 100).is_none());
-        assert!(src.lend(0, 10).is_some());
+        let mut buf = vec![0; 100];
+        assert!(src.read_at(0, &mut buf).is_err());
+        src.read_at(0, &mut buf[..10]).unwrap();
     }
 
     #[test]

@@ -120,8 +120,7 @@ pub fn quantize_rows(
 
 /// One tensor's quantize pass under one scheme: what [`quantize_rows`]
 /// reads, with `lent` as for [`stream`] (lent once by the caller for all
-/// its passes: a file range mapped again would fault its pages in again)
-/// and the tensor's largest finite |w| for `int8-tensor`'s scale.
+/// its passes) and the tensor's largest finite |w| for `int8-tensor`'s scale.
 #[derive(Clone, Copy)]
 struct QuantizePass<'a> {
     src: &'a dyn ByteSource,
