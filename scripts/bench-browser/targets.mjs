@@ -85,13 +85,13 @@ row('native bert-large f32: ≥ 8× numpy, whole process', t?.quantlens.wall_s &
   return [`${f(t.quantlens.wall_s, 3)} s vs numpy ${f(t.numpy.wall_s, 3)} s: **${f(x)}×**${mlx}`, x >= 8];
 });
 // The analysis is the process's user-space CPU; its system CPU is the
-// kernel mapping the page cache, the work the read floor's system CPU
-// measures. Both are printed, and the whole process too.
+// kernel copying the page cache out (positional reads), the work the read
+// floor's system CPU measures. Both are printed, and the whole process too.
 row('native: analysis ≤ 1 ns per element per core', t?.quantlens.cpu_s, () => {
   const ns = (s) => (s * 1e9) / native.elements;
   const q = t.quantlens;
   const split = q.user_s != null
-    ? `; user-space (the analysis) ${f(q.user_s)} CPU-s = **${f(ns(q.user_s))} ns**, system (mapping the page cache) ${f(q.sys_s)} CPU-s` +
+    ? `; user-space (the analysis) ${f(q.user_s)} CPU-s = **${f(ns(q.user_s))} ns**, system (reading the page cache) ${f(q.sys_s)} CPU-s` +
       (t.floor.cpu_s != null ? ` (the read floor alone: ${f(t.floor.cpu_s)} CPU-s = ${f(ns(t.floor.cpu_s))} ns)` : '')
     : '';
   const analysis = q.user_s != null ? ns(q.user_s) : ns(q.cpu_s);
