@@ -52,6 +52,15 @@ impl Rng {
     fn unit(&mut self) -> f32 {
         ((self.next() >> 40) as f32 / (1u32 << 24) as f32) * 2.0 - 1.0
     }
+
+    /// [`Rng::awkward`] if `awkward`, else [`Rng::unit`].
+    fn unit_or_awkward(&mut self, awkward: bool) -> f32 {
+        if awkward {
+            self.awkward()
+        } else {
+            self.unit()
+        }
+    }
 }
 
 /// Bits of a lane array, every NaN one pattern.
@@ -70,15 +79,7 @@ fn values_equal_their_definition() {
     for n in lengths() {
         for case in 0..40 {
             // Some all-finite slices (the fast path), some awkward.
-            let xs: Vec<f32> = (0..n)
-                .map(|_| {
-                    if case % 2 == 0 {
-                        rng.unit()
-                    } else {
-                        rng.awkward()
-                    }
-                })
-                .collect();
+            let xs: Vec<f32> = (0..n).map(|_| rng.unit_or_awkward(case % 2 == 1)).collect();
             let (mut sum, mut sum_sq) = ([0f64; LANES], [0f64; LANES]);
             let got = values(&xs, &mut sum, &mut sum_sq);
             let (want, wsum, wsq) = reference::values(&xs);
@@ -135,15 +136,7 @@ fn int8_error_sums_equal_their_definition() {
     // Past one piece of 1024 blocks too, whose Σc² lanes are carried over.
     for n in lengths().chain([8 * 1024 + 3, 20_000]) {
         for case in 0..24 {
-            let w: Vec<f32> = (0..n)
-                .map(|_| {
-                    if case % 2 == 0 {
-                        rng.unit()
-                    } else {
-                        rng.awkward()
-                    }
-                })
-                .collect();
+            let w: Vec<f32> = (0..n).map(|_| rng.unit_or_awkward(case % 2 == 1)).collect();
             // The scale of a unit range, one that clips, one that never
             // clips, the smallest, and zero.
             let scale = [1.0 / 127.0, 1e-3, 10.0, 1e-45, 0.0][case % 5];

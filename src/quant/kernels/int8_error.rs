@@ -50,24 +50,28 @@ pub fn int8_error_sums(
     assert_eq!(w.len(), buckets.len(), "int8_error_sums: lengths differ");
     let (wb, wt) = w.as_chunks::<LANES>();
     let (bb, bt) = buckets.as_chunks_mut::<LANES>();
-    let mut chains = [acc.e2, [0f64; LANES]];
+    let mut sums = Sums {
+        chains: [acc.e2, [0f64; LANES]],
+        max_abs: acc.max_abs,
+    };
     let mut c2 = [0f64; LANES];
     let mut counts = Int8Counts::default();
     for (w, b) in wb.chunks(PIECE_BLOCKS).zip(bb.chunks_mut(PIECE_BLOCKS)) {
         #[cfg(not(target_arch = "wasm32"))]
-        let (piece, clipped, zeros) = lanes(w, scale, b, &mut chains, &mut acc.max_abs);
+        let piece = lanes(w, scale, b, &mut sums);
         #[cfg(target_arch = "wasm32")]
-        let (piece, clipped, zeros) =
-            super::wasm::int8_error_lanes(w, scale, b, &mut chains, &mut acc.max_abs);
-        for (sum, p) in c2.iter_mut().zip(piece) {
+        let piece = super::wasm::int8_error_lanes(w, scale, b, &mut sums);
+        for (sum, p) in c2.iter_mut().zip(piece.c2) {
             *sum += p as f64;
         }
-        counts.clipped += clipped as u64;
-        counts.zeros += zeros as u64;
+        counts.clipped += piece.clipped as u64;
+        counts.zeros += piece.zeros as u64;
     }
-    for (e2, (a, b)) in acc.e2.iter_mut().zip(chains[0].iter().zip(chains[1])) {
+    let [a, b] = sums.chains;
+    for (e2, (a, b)) in acc.e2.iter_mut().zip(a.iter().zip(b)) {
         *e2 = a + b;
     }
+    acc.max_abs = sums.max_abs;
     for (&x, slot) in wt.iter().zip(bt) {
         let (c, clipped) = scheme::int8_code(x, scale);
         let d = c * scale;
@@ -91,19 +95,51 @@ pub fn int8_error_sums(
 /// block's chain is its index in the call's blocks, modulo 2.
 pub(super) const PIECE_BLOCKS: usize = 1024;
 
+/// What a lane loop adds to: each lane's two chains of Σe² and its
+/// largest |error|.
+pub(super) struct Sums {
+    pub chains: [[f64; LANES]; 2],
+    pub max_abs: [f64; LANES],
+}
+
+/// What a lane loop counted: each lane's Σc², the clipped codes and the
+/// zeros.
+pub(super) struct Counted {
+    pub c2: [f32; LANES],
+    pub clipped: u32,
+    pub zeros: u32,
+}
+
+/// Calls `block(w, buckets, chain)` for each block in order, `chain`
+/// being its index modulo 2 (two blocks to a step, so that the chain is
+/// a constant in each call).
+#[inline(always)]
+pub(super) fn alternating(
+    w: &[[f32; LANES]],
+    buckets: &mut [[u16; LANES]],
+    mut block: impl FnMut(&[f32; LANES], &mut [u16; LANES], usize),
+) {
+    let (pairs, last) = w.as_chunks::<2>();
+    let (bpairs, blast) = buckets.as_chunks_mut::<2>();
+    for ([w0, w1], [b0, b1]) in pairs.iter().zip(bpairs) {
+        block(w0, b0, 0);
+        block(w1, b1, 1);
+    }
+    if let (Some(w), Some(b)) = (last.first(), blast.first_mut()) {
+        block(w, b, 0);
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 simd! {
     /// The lane loop of [`int8_error_sums`] over at most
-    /// [`PIECE_BLOCKS`] blocks, adding to the two chains of Σe² lanes and
-    /// to `max_abs`: returns each lane's Σc², and the clipped codes and
-    /// zeros counted.
+    /// [`PIECE_BLOCKS`] blocks.
     fn lanes(
         w: &[[f32; LANES]],
         scale: f32,
         buckets: &mut [[u16; LANES]],
-        chains: &mut [[f64; LANES]; 2],
-        max_abs: &mut [f64; LANES],
-    ) -> ([f32; LANES], u32, u32) {
+        sums: &mut Sums,
+    ) -> Counted {
         // As in `int8::int8_lanes`: one rounding instruction where the
         // target has one, `int8_code`'s trick elsewhere.
         let nearest = multiversion::target::target_cfg_f!(any(
@@ -114,9 +150,9 @@ simd! {
         ));
         let fma = multiversion::target::target_cfg_f!(target_feature = "fma");
         match (nearest, fma) {
-            (true, true) => lanes_with::<true, true>(w, scale, buckets, chains, max_abs),
-            (true, false) => lanes_with::<true, false>(w, scale, buckets, chains, max_abs),
-            (false, _) => lanes_with::<false, false>(w, scale, buckets, chains, max_abs),
+            (true, true) => lanes_with::<true, true>(w, scale, buckets, sums),
+            (true, false) => lanes_with::<true, false>(w, scale, buckets, sums),
+            (false, _) => lanes_with::<false, false>(w, scale, buckets, sums),
         }
     }
 }
@@ -131,15 +167,14 @@ fn lanes_with<const NEAREST: bool, const FMA: bool>(
     w: &[[f32; LANES]],
     scale: f32,
     buckets: &mut [[u16; LANES]],
-    chains: &mut [[f64; LANES]; 2],
-    max_abs: &mut [f64; LANES],
-) -> ([f32; LANES], u32, u32) {
+    sums: &mut Sums,
+) -> Counted {
     debug_assert!(w.len() <= PIECE_BLOCKS);
-    let mut e2 = *chains;
+    let mut e2 = sums.chains;
     let mut largest = [0f32; LANES];
     let mut c2 = [0f32; LANES];
     let (mut clipped, mut zeros) = ([0u32; LANES], [0u32; LANES]);
-    let mut block = |wb: &[f32; LANES], eb: &mut [u16; LANES], e2: &mut [f64; LANES]| {
+    alternating(w, buckets, |wb, eb, chain| {
         for i in 0..LANES {
             let x = wb[i];
             let (c, cl) = if NEAREST {
@@ -151,29 +186,23 @@ fn lanes_with<const NEAREST: bool, const FMA: bool>(
             };
             let d = c * scale;
             let e = x - d;
-            e2[i] = add_square::<FMA>(e2[i], e as f64);
+            e2[chain][i] = add_square::<FMA>(e2[chain][i], e as f64);
             c2[i] += c * c;
             largest[i] = max(largest[i], e.abs());
             eb[i] = bucket(e);
             clipped[i] += cl as u32;
             zeros[i] += ((d == 0.0) & (x != 0.0)) as u32;
         }
-    };
-    let (pairs, last) = w.as_chunks::<2>();
-    let (bpairs, blast) = buckets.as_chunks_mut::<2>();
-    let [e2a, e2b] = &mut e2;
-    for ([w0, w1], [b0, b1]) in pairs.iter().zip(bpairs) {
-        block(w0, b0, e2a);
-        block(w1, b1, e2b);
-    }
-    if let (Some(w), Some(b)) = (last.first(), blast.first_mut()) {
-        block(w, b, e2a);
-    }
-    *chains = e2;
-    for (m, &part) in max_abs.iter_mut().zip(&largest) {
+    });
+    sums.chains = e2;
+    for (m, &part) in sums.max_abs.iter_mut().zip(&largest) {
         *m = max(*m, part as f64);
     }
-    (c2, clipped.iter().sum(), zeros.iter().sum())
+    Counted {
+        c2,
+        clipped: clipped.iter().sum(),
+        zeros: zeros.iter().sum(),
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

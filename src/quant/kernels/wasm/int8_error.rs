@@ -1,7 +1,7 @@
 //! [`crate::quant::kernels::int8_error_sums`]' lane loop in `simd128`.
 
 use super::super::error::max;
-use super::super::int8_error::PIECE_BLOCKS;
+use super::super::int8_error::{alternating, Counted, Sums, PIECE_BLOCKS};
 use super::super::LANES;
 use super::{load_block, load_f64, store_f32, store_f64, store_u32, widen};
 use core::arch::wasm32::*;
@@ -10,33 +10,27 @@ use core::arch::wasm32::*;
 /// blocks, the plain one's operations lane for lane (`f32x4.nearest` is
 /// `round_ties_even`, and `pmin`/`pmax` are its clamp: a NaN quotient
 /// stays NaN, -0 stays -0), blocks alternating between the two chains of
-/// Σe² lanes as there. Returns each lane's Σc², and the clipped codes and
-/// zeros counted.
+/// Σe² lanes as there.
 pub(in crate::quant::kernels) fn lanes(
     w: &[[f32; LANES]],
     scale: f32,
     buckets: &mut [[u16; LANES]],
-    chains: &mut [[f64; LANES]; 2],
-    max_abs: &mut [f64; LANES],
-) -> ([f32; LANES], u32, u32) {
+    sums: &mut Sums,
+) -> Counted {
     debug_assert!(w.len() <= PIECE_BLOCKS);
-    let mut l = Lanes::new(scale, chains);
-    let (pairs, last) = w.as_chunks::<2>();
-    let (bpairs, blast) = buckets.as_chunks_mut::<2>();
-    for ([w0, w1], [b0, b1]) in pairs.iter().zip(bpairs) {
-        l.block(w0, b0, 0);
-        l.block(w1, b1, 1);
-    }
-    if let (Some(w), Some(b)) = (last.first(), blast.first_mut()) {
-        l.block(w, b, 0);
-    }
-    store_f64(l.e2[0], &mut chains[0]);
-    store_f64(l.e2[1], &mut chains[1]);
-    for (m, &part) in max_abs.iter_mut().zip(&store_f32(l.max_abs)) {
+    let mut l = Lanes::new(scale, &sums.chains);
+    alternating(w, buckets, |wb, eb, chain| l.block(wb, eb, chain));
+    store_f64(l.e2[0], &mut sums.chains[0]);
+    store_f64(l.e2[1], &mut sums.chains[1]);
+    for (m, &part) in sums.max_abs.iter_mut().zip(&store_f32(l.max_abs)) {
         *m = max(*m, part as f64);
     }
     let count = |v: [v128; 2]| store_u32(v).iter().sum();
-    (store_f32(l.c2), count(l.clipped), count(l.zeros))
+    Counted {
+        c2: store_f32(l.c2),
+        clipped: count(l.clipped),
+        zeros: count(l.zeros),
+    }
 }
 
 /// The registers of [`lanes`].
