@@ -97,12 +97,9 @@ impl Chunker {
 /// The quantize → dequantize → error accumulation of one scheme, chunk by
 /// chunk.
 pub(super) struct Quantizer {
-    pub(super) scheme: Scheme,
-    pub(super) cols: usize,
-    /// `int8-tensor`'s scale (known from the first pass).
-    pub(super) scale: f32,
-    /// Per-channel rows longer than a chunk arrive whole, one per chunk.
-    pub(super) long_rows: bool,
+    /// How each chunk is quantized; `None` for per-channel rows longer
+    /// than a chunk, which arrive whole, one per chunk.
+    pub(super) each: Option<ChunkQuant>,
     pub(super) d: Vec<f32>,
     pub(super) e: Vec<f32>,
     pub(super) errs: ErrorStats,
@@ -119,10 +116,7 @@ impl Quantizer {
         let cols = t.shape.last().copied().unwrap_or(1).max(1);
         let chunk = chunk_elems(scheme, cols);
         let q = Quantizer {
-            scheme,
-            cols: cols as usize,
-            scale,
-            long_rows: chunk.is_none(),
+            each: chunk.map(|_| ChunkQuant::new(scheme, cols as usize, scale)),
             d: Vec::new(),
             e: Vec::new(),
             errs: ErrorStats::default(),
@@ -132,19 +126,13 @@ impl Quantizer {
     }
 
     pub(super) fn consume(&mut self, w: &[f32]) {
-        if self.long_rows {
-            let q = ChunkQuant::Int8(scheme::int8_scale(kernels::max_abs(w)));
-            for part in w.chunks(CHUNK_ELEMS) {
-                self.push(q, part);
-            }
-            return;
+        if let Some(q) = self.each {
+            return self.push(q, w);
         }
-        let q = ChunkQuant::Chunk {
-            scheme: self.scheme,
-            cols: self.cols,
-            tensor_scale: self.scale,
-        };
-        self.push(q, w);
+        let q = ChunkQuant::Int8(scheme::int8_scale(kernels::max_abs(w)));
+        for part in w.chunks(CHUNK_ELEMS) {
+            self.push(q, part);
+        }
     }
 
     fn push(&mut self, q: ChunkQuant, w: &[f32]) {

@@ -23,42 +23,40 @@ pub(crate) fn chunk_elems(scheme: Scheme, cols: u64) -> Option<usize> {
 /// How one chunk of a quantize pass is quantized.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ChunkQuant {
-    /// A chunk as [`chunk_elems`] cuts them for `scheme` over rows of
-    /// `cols` elements; `tensor_scale` is `int8-tensor`'s scale.
-    Chunk {
-        scheme: Scheme,
-        cols: usize,
-        tensor_scale: f32,
-    },
-    /// A piece of one per-channel row longer than a chunk, whose int8
-    /// scale is known.
+    /// Int8 with one scale for the whole chunk: `int8-tensor`'s, or that
+    /// of a per-channel row longer than a chunk, of which this is a piece.
     Int8(f32),
+    /// Per-channel int8 over whole rows of `cols` elements, each with its
+    /// own scale.
+    Int8Rows { cols: usize },
+    /// Affine groups ([`Scheme::Affine`]).
+    Affine { bits: u8, group_size: u32 },
 }
 
 impl ChunkQuant {
+    /// How [`chunk_elems`]' chunks of `scheme` over rows of `cols`
+    /// elements are quantized; `tensor_scale` is `int8-tensor`'s scale.
+    pub(crate) fn new(scheme: Scheme, cols: usize, tensor_scale: f32) -> Self {
+        match scheme {
+            Scheme::Int8Tensor => ChunkQuant::Int8(tensor_scale),
+            Scheme::Int8Channel => ChunkQuant::Int8Rows { cols },
+            Scheme::Affine { bits, group_size } => ChunkQuant::Affine { bits, group_size },
+        }
+    }
+
     /// Writes the dequantized values of chunk `w` to `d` (as long as
     /// `w`); returns the number of clipped codes.
     pub(crate) fn dequantize(self, w: &[f32], d: &mut [f32]) -> u64 {
         match self {
             ChunkQuant::Int8(scale) => kernels::int8_dequantized(w, d, scale),
-            ChunkQuant::Chunk {
-                scheme: Scheme::Int8Tensor,
-                tensor_scale,
-                ..
-            } => kernels::int8_dequantized(w, d, tensor_scale),
-            ChunkQuant::Chunk {
-                scheme: Scheme::Int8Channel,
-                cols,
-                ..
-            } => w
+            ChunkQuant::Int8Rows { cols } => w
                 .chunks_exact(cols)
                 .zip(d.chunks_exact_mut(cols))
                 .map(|(wr, dr)| kernels::int8_dequantized(wr, dr, row_scale(wr)))
                 .sum(),
-            ChunkQuant::Chunk {
-                scheme: Scheme::Affine { bits, group_size },
-                ..
-            } => kernels::affine_dequantized(w, d, group_size as usize, bits),
+            ChunkQuant::Affine { bits, group_size } => {
+                kernels::affine_dequantized(w, d, group_size as usize, bits)
+            }
         }
     }
 
@@ -75,17 +73,8 @@ impl ChunkQuant {
     ) -> u64 {
         match self {
             ChunkQuant::Int8(scale) => acc.push_int8(w, w.len(), |_| scale, e),
-            ChunkQuant::Chunk {
-                scheme: Scheme::Int8Tensor,
-                tensor_scale,
-                ..
-            } => acc.push_int8(w, w.len(), |_| tensor_scale, e),
-            ChunkQuant::Chunk {
-                scheme: Scheme::Int8Channel,
-                cols,
-                ..
-            } => acc.push_int8(w, cols, row_scale, e),
-            ChunkQuant::Chunk { .. } => {
+            ChunkQuant::Int8Rows { cols } => acc.push_int8(w, cols, row_scale, e),
+            ChunkQuant::Affine { .. } => {
                 let clipped = self.dequantize(w, d);
                 acc.push(w, d, e);
                 clipped

@@ -205,11 +205,7 @@ impl<'a> QuantizePass<'a> {
         let mut total = 0u64;
         match chunk_elems(scheme, cols) {
             Some(chunk) => {
-                let q = ChunkQuant::Chunk {
-                    scheme,
-                    cols: cols as usize,
-                    tensor_scale: scheme::int8_scale(max_abs),
-                };
+                let q = ChunkQuant::new(scheme, cols as usize, scheme::int8_scale(max_abs));
                 stream(src, file, t, lent, elems, chunk, s, |_, w, d, e| {
                     total += each(q, w, d, e);
                 })?;
