@@ -129,3 +129,20 @@ fn seeds_int8_layers_are_stored_rows() {
         assert!(l["rel_error"].is_null() && l["max"].is_f64());
     }
 }
+
+/// Keeping tensors whole (the default budget holds all of MiniLM's) or
+/// reading each again for its error pass (`--read-budget 0`) changes what
+/// is read, never a figure: the two reports are equal to the byte.
+#[test]
+fn the_read_budget_changes_reads_not_figures() {
+    let dir = common::minilm();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["inspect", dir.to_str().unwrap()];
+        args.extend(extra);
+        common::run_json(&args).1
+    };
+    let kept = run(&[]);
+    assert!(kept["layers"].as_array().unwrap().len() > 30);
+    assert_eq!(kept, run(&["--read-budget", "0"]));
+    assert_eq!(kept, run(&["--read-budget", "1"]));
+}

@@ -82,9 +82,31 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub options: InspectOptions,
     #[command(flatten)]
+    pub read_budget: ReadBudget,
+    #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
     pub checks: ChecksArgs,
+}
+
+/// Memory for keeping tensors whole between the analysis's passes.
+#[derive(Args)]
+pub struct ReadBudget {
+    /// MiB of memory, shared by the threads, for keeping a tensor's decoded values between passes so that it is read once (int8-tensor needs the tensor's max before its error pass); larger tensors are read twice [default: 1024, and at least 64 per thread].
+    #[arg(long = "read-budget", value_name = "MIB")]
+    pub mib: Option<u64>,
+}
+
+impl ReadBudget {
+    /// Each analysing thread's share, in bytes.
+    pub fn per_thread(&self) -> u64 {
+        const MIB: u64 = 1 << 20;
+        let threads = rayon::current_num_threads().max(1) as u64;
+        match self.mib {
+            Some(mib) => mib.saturating_mul(MIB) / threads,
+            None => (1024 * MIB / threads).max(64 * MIB),
+        }
+    }
 }
 
 #[derive(Args)]

@@ -21,6 +21,7 @@ pub fn command(mut a: InspectArgs) -> anyhow::Result<ExitCode> {
     let rows = super::run::rows(
         p.len(),
         |i| p.work_bytes(i),
+        || Scratch::keeping(a.read_budget.per_thread()),
         |i, s: &mut Scratch| p.row(i, s),
         a.out.quiet,
     )?;

@@ -5,20 +5,20 @@
 use quantlens::Error;
 use rayon::prelude::*;
 
-/// Runs `row(i, scratch)` for every `i < n` on the rayon pool and returns
-/// the results in row order. `work(i)` is the bytes row `i` reads: rows
+/// Runs `row(i, scratch)` for every `i < n` on the rayon pool, each
+/// thread with its own `scratch()`, and returns the results in row order. `work(i)` is the bytes row `i` reads: rows
 /// start largest first, so one big row does not start last and run
 /// alone, and the progress bar (on stderr when it is a terminal and
 /// `quiet` is off) counts them.
 pub fn rows<T, S>(
     n: usize,
     work: impl Fn(usize) -> u64 + Sync,
+    scratch: impl Fn() -> S + Sync + Send,
     row: impl Fn(usize, &mut S) -> Result<T, Error> + Sync,
     quiet: bool,
 ) -> Result<Vec<T>, Error>
 where
     T: Send,
-    S: Default,
 {
     let total: u64 = (0..n).map(&work).sum();
     let bar = super::progress::bar("", total, quiet);
@@ -26,7 +26,7 @@ where
     order.sort_by_key(|&i| std::cmp::Reverse(work(i)));
     let mut out: Vec<(usize, T)> = order
         .par_iter()
-        .map_init(S::default, |s, &i| {
+        .map_init(scratch, |s, &i| {
             let r = row(i, s);
             bar.inc(work(i));
             r.map(|r| (i, r))

@@ -44,6 +44,7 @@ pub fn run(v: &Verification, quiet: bool) -> Result<Report, Error> {
     let rows = super::run::rows(
         v.len(),
         |i| v.work_bytes(i),
+        VerifyScratch::default,
         |i, s: &mut VerifyScratch| v.row(i, s),
         quiet,
     )?;

@@ -5,8 +5,8 @@
 //! memory is bounded whatever the tensor size. `int8-tensor` needs the
 //! tensor's max|w| before it can quantize, so it passes over the tensor
 //! twice: over the bytes its source lends in place ([`lend_f32`]), else a
-//! whole copy kept in the scratch (up to [`WHOLE_ELEMS`]), else reading it
-//! again.
+//! whole copy kept in the scratch (up to its limit, [`Scratch::keeping`]),
+//! else reading it again.
 
 use crate::quant::kernels;
 use crate::quant::scheme::{self, Scheme};
@@ -24,9 +24,9 @@ pub use stream::{lend_f32, LentF32, Scratch};
 /// Largest number of elements decoded at once.
 pub const CHUNK_ELEMS: usize = 1 << 15;
 
-/// Tensors up to this many elements are decoded once and kept in memory
-/// for the passes that need them (64 MiB of f32 per thread); larger ones
-/// are read again for each pass.
+/// By default ([`Scratch::default`]), tensors up to this many elements are
+/// decoded once and kept in memory for the passes that need them (64 MiB
+/// of f32 per thread); larger ones are read again for each pass.
 pub const WHOLE_ELEMS: u64 = 1 << 24;
 
 /// What streaming one tensor produced.
@@ -422,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn lent_tensors_give_the_figures_of_read_ones_to_the_bit() {
+    fn lent_kept_and_reread_tensors_give_the_same_figures_to_the_bit() {
         let vals = |n: usize, k: u32| -> Vec<f32> {
             (0..n as u32)
                 .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7 ^ k) % 2001) as f32 / 997.0 - 1.0)
@@ -457,20 +457,22 @@ mod tests {
             );
             assert!(lend_f32(rshard.source.as_ref(), rt).is_none());
             for scheme in schemes {
-                let run = |src: &dyn ByteSource, t| {
-                    let mut s = Scratch::default();
+                let run = |src: &dyn ByteSource, t, mut s: Scratch| {
                     format!(
                         "{:?}",
                         analyze_tensor(src, "m", t, true, scheme, &mut s).unwrap()
                     )
                 };
-                let got = run(shard.source.as_ref(), t);
-                assert_eq!(
-                    got,
-                    run(rshard.source.as_ref(), rt),
-                    "{} {scheme:?}",
-                    t.name
-                );
+                let got = run(shard.source.as_ref(), t, Scratch::default());
+                // Read once and kept whole, and read again for each pass.
+                for kept in [Scratch::default(), Scratch::keeping(0)] {
+                    assert_eq!(
+                        got,
+                        run(rshard.source.as_ref(), rt, kept),
+                        "{} {scheme:?}",
+                        t.name
+                    );
+                }
                 assert!(got.contains("cosine"), "{got}");
             }
         }

@@ -9,8 +9,9 @@ use crate::quant::stats::ValueStats;
 use crate::{ByteSource, Error, TensorInfo};
 
 /// Reusable buffers for one analysing thread.
-#[derive(Default)]
 pub struct Scratch {
+    /// Largest tensor, in elements, kept whole between passes.
+    pub(super) whole_limit: u64,
     pub(super) bytes: Vec<u8>,
     pub(super) w: Vec<f32>,
     pub(super) d: Vec<f32>,
@@ -21,6 +22,31 @@ pub struct Scratch {
     /// Which tensor `whole` holds: source address and byte range (a
     /// zero-size tensor starts where the next one does).
     pub(super) whole_of: Option<(usize, u64, u64)>,
+}
+
+impl Default for Scratch {
+    /// Keeps tensors of up to [`WHOLE_ELEMS`] elements whole.
+    fn default() -> Self {
+        Scratch::keeping(WHOLE_ELEMS * 4)
+    }
+}
+
+impl Scratch {
+    /// A scratch that keeps tensors whole between passes while their
+    /// decoded values fit in `bytes` (larger ones are read again for each
+    /// pass; 0 reads every tensor again).
+    pub fn keeping(bytes: u64) -> Self {
+        Scratch {
+            whole_limit: bytes / 4,
+            bytes: Vec::new(),
+            w: Vec::new(),
+            d: Vec::new(),
+            e: Vec::new(),
+            whole: Vec::new(),
+            whole_values: ValueStats::default(),
+            whole_of: None,
+        }
+    }
 }
 
 pub(super) fn tensor_key(src: &dyn ByteSource, t: &TensorInfo) -> (usize, u64, u64) {
@@ -41,7 +67,7 @@ pub(super) fn cache_whole(
     t: &TensorInfo,
     s: &mut Scratch,
 ) -> Result<(), Error> {
-    if t.numel > WHOLE_ELEMS || s.whole_of == Some(tensor_key(src, t)) {
+    if t.numel > s.whole_limit || s.whole_of == Some(tensor_key(src, t)) {
         return Ok(());
     }
     s.whole_of = None;

@@ -53,14 +53,37 @@ impl Bands {
     }
 }
 
-/// Whether [`band_count`] runs in lanes on this machine. Elsewhere it
-/// runs element by element, slower than counting every bucket, so
+/// For each 8-bit mask, the byte shuffle that packs the u16 lanes it sets
+/// to the front of a 16-byte register (the rest are zeroed, and
+/// overwritten by the next store): the compress of the builds that have
+/// no compress instruction (wasm's `i8x16.swizzle`, x86's `pshufb`; both
+/// zero a lane whose index has its top bit set).
+#[cfg(any(target_arch = "wasm32", target_arch = "x86_64"))]
+pub(super) const COMPRESS: [[u8; 16]; 256] = {
+    let mut t = [[0x80u8; 16]; 256];
+    let mut m = 0;
+    while m < 256 {
+        let (mut lane, mut at) = (0, 0);
+        while lane < 8 {
+            if m & (1 << lane) != 0 {
+                t[m][2 * at] = 2 * lane as u8;
+                t[m][2 * at + 1] = 2 * lane as u8 + 1;
+                at += 1;
+            }
+            lane += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
+/// Whether [`band_count`] runs in lanes on this machine (AVX-512 or AVX2
+/// on x86-64, and wasm). Elsewhere it runs element by element, slower than counting every bucket, so
 /// callers count every bucket instead (the figures are the same).
 pub fn bands_are_fast() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
+        avx512() || super::x86::band_count_runs()
     }
     #[cfg(target_arch = "wasm32")]
     {
@@ -72,14 +95,24 @@ pub fn bands_are_fast() -> bool {
     }
 }
 
+/// Whether the CPU has the AVX-512 the widest band counter needs.
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+}
+
 /// Counts the indices `idx` that fall in a band into `tables` (as
 /// [`hist_count`] does) and returns how many fall below each band's
 /// first bucket. Indices are masked to [`HIST_BUCKETS`] as there.
 pub fn band_count(tables: &mut [HistTable; HIST_TABLES], idx: &[u16], bands: &Bands) -> [u64; 2] {
     #[cfg(target_arch = "x86_64")]
-    if bands_are_fast() {
+    if avx512() {
         // SAFETY: the CPU has AVX-512 F and BW (checked just above).
         return unsafe { avx512::band_count(tables, idx, bands) };
+    } else if super::x86::band_count_runs() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { super::x86::band_count(tables, idx, bands) };
     }
     #[cfg(target_arch = "wasm32")]
     return super::wasm::band_count(tables, idx, bands);
@@ -247,13 +280,22 @@ mod tests {
             let mut got = zeroed();
             let below = band_count(&mut got, &idx, &bands);
             #[cfg(target_arch = "x86_64")]
-            if bands_are_fast() {
+            if avx512() {
                 // The 16-lane compress, whichever the CPU would take.
                 let mut narrow = zeroed();
-                // SAFETY: bands_are_fast: the CPU has AVX-512 F and BW.
+                // SAFETY: the CPU has AVX-512 F and BW (just checked).
                 let b = unsafe { avx512::dwords(&mut narrow, &idx, &bands) };
                 prop_assert_eq!(b, below);
                 prop_assert!(narrow[..] == got[..]);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if super::super::x86::band_count_runs() {
+                // The AVX2 counter, also where AVX-512 is taken instead.
+                let mut avx2 = zeroed();
+                // SAFETY: the CPU has AVX2 (just checked).
+                let b = unsafe { super::super::x86::band_count(&mut avx2, &idx, &bands) };
+                prop_assert_eq!(b, below);
+                prop_assert!(avx2[..] == got[..]);
             }
             let (want, want_below) = reference::band_count(&idx, &bands);
             prop_assert!(reference::summed(&got) == want);

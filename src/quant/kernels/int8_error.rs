@@ -56,8 +56,17 @@ pub fn int8_error_sums(
     };
     let mut c2 = [0f64; LANES];
     let mut counts = Int8Counts::default();
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = super::x86::has_avx2();
     for (w, b) in wb.chunks(PIECE_BLOCKS).zip(bb.chunks_mut(PIECE_BLOCKS)) {
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(target_arch = "x86_64")]
+        let piece = if avx2 {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            unsafe { super::x86::int8_error_lanes(w, scale, b, &mut sums) }
+        } else {
+            lanes(w, scale, b, &mut sums)
+        };
+        #[cfg(not(any(target_arch = "wasm32", target_arch = "x86_64")))]
         let piece = lanes(w, scale, b, &mut sums);
         #[cfg(target_arch = "wasm32")]
         let piece = super::wasm::int8_error_lanes(w, scale, b, &mut sums);
@@ -134,7 +143,7 @@ pub(super) fn alternating(
 simd! {
     /// The lane loop of [`int8_error_sums`] over at most
     /// [`PIECE_BLOCKS`] blocks.
-    fn lanes(
+    pub(super) fn lanes(
         w: &[[f32; LANES]],
         scale: f32,
         buckets: &mut [[u16; LANES]],

@@ -16,12 +16,15 @@
 //! gives the same IEEE results, because Rust never fuses or reassociates
 //! float operations, so the exact figures (int8 and affine codes, counts)
 //! *and* the lane-ordered sums are bit-identical to the scalar build on
-//! every architecture, from one body per kernel. Two exceptions:
+//! every architecture, from one body per kernel. Three exceptions:
 //! * the band counter (`band.rs`) compresses the indices it keeps
 //!   (vpcompressd), which no plain loop compiles to, so it is written in
-//!   `std::arch` AVX-512 intrinsics, and in `simd128` ones with a table of
-//!   shuffles for the wasm build; callers count every bucket where
-//!   neither applies;
+//!   `std::arch` AVX-512 intrinsics, and with a table of byte shuffles in
+//!   AVX2 ones (`x86/`) and `simd128` ones for the wasm build; callers
+//!   count every bucket where none applies;
+//! * on x86-64 with AVX2 but not AVX-512, the fused int8 lane loop is
+//!   written in AVX2 intrinsics (`x86/`): compiled from the plain loop,
+//!   its eight lanes' accumulators did not fit sixteen registers;
 //! * in the wasm build, `values`, `error_sums`, `int8_error_sums` and
 //!   the band counter run lane loops written in `simd128` intrinsics
 //!   (`wasm/`): compiled from the plain ones, LLVM left half their work
@@ -47,6 +50,8 @@ pub mod reference;
 mod value;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use affine::affine_dequantized;
 pub use band::{band_count, bands_are_fast, Bands};

@@ -1,34 +1,14 @@
 //! [`crate::quant::kernels::band_count`] in `simd128`: eight indices per
 //! register. wasm has no compress instruction; an index mask of eight
-//! bits picks, from a table of 256 byte shuffles, the one that moves the
-//! kept lanes to the front (`i8x16.swizzle`).
+//! bits picks, from a table of 256 byte shuffles ([`COMPRESS`]), the one
+//! that moves the kept lanes to the front (`i8x16.swizzle`).
 
-use super::super::band::Bands;
+use super::super::band::{Bands, COMPRESS};
 use super::super::hist::{hist_count, HistTable, HIST_BUCKETS, HIST_TABLES};
 use core::arch::wasm32::*;
 
 /// Indices gathered before they are counted: the buffer stays in L1.
 const PIECE: usize = 2048;
-
-/// For each 8-bit mask, the swizzle that packs the u16 lanes it sets to
-/// the front (the rest are zeroed, and overwritten by the next store).
-const COMPRESS: [[u8; 16]; 256] = {
-    let mut t = [[0x80u8; 16]; 256];
-    let mut m = 0;
-    while m < 256 {
-        let (mut lane, mut at) = (0, 0);
-        while lane < 8 {
-            if m & (1 << lane) != 0 {
-                t[m][2 * at] = 2 * lane as u8;
-                t[m][2 * at + 1] = 2 * lane as u8 + 1;
-                at += 1;
-            }
-            lane += 1;
-        }
-        m += 1;
-    }
-    t
-};
 
 /// The band counter eight indices at a time: two compares per band give
 /// the in-band lanes, which are packed into a buffer and counted from
