@@ -6,10 +6,10 @@ use quantlens::Error;
 use rayon::prelude::*;
 
 /// Runs `row(i, scratch)` for every `i < n` on the rayon pool, each
-/// thread with its own `scratch()`, and returns the results in row order. `work(i)` is the bytes row `i` reads: rows
-/// start largest first, so one big row does not start last and run
-/// alone, and the progress bar (on stderr when it is a terminal and
-/// `quiet` is off) counts them.
+/// thread with its own `scratch()`, and returns the results in row
+/// order. `work(i)` is the bytes row `i` reads: rows start largest first,
+/// so one big row does not start last and run alone, and the progress
+/// bar (on stderr when it is a terminal and `quiet` is off) counts them.
 pub fn rows<T, S>(
     n: usize,
     work: impl Fn(usize) -> u64 + Sync,
