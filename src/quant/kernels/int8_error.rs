@@ -57,7 +57,7 @@ pub fn int8_error_sums(
     let mut c2 = [0f64; LANES];
     let mut counts = Int8Counts::default();
     #[cfg(target_arch = "x86_64")]
-    let avx2 = super::x86::has_avx2();
+    let avx2 = super::x86::int8_error_runs();
     for (w, b) in wb.chunks(PIECE_BLOCKS).zip(bb.chunks_mut(PIECE_BLOCKS)) {
         #[cfg(target_arch = "x86_64")]
         let piece = if avx2 {

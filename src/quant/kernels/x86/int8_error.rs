@@ -7,7 +7,7 @@ use std::arch::x86_64::*;
 
 /// Whether this machine should run [`lanes`]: it has AVX2 and FMA, and
 /// not AVX-512 (whose thirty-two registers hold the plain loop).
-pub(in crate::quant::kernels) fn has_avx2() -> bool {
+pub(in crate::quant::kernels) fn int8_error_runs() -> bool {
     is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
         && !is_x86_feature_detected!("avx512f")
@@ -20,7 +20,7 @@ pub(in crate::quant::kernels) fn has_avx2() -> bool {
 /// multiply-add is the plain loop's.
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA ([`has_avx2`]).
+/// The CPU must have AVX2 and FMA (as [`int8_error_runs`] checks, with more).
 #[target_feature(enable = "avx2,fma")]
 pub(in crate::quant::kernels) unsafe fn lanes(
     w: &[[f32; LANES]],

@@ -13,4 +13,4 @@ mod band;
 mod int8_error;
 
 pub(super) use band::{band_count, band_count_runs};
-pub(super) use int8_error::{has_avx2, lanes as int8_error_lanes};
+pub(super) use int8_error::{int8_error_runs, lanes as int8_error_lanes};
