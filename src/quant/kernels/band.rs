@@ -291,11 +291,14 @@ mod tests {
             #[cfg(target_arch = "x86_64")]
             if super::super::x86::band_count_runs() {
                 // The AVX2 counter, also where AVX-512 is taken instead.
+                // It hands hist_count other batches than the AVX-512
+                // counter, so a count can land in another of the four
+                // tables: the buckets' totals are what must agree.
                 let mut avx2 = zeroed();
                 // SAFETY: the CPU has AVX2 (just checked).
                 let b = unsafe { super::super::x86::band_count(&mut avx2, &idx, &bands) };
                 prop_assert_eq!(b, below);
-                prop_assert!(avx2[..] == got[..]);
+                prop_assert!(reference::summed(&avx2) == reference::summed(&got));
             }
             let (want, want_below) = reference::band_count(&idx, &bands);
             prop_assert!(reference::summed(&got) == want);
