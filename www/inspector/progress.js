@@ -4,13 +4,16 @@
 import { $, setStatus, showError } from '../shared/dom.js';
 import { nf, fmtBytes } from '../shared/format.js';
 import { withdrawConfirm } from '../link/confirm.js';
-import { state, UI_TICK_MS } from './state.js';
+import { state } from './state.js';
+import { redrawer } from './redraw.js';
 import { drawSha } from './sha-check.js';
 
 /** The status line and the page's run state (idle, running, done, error); Cancel is live while running. */
 export function setRunState(stateName, text) {
   if ($('status').dataset.state !== stateName || $('status').textContent !== text) setStatus(stateName, text);
-  $('cancel').disabled = stateName !== 'running';
+  // setting an attribute to its value still restyles the element
+  const idle = stateName !== 'running';
+  if ($('cancel').disabled !== idle) $('cancel').disabled = idle;
   if (document.body.dataset.state !== stateName) document.body.dataset.state = stateName;
 }
 
@@ -19,15 +22,13 @@ export function setRunState(stateName, text) {
 export function progressUpdater(total, modelBytes, n, t0, what) {
   let bytes = 0;
   let count = 0;
-  let scheduled = false;
   let stopped = false;
   const runAt = state.runId;
   const scale = total > 0 ? modelBytes / total : 1;
   const draw = () => {
-    scheduled = false;
     if (stopped || runAt !== state.runId) return;
     const secs = Math.max((performance.now() - t0) / 1000, 1e-3);
-    $('progress').max = Math.max(total, 1);
+    if ($('progress').max !== Math.max(total, 1)) $('progress').max = Math.max(total, 1);
     $('progress').value = bytes;
     $('progress-text').textContent = state.input?.remote
       ? `${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)} · ${fmtBytes((state.net.fetched - net0) / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`
@@ -35,6 +36,7 @@ export function progressUpdater(total, modelBytes, n, t0, what) {
     setRunState('running', `${what}: ${nf.format(count)} of ${nf.format(n)} tensors…`);
   };
   let net0 = state.net.fetched;
+  const redraw = redrawer(draw);
   const prog = {
     add(b) {
       bytes += b;
@@ -42,10 +44,7 @@ export function progressUpdater(total, modelBytes, n, t0, what) {
       prog.schedule();
     },
     schedule() {
-      if (!scheduled) {
-        scheduled = true;
-        setTimeout(() => requestAnimationFrame(draw), UI_TICK_MS);
-      }
+      redraw.later();
     },
     draw,
     stop() {

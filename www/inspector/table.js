@@ -10,8 +10,23 @@ import { COLS, colValue, relClass } from './columns.js';
 import { redrawer } from './redraw.js';
 
 const OVERSCAN = 8; // rows drawn above and below the view
-let rowH = 25; // measured from the first drawn row
+let rowH = 24; // style.css's; measured from the first drawn row
 let measured = false;
+// The first drawn row's height, measured by a ResizeObserver after the
+// browser's own layout: measuring in a redraw would force one.
+const rowSize = new ResizeObserver(([e]) => {
+  rowSize.disconnect();
+  const h = e.borderBoxSize?.[0]?.blockSize ?? e.contentRect.height;
+  if (!(h > 0)) {
+    measured = false; // not laid out (hidden, or gone): the next redraw observes again
+    return;
+  }
+  if (Math.abs(h - rowH) > 0.5) {
+    rowH = h;
+    shownKey = '';
+    redraw.soon();
+  }
+});
 // The scroller's offset and height, kept by its scroll event and a
 // ResizeObserver: reading them in a redraw would force a layout.
 let scrollTop = 0;
@@ -50,8 +65,11 @@ export function buildTable(layers) {
   order = layers.map((_, i) => i);
   state.sort = { key: 'index', dir: 1 };
   markSort();
-  wrap().scrollTop = 0;
-  scrollTop = 0;
+  if (scrollTop !== 0) {
+    // setting it forces a layout: only when a scrolled table is replaced
+    wrap().scrollTop = 0;
+    scrollTop = 0;
+  }
   applyFilter();
 }
 
@@ -111,15 +129,8 @@ function render() {
   $('layers-body').replaceChildren(top, ...trs, bottom);
   if (focused?.dataset?.testid === 'layer-row' && focused.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
   if (!measured && trs.length) {
-    // once per table: measuring on every redraw would force a layout
-    const h = trs[0].getBoundingClientRect().height;
-    if (h > 0) {
-      measured = true;
-      if (Math.abs(h - rowH) > 0.5) {
-        rowH = h;
-        render();
-      }
-    }
+    measured = true;
+    rowSize.observe(trs[0]);
   }
   $('layers').dataset.rows = String(order.length);
   $('layers').dataset.shown = String(view.length);
