@@ -19,7 +19,15 @@ let hover = -1;
 const fresh = new Set(); // rows whose bars arrived since the last paint
 let full = true; // the next paint draws everything
 let paintedMax = 0; // the scale of the last full paint
-let palette = null; // its colours
+// Its colours and font, read from the page's style when the plot is drawn
+// anew or the colour scheme changes: reading them forces a style update,
+// and a streaming run repaints in full whenever its scale grows.
+let palette = null;
+let font = '';
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+  palette = null;
+  schedule();
+});
 let canvas = null;
 let cssWidth = W; // the canvas's width on the page, kept by a ResizeObserver (reading it would force a layout per paint)
 
@@ -85,6 +93,7 @@ export function drawRelPlot() {
     }).observe(canvas);
   }
   full = true;
+  palette = null;
   paint();
   const item = (cls, text) => {
     const s = el('span', { class: 'item' });
@@ -180,10 +189,13 @@ function paint() {
   full = false;
   fresh.clear();
   paintedMax = ymax;
-  const css = getComputedStyle(canvas);
-  palette = Object.fromEntries(['muted', 'grid', 'sel-bg', 'good', 'warn', 'bad', 'cmp'].map((k) => [k, css.getPropertyValue(`--${k}`).trim()]));
+  if (!palette) {
+    const css = getComputedStyle(canvas);
+    palette = Object.fromEntries(['muted', 'grid', 'sel-bg', 'good', 'warn', 'bad', 'cmp'].map((k) => [k, css.getPropertyValue(`--${k}`).trim()]));
+    font = `11px ${css.fontFamily}`;
+  }
   ctx.clearRect(0, 0, W, H);
-  ctx.font = `11px ${css.fontFamily}`;
+  ctx.font = font;
   ctx.fillStyle = palette.muted;
   ctx.textAlign = 'end';
   for (let k = 0; k <= 4; k++) {
