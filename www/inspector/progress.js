@@ -25,10 +25,11 @@ export function progressUpdater(total, modelBytes, n, t0, what) {
   let stopped = false;
   const runAt = state.runId;
   const scale = total > 0 ? modelBytes / total : 1;
+  const max = Math.max(total, 1);
   const draw = () => {
     if (stopped || runAt !== state.runId) return;
     const secs = Math.max((performance.now() - t0) / 1000, 1e-3);
-    if ($('progress').max !== Math.max(total, 1)) $('progress').max = Math.max(total, 1);
+    if ($('progress').max !== max) $('progress').max = max;
     $('progress').value = bytes;
     $('progress-text').textContent = state.input?.remote
       ? `${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)} · ${fmtBytes((state.net.fetched - net0) / secs)}/s · ${nf.format(count)} of ${nf.format(n)} tensors`

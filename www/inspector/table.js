@@ -61,6 +61,7 @@ export function buildTable(layers) {
   }
   drawn.clear();
   dirtyRows.clear();
+  rowSize.disconnect(); // a row of the replaced table may still be observed
   measured = false;
   order = layers.map((_, i) => i);
   state.sort = { key: 'index', dir: 1 };
