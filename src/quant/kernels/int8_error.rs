@@ -57,14 +57,13 @@ pub fn int8_error_sums(
     let mut c2 = [0f64; LANES];
     let mut counts = Int8Counts::default();
     #[cfg(target_arch = "x86_64")]
-    let avx2 = super::x86::int8_error_runs();
+    let intrinsics = super::x86::int8_error_loop();
     for (w, b) in wb.chunks(PIECE_BLOCKS).zip(bb.chunks_mut(PIECE_BLOCKS)) {
         #[cfg(target_arch = "x86_64")]
-        let piece = if avx2 {
-            // SAFETY: the CPU has AVX2 and FMA (checked above).
-            unsafe { super::x86::int8_error_lanes(w, scale, b, &mut sums) }
-        } else {
-            lanes(w, scale, b, &mut sums)
+        let piece = match intrinsics {
+            // SAFETY: the CPU has the loop's instructions (its word).
+            Some(lanes) => unsafe { lanes(w, scale, b, &mut sums) },
+            None => lanes(w, scale, b, &mut sums),
         };
         #[cfg(not(any(target_arch = "wasm32", target_arch = "x86_64")))]
         let piece = lanes(w, scale, b, &mut sums);

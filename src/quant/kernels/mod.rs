@@ -22,9 +22,10 @@
 //!   `std::arch` AVX-512 intrinsics, and with a table of byte shuffles in
 //!   AVX2 ones (`x86/`) and `simd128` ones for the wasm build; callers
 //!   count every bucket where none applies;
-//! * on x86-64 with AVX2 but not AVX-512, the fused int8 lane loop is
-//!   written in AVX2 intrinsics (`x86/`): compiled from the plain loop,
-//!   its eight lanes' accumulators did not fit sixteen registers;
+//! * on x86-64, the fused int8 lane loop is written in AVX-512 and AVX2
+//!   intrinsics (`x86/`): compiled from the plain loop, its f32 work
+//!   filled half an AVX-512 register, and its eight lanes' accumulators
+//!   did not fit AVX2's sixteen registers;
 //! * in the wasm build, `values`, `error_sums`, `int8_error_sums` and
 //!   the band counter run lane loops written in `simd128` intrinsics
 //!   (`wasm/`): compiled from the plain ones, LLVM left half their work

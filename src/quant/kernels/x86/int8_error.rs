@@ -5,12 +5,9 @@ use super::super::int8_error::{Counted, Sums, PIECE_BLOCKS};
 use super::super::LANES;
 use std::arch::x86_64::*;
 
-/// Whether this machine should run [`lanes`]: it has AVX2 and FMA, and
-/// not AVX-512 (whose thirty-two registers hold the plain loop).
-pub(in crate::quant::kernels) fn int8_error_runs() -> bool {
-    is_x86_feature_detected!("avx2")
-        && is_x86_feature_detected!("fma")
-        && !is_x86_feature_detected!("avx512f")
+/// Whether this machine can run [`lanes`]: it has AVX2 and FMA.
+pub(in crate::quant::kernels) fn runs() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
 /// The lane loop of `int8_error_sums` over at most [`PIECE_BLOCKS`]
@@ -20,7 +17,7 @@ pub(in crate::quant::kernels) fn int8_error_runs() -> bool {
 /// multiply-add is the plain loop's.
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA (as [`int8_error_runs`] checks, with more).
+/// The CPU must have AVX2 and FMA (as [`runs`] checks).
 #[target_feature(enable = "avx2,fma")]
 pub(in crate::quant::kernels) unsafe fn lanes(
     w: &[[f32; LANES]],
@@ -116,13 +113,15 @@ pub(in crate::quant::kernels) unsafe fn lanes(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::quant::kernels::int8_error as plain;
     use crate::quant::kernels::testing::awkward_f32;
     use proptest::prelude::*;
 
-    fn run(
+    /// What `f` makes of `w` from chains and largest |error| `start`:
+    /// the bits of every sum and count (any NaN as one), and the buckets.
+    pub(in super::super) fn run(
         f: impl FnOnce(&[[f32; LANES]], f32, &mut [[u16; LANES]], &mut Sums) -> Counted,
         w: &[[f32; LANES]],
         scale: f32,
@@ -167,7 +166,7 @@ mod tests {
             scale in prop_oneof![1e-6f32..10.0, Just(f32::from_bits(1)), Just(1.0), Just(0.0)],
             start in prop::array::uniform8(0f64..4.0),
         ) {
-            if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            if !runs() {
                 return Ok(());
             }
             // SAFETY: AVX2 and FMA were checked just above.
