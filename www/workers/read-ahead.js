@@ -53,8 +53,8 @@ export function takeStalledReads() {
   return n;
 }
 
-// A stream read that gives up after READ_STALL_MS without progress.
-async function guardedRead(reader, view) {
+/** `reader.read(view)`, rejected once it has made no progress for READ_STALL_MS (counted in takeStalledReads). */
+export async function guardedRead(reader, view) {
   const guard = stallGuard();
   try {
     return await Promise.race([reader.read(view), guard.promise]);
