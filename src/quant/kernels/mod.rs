@@ -73,7 +73,9 @@ pub(crate) use crate::format::simd::simd;
 /// rounds once where a multiply and an add round twice, at the same
 /// place: the bits are the same either way. `FMA` says whether the
 /// target has the instruction (without it LLVM would call a library fma,
-/// which is slow: the wasm build and the baseline x86-64 one add).
+/// which is slow: the baseline x86-64 build adds). `values` never fuses
+/// (see there); the wasm build's loops are written in `simd128`.
+#[cfg(not(target_arch = "wasm32"))]
 #[inline(always)]
 fn add_square<const FMA: bool>(acc: f64, x: f64) -> f64 {
     if FMA {
