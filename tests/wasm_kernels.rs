@@ -76,7 +76,8 @@ fn lengths() -> impl Iterator<Item = usize> {
 #[wasm_bindgen_test]
 fn values_equal_their_definition() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for n in lengths() {
+    // Past one piece of 512 blocks too, the finite loop's three passes.
+    for n in lengths().chain([8 * 512 + 5, 20_000]) {
         for case in 0..40 {
             // Some all-finite slices (the fast path), some awkward.
             let xs: Vec<f32> = (0..n).map(|_| rng.unit_or_awkward(case % 2 == 1)).collect();
