@@ -10,7 +10,7 @@ qwen2 models on CPU, the figures computed in numpy (float64).
       weight not named *embed*/*norm*, not a bias, whose last dimension
       divides by 32 (quantlens' default policy for a grouped scheme); a tied
       lm_head stays the float embedding. Recorded in
-      tests/oracle_torch_decoders.rs.
+      tests/suite/oracle_torch_decoders.rs.
 
   decoder_refs.py converted ORIGINAL CONVERTED --text FILE
       ORIGINAL and CONVERTED (an MLX-quantized folder, from
@@ -19,7 +19,7 @@ qwen2 models on CPU, the figures computed in numpy (float64).
       config's `quantization` block (per-module overrides included); a tied
       embedding serves as the output layer through `as_linear`, as mlx-lm
       generates. FILE holds one input per line, tokenized by mlx-lm's
-      tokenizer. Read by tests/oracle_mlx_lm_outputs.rs.
+      tokenizer. Read by tests/suite/oracle_mlx_lm_outputs.rs.
 
 Prints one JSON object per model (per pair). Same definitions as
 ../../shared/tools/make_output_refs.py: each input run alone; hidden state l

@@ -15,7 +15,7 @@ DIR/model.safetensors holds CONVERTED's tensors with every quantized weight
 replaced by its float32 mx.dequantize output (companions dropped), and
 DIR/config.json is CONVERTED's without the quantization block. Comparing a
 converted folder with it checks quantlens' reading of MLX formats against
-MLX's own (tests/cli_outputs_convert.rs).
+MLX's own (tests/suite/cli_outputs_convert.rs).
 """
 import argparse
 import glob

@@ -3,7 +3,7 @@
 //! CLI's exit codes.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use quantlens::outputs::{inputs, Input, Observer, OutputCheck, OutputsError, Quiet};

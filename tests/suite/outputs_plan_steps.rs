@@ -4,7 +4,7 @@
 //! the plan fails rather than blocks.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! tests/fuzz/, in its target's layout (see fuzz/src/lib.rs): a crash here
 //! is a panic or an abort of the test process.
 
-mod common;
+use crate::common;
 
 use quantlens::format::open::open_tolerant;
 use quantlens::Verification;

@@ -4,7 +4,7 @@
 //! message naming the input, or is refused; none panics.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! `mlx_lm` is importable (CI installs it).
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -6,7 +6,7 @@
 //! pieces, joined, read as that text, no letter shown twice.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use quantlens::outputs::inputs::parse;
 use quantlens::outputs::tokenizer::TextTokenizer;

@@ -4,7 +4,7 @@
 //! dequantization bit for bit, by `inspect`'s recognition and by `verify`.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

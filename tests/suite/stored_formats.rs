@@ -4,7 +4,7 @@
 //! naming the tensor, never a panic).
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use common::{f32_bytes, raw_file};
 use quantlens::{Action, Inspection, Policy, Report, Scheme, Verification};

@@ -5,7 +5,7 @@
 //! Needs pip `mlx` (installed by `scripts/ensure-tools --python`).
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! token ids, every layer's hidden states, embeddings, logits and figures.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use quantlens::outputs::{OutputCheck, OutputsReport};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! `main.rs` sit beside the folders, and that README's Layout section
 //! lists every folder with the first sentence of its module doc.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;

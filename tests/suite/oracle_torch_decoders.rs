@@ -6,7 +6,7 @@
 //! decoder folders are in `cli_outputs_decoders.rs`.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use quantlens::outputs::{OutputCheck, OutputsReport};
 use quantlens::{Policy, Scheme};

@@ -3,7 +3,7 @@
 //! `--fail-above`, 0 otherwise. No case may panic.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! shards, NaN weights, and hand-built broken conversions.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! verified round trips, shards, and refusing to write over the input.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! MiniLM model and on a bf16 3-shard copy generated here.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use common::{minilm, python, rel_diff};

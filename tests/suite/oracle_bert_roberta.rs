@@ -3,7 +3,7 @@
 //! rows, with `roberta.` names, must give BERT's hidden states exactly.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use quantlens::outputs::{inputs, OutputCheck};
 use quantlens::{Policy, Scheme};

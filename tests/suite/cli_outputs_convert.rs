@@ -6,7 +6,7 @@
 //! the format.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use serde_json::Value;

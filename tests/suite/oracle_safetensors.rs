@@ -3,8 +3,6 @@
 //! accept or both reject.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
 use proptest::prelude::*;
 use quantlens::{read_header, Dtype};
 use safetensors::{tensor::TensorView, Dtype as St, SafeTensors};

@@ -6,7 +6,7 @@
 //! `.scales` are missing or misshapen.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

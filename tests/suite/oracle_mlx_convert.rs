@@ -5,7 +5,7 @@
 //! The MLX checks skip, saying so, when `mlx` / `mlx-lm` cannot be imported.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -14,7 +14,7 @@
 //! when mlx-lm is not installed.
 #![cfg(feature = "outputs")]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
