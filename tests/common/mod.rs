@@ -150,28 +150,82 @@ pub fn quantlens() -> Command {
     Command::cargo_bin("quantlens").unwrap()
 }
 
+/// Runs the `quantlens` binary and returns its stdout; fails the test,
+/// with its stderr, unless it exits 0.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn quantlens_stdout<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> Vec<u8> {
+    let out = quantlens().args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "quantlens {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Runs `quantlens ARGS --json -q` and returns (exit code, report); fails
 /// the test if the command exits 2 (it could not read its input).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, serde_json::Value) {
+    let (code, report, stderr) = json_run(args);
+    assert!(code != 2, "{:?}: exit 2: {stderr}", os_args(args));
+    (code, report)
+}
+
+/// Runs `quantlens ARGS --json -q` and returns (exit code, report), whatever
+/// the exit code: the report is printed even on exit 2 (part of the model's
+/// structure could not be read).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn report_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, serde_json::Value) {
+    let (code, report, _) = json_run(args);
+    (code, report)
+}
+
+/// Exit code, report and stderr of `quantlens ARGS --json -q`; fails the
+/// test, with the stderr, if no report was printed.
+#[cfg(not(target_arch = "wasm32"))]
+fn json_run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, serde_json::Value, String) {
     let out = quantlens()
         .args(args)
         .arg("--json")
         .arg("-q")
         .output()
         .unwrap();
-    let code = out.status.code().unwrap();
-    assert!(
-        code != 2,
-        "{:?}: {}",
-        args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        code,
-        serde_json::from_slice(&out.stdout).expect("JSON report"),
-    )
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{:?}: no JSON report: {stderr}", os_args(args)));
+    (out.status.code().unwrap(), report, stderr)
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+fn os_args<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Vec<&std::ffi::OsStr> {
+    args.iter().map(|a| a.as_ref()).collect()
+}
+
+/// Row `l` of a JSON report is stored as MLX affine, 4 bits, groups of 64.
+pub fn assert_mlx_affine_4bit_g64(l: &serde_json::Value) {
+    let s = &l["stored"];
+    assert_eq!(
+        (&s["format"], &s["mode"], &s["bits"], &s["group_size"]),
+        (&"mlx".into(), &"affine".into(), &4.into(), &64.into()),
+        "{}",
+        l["name"]
+    );
+}
+
+/// The error figures of a quantized row in a JSON report.
+pub const ERROR_FIGURES: [&str; 9] = [
+    "mse",
+    "rmse",
+    "rel_error",
+    "max_abs_error",
+    "sqnr_db",
+    "cosine",
+    "zero_frac",
+    "clip_frac",
+    "outlier_ratio",
+];
 
 /// f32 values as little-endian bytes.
 pub fn f32_bytes(xs: &[f32]) -> Vec<u8> {

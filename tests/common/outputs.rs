@@ -242,6 +242,19 @@ pub fn rel_frobenius(a: &[f32], b: &[f32]) -> f64 {
     (d / n).sqrt()
 }
 
+/// `check`'s token ids of every input equal the reference's.
+pub fn check_token_ids(r: &Reference, check: &OutputCheck) {
+    let enc = check.encode(&r.inputs).unwrap();
+    assert_eq!(enc.len(), r.inputs.len());
+    for (i, e) in enc.iter().enumerate() {
+        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")]
+            .iter()
+            .map(|&x| x as u32)
+            .collect();
+        assert_eq!(e.ids, want, "token ids of input {i}");
+    }
+}
+
 /// Every layer's hidden states of every input, original and int8, equal
 /// the reference's within 1e-4 relative (Frobenius).
 pub fn check_states(r: &Reference, c: &Collect, layers: usize) {

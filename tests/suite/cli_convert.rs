@@ -21,6 +21,29 @@ fn convert(out: &Path, extra: &[&str]) -> (i32, Value) {
     common::run_json(&refs)
 }
 
+/// `inspect --json` of MiniLM with `extra` arguments.
+fn inspect(extra: &[&str]) -> Value {
+    let model = common::minilm();
+    let mut args = vec!["inspect", model.to_str().unwrap()];
+    args.extend(extra);
+    common::run_json(&args).1
+}
+
+/// The rows of `inspect`'s report that quantize, each with the row of
+/// `convert`'s report at the same place (which must name the same tensor).
+fn quantized_pairs<'a>(inspect: &'a Value, convert: &'a Value) -> Vec<(&'a Value, &'a Value)> {
+    let (a, b) = (
+        inspect["layers"].as_array().unwrap(),
+        convert["layers"].as_array().unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .inspect(|(a, b)| assert_eq!(a["name"], b["name"]))
+        .filter(|(a, _)| a["action"] == "quantize")
+        .collect()
+}
+
 fn verify(out: &Path) -> (i32, Value) {
     common::run_json(&[
         "verify".as_ref(),
@@ -97,41 +120,23 @@ fn mlx_round_trip(bits: &str) {
     assert_eq!(cfg["quantization"]["bits"].to_string(), bits);
     assert_eq!(cfg["quantization"]["group_size"], 64);
     assert_eq!(cfg["model_type"], "bert");
-    let (_, ins) = common::run_json(&[
-        "inspect".as_ref(),
-        common::minilm().as_os_str(),
-        "--scheme".as_ref(),
-        "affine".as_ref(),
-        "--bits".as_ref(),
-        bits.as_ref(),
-        "--policy".as_ref(),
-        "mlx".as_ref(),
-    ]);
+    let ins = inspect(&["--scheme", "affine", "--bits", bits, "--policy", "mlx"]);
     let scheme = format!("affine-{bits}bit-g64");
-    let mut n = 0;
-    for (a, b) in ins["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(r["layers"].as_array().unwrap())
-    {
-        assert_eq!(a["name"], b["name"]);
-        if a["action"] == "quantize" {
-            assert_eq!(b["scheme"], scheme.as_str());
-            assert_eq!(b["dtype"], "U32");
-            assert_eq!(a["params"], b["params"]);
-            for k in ["mse", "rel_error", "max_abs_error", "cosine", "zero_frac"] {
-                let (x, y) = (a[k].as_f64().unwrap(), b[k].as_f64().unwrap());
-                assert!(
-                    (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
-                    "{} {k}: {x} vs {y}",
-                    a["name"]
-                );
-            }
-            n += 1;
+    let pairs = quantized_pairs(&ins, &r);
+    for &(a, b) in &pairs {
+        assert_eq!(b["scheme"], scheme.as_str());
+        assert_eq!(b["dtype"], "U32");
+        assert_eq!(a["params"], b["params"]);
+        for k in ["mse", "rel_error", "max_abs_error", "cosine", "zero_frac"] {
+            let (x, y) = (a[k].as_f64().unwrap(), b[k].as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                "{} {k}: {x} vs {y}",
+                a["name"]
+            );
         }
     }
-    assert_eq!(n, 40);
+    assert_eq!(pairs.len(), 40);
 }
 
 #[test]
@@ -306,29 +311,15 @@ fn int8_channel_output_matches_inspect_per_layer() {
     let out = tmp.path().join("ch");
     let (code, r) = convert(&out, &["--format", "int8", "--scheme", "int8-channel"]);
     assert_eq!(code, 0);
-    let (_, ins) = common::run_json(&[
-        "inspect".as_ref(),
-        common::minilm().as_os_str(),
-        "--scheme".as_ref(),
-        "int8-channel".as_ref(),
-    ]);
-    let mut n = 0;
-    for (a, b) in ins["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(r["layers"].as_array().unwrap())
-    {
-        assert_eq!(a["name"], b["name"]);
-        if a["action"] == "quantize" {
-            assert_eq!(b["scheme"], "int8-channel");
-            let (x, y) = (
-                a["rel_error"].as_f64().unwrap(),
-                b["rel_error"].as_f64().unwrap(),
-            );
-            assert!((x - y).abs() <= 1e-12 * x, "{}: {x} vs {y}", a["name"]);
-            n += 1;
-        }
+    let ins = inspect(&["--scheme", "int8-channel"]);
+    let pairs = quantized_pairs(&ins, &r);
+    for &(a, b) in &pairs {
+        assert_eq!(b["scheme"], "int8-channel");
+        let (x, y) = (
+            a["rel_error"].as_f64().unwrap(),
+            b["rel_error"].as_f64().unwrap(),
+        );
+        assert!((x - y).abs() <= 1e-12 * x, "{}: {x} vs {y}", a["name"]);
     }
-    assert_eq!(n, 37);
+    assert_eq!(pairs.len(), 37);
 }

@@ -22,6 +22,19 @@ fn inspect(path: &Path) -> assert_cmd::assert::Assert {
         .assert()
 }
 
+/// A folder with one shard, `shard`, holding [`good_tensor`], and an
+/// index whose weight map is `weight_map` (a JSON object).
+fn indexed(shard: &str, weight_map: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    write_safetensors(&tmp.path().join(shard), &[good_tensor()], None);
+    std::fs::write(
+        tmp.path().join("model.safetensors.index.json"),
+        format!(r#"{{"weight_map":{weight_map}}}"#),
+    )
+    .unwrap();
+    tmp
+}
+
 fn good_tensor() -> (&'static str, St, Vec<usize>, Vec<u8>) {
     (
         "layer.weight",
@@ -105,17 +118,10 @@ fn malformed_files_exit_2_naming_the_file() {
 
 #[test]
 fn index_naming_a_missing_shard_exits_2_after_reporting_the_rest() {
-    let tmp = tempfile::tempdir().unwrap();
-    write_safetensors(
-        &tmp.path().join("model-00001-of-00002.safetensors"),
-        &[good_tensor()],
-        None,
+    let tmp = indexed(
+        "model-00001-of-00002.safetensors",
+        r#"{"layer.weight":"model-00001-of-00002.safetensors","other.weight":"model-00002-of-00002.safetensors"}"#,
     );
-    std::fs::write(
-        tmp.path().join("model.safetensors.index.json"),
-        r#"{"weight_map":{"layer.weight":"model-00001-of-00002.safetensors","other.weight":"model-00002-of-00002.safetensors"}}"#,
-    )
-    .unwrap();
     // The present shard is still analysed and reported; the missing one is
     // a finding, and the exit code says the structure could not be read.
     inspect(tmp.path())
@@ -127,17 +133,10 @@ fn index_naming_a_missing_shard_exits_2_after_reporting_the_rest() {
 
 #[test]
 fn index_with_path_like_shard_name_exits_2() {
-    let tmp = tempfile::tempdir().unwrap();
-    write_safetensors(
-        &tmp.path().join("model.safetensors"),
-        &[good_tensor()],
-        None,
+    let tmp = indexed(
+        "model.safetensors",
+        r#"{"layer.weight":"../model.safetensors"}"#,
     );
-    std::fs::write(
-        tmp.path().join("model.safetensors.index.json"),
-        r#"{"weight_map":{"layer.weight":"../model.safetensors"}}"#,
-    )
-    .unwrap();
     inspect(tmp.path())
         .code(2)
         .stderr(predicate::str::contains("not a plain file name"));
@@ -155,13 +154,10 @@ fn tensor_in_two_shards_exits_2() {
 
 #[test]
 fn index_entry_missing_from_its_shard_is_an_error_finding() {
-    let tmp = tempfile::tempdir().unwrap();
-    write_safetensors(&tmp.path().join("s1.safetensors"), &[good_tensor()], None);
-    std::fs::write(
-        tmp.path().join("model.safetensors.index.json"),
-        r#"{"weight_map":{"layer.weight":"s1.safetensors","ghost.weight":"s1.safetensors"}}"#,
-    )
-    .unwrap();
+    let tmp = indexed(
+        "s1.safetensors",
+        r#"{"layer.weight":"s1.safetensors","ghost.weight":"s1.safetensors"}"#,
+    );
     inspect(tmp.path())
         .code(1)
         .stdout(predicate::str::contains("index_entry_missing"));
@@ -181,14 +177,8 @@ fn nan_weights_exit_1_with_a_finding_and_no_nan_metrics() {
         )],
         None,
     );
-    let out = Command::cargo_bin("quantlens")
-        .unwrap()
-        .args(["inspect", "--json"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, v) = common::run_json(&[Path::new("inspect"), &f]);
+    assert_eq!(code, 1, "{v}");
     let row = &v["layers"][0];
     assert_eq!(
         (row["nan_count"].as_u64(), row["inf_count"].as_u64()),
@@ -209,19 +199,8 @@ fn unknown_dtype_is_a_finding_not_a_failure() {
     let mut data = vec![1, 2, 3];
     data.extend(f32_bytes(&[0.5, -0.25]));
     std::fs::write(&f, raw_file(header, &data)).unwrap();
-    let out = Command::cargo_bin("quantlens")
-        .unwrap()
-        .args(["inspect", "--json"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, v) = common::run_json(&[Path::new("inspect"), &f]);
+    assert_eq!(code, 0, "{v}");
     assert_eq!(v["layers"][0]["reason"], "unsupported-dtype");
     assert_eq!(v["summary"]["quantized_layers"], 1);
     let f0 = &v["summary"]["findings"][0];

@@ -8,27 +8,15 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::Command;
 
-use assert_cmd::prelude::*;
 use serde_json::Value;
 
 /// `quantlens inspect DIR -q` with `format` (`--json`, `--markdown`, or
 /// empty for the terminal table).
 fn inspect(dir: &Path, format: &str) -> String {
-    let out = Command::cargo_bin("quantlens")
-        .unwrap()
-        .args(["inspect", dir.to_str().unwrap(), "-q"])
-        .args((!format.is_empty()).then_some(format))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut args = vec!["inspect", dir.to_str().unwrap(), "-q"];
+    args.extend((!format.is_empty()).then_some(format));
+    String::from_utf8(common::quantlens_stdout(&args)).unwrap()
 }
 
 fn stored_rows(r: &Value) -> Vec<&Value> {
@@ -71,13 +59,8 @@ fn minilm_quantized_by_mlx_4bit_is_37_stored_layers() {
         assert_eq!(r["layers"].as_array().unwrap().len() - stored.len(), 67);
         assert_eq!(r["summary"]["stored_layers"], 37);
         for l in &stored {
+            common::assert_mlx_affine_4bit_g64(l);
             let s = &l["stored"];
-            assert_eq!(
-                (&s["format"], &s["mode"], &s["bits"], &s["group_size"]),
-                (&"mlx".into(), &"affine".into(), &4.into(), &64.into()),
-                "{}",
-                l["name"]
-            );
             assert_eq!(s["bits_per_weight"], bpw, "{}", l["name"]);
             assert!(l["rel_error"].is_null() && l["scheme"].is_null());
             assert!(l["min"].is_f64() && s["rms"].as_f64().unwrap() > 0.0);

@@ -7,30 +7,9 @@ use crate::common;
 use std::path::Path;
 use std::process::Command;
 
-use assert_cmd::prelude::*;
 use quantlens::Verification;
 use safetensors::Dtype;
 use serde_json::Value;
-
-/// Runs quantlens with `--json`; the report is printed even when the exit
-/// code is 2 (part of the model's structure could not be read).
-fn json(args: &[&str]) -> (i32, Value) {
-    let out = Command::cargo_bin("quantlens")
-        .unwrap()
-        .args(args)
-        .arg("--json")
-        .arg("-q")
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!(
-            "{args:?}: no JSON report: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (code, report)
-}
 
 fn finding<'a>(r: &'a Value, code: &str) -> Option<&'a Value> {
     r["summary"]["findings"]
@@ -66,7 +45,7 @@ const S2: &str = "model-00002-of-00003.safetensors";
 fn truncated_shard_is_named_and_the_others_are_analysed() {
     let tmp = tempfile::tempdir().unwrap();
     sharded(tmp.path());
-    let (code, whole) = json(&["inspect", tmp.path().to_str().unwrap()]);
+    let (code, whole) = common::report_json(&["inspect", tmp.path().to_str().unwrap()]);
     assert_eq!(code, 0);
     // Real weights in bf16 are never taken for fake-quantized ones.
     assert!(finding(&whole, "fake_quantization").is_none());
@@ -79,7 +58,7 @@ fn truncated_shard_is_named_and_the_others_are_analysed() {
         .unwrap()
         .set_len(len - 1000)
         .unwrap();
-    let (code, r) = json(&["inspect", tmp.path().to_str().unwrap()]);
+    let (code, r) = common::report_json(&["inspect", tmp.path().to_str().unwrap()]);
     assert_eq!(
         code, 2,
         "structural damage exits 2, after the report of the rest"
@@ -96,7 +75,7 @@ fn missing_shard_is_named_and_the_others_are_analysed() {
     let tmp = tempfile::tempdir().unwrap();
     sharded(tmp.path());
     std::fs::remove_file(tmp.path().join(S2)).unwrap();
-    let (code, r) = json(&["inspect", tmp.path().to_str().unwrap()]);
+    let (code, r) = common::report_json(&["inspect", tmp.path().to_str().unwrap()]);
     assert_eq!(
         code, 2,
         "structural damage exits 2, after the report of the rest"
@@ -119,13 +98,13 @@ fn nan_weight_is_named() {
     let at = t.start as usize + 4 * 1000;
     bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
     std::fs::write(tmp.path().join("model.safetensors"), &bytes).unwrap();
-    let (code, r) = json(&["inspect", tmp.path().to_str().unwrap()]);
+    let (code, r) = common::report_json(&["inspect", tmp.path().to_str().unwrap()]);
     assert_eq!(code, 1);
     let f = finding(&r, "nan_inf").expect("nan_inf finding");
     assert_eq!(f["tensor"], "encoder.layer.3.intermediate.dense.weight");
     assert_eq!(f["file"], "model.safetensors");
     // verify names it too, in the converted model.
-    let (code, r) = json(&[
+    let (code, r) = common::report_json(&[
         "verify",
         common::minilm().to_str().unwrap(),
         tmp.path().to_str().unwrap(),
@@ -292,7 +271,7 @@ fn zeroed_shard_header_is_named_and_verify_checks_digests() {
     // verify a healthy copy against itself, with a wrong expected digest.
     let d = tmp.path().to_str().unwrap();
     let wrong = format!("{S2}={}", "f".repeat(64));
-    let (code, r) = json(&["verify", d, d, "--sha256", &wrong]);
+    let (code, r) = common::report_json(&["verify", d, d, "--sha256", &wrong]);
     assert_eq!(code, 1);
     assert_eq!(finding(&r, "sha256_mismatch").unwrap()["file"], S2);
     assert!(r["layers"]
@@ -305,7 +284,7 @@ fn zeroed_shard_header_is_named_and_verify_checks_digests() {
     let mut bytes = std::fs::read(&p).unwrap();
     bytes[..4096].fill(0);
     std::fs::write(&p, &bytes).unwrap();
-    let (code, r) = json(&["inspect", d]);
+    let (code, r) = common::report_json(&["inspect", d]);
     assert_eq!(code, 2);
     assert_eq!(finding(&r, "bad_header").unwrap()["file"], S2);
     assert!(!r["layers"].as_array().unwrap().is_empty());

@@ -8,25 +8,13 @@ use crate::common;
 use quantlens::format::open::open_tolerant;
 use quantlens::Verification;
 
-/// fuzz/src/lib.rs's `split`: u16 length prefixes before every part but the last.
-fn split(mut data: &[u8], n: usize) -> Vec<&[u8]> {
-    let mut parts = Vec::new();
-    for _ in 1..n {
-        let len = if data.len() >= 2 {
-            let l = usize::from(u16::from_le_bytes([data[0], data[1]]));
-            data = &data[2..];
-            l.min(data.len())
-        } else {
-            data = &[];
-            0
-        };
-        let (head, tail) = data.split_at(len);
-        parts.push(head);
-        data = tail;
-    }
-    parts.push(data);
-    parts
-}
+/// The fuzz targets' own helpers, so that an input is split exactly as
+/// its target split it.
+#[path = "../../fuzz/src/lib.rs"]
+#[allow(dead_code)]
+mod fuzz_input;
+
+use fuzz_input::split;
 
 /// The `formats` target: verify the converted file against the original.
 fn verify(input: &[u8]) -> Result<quantlens::Report, quantlens::Error> {

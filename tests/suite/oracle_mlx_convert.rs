@@ -41,21 +41,10 @@ fn python(args: &[&std::ffi::OsStr]) -> Option<Output> {
 /// `convert --format mlx ARGS -q --json`, which must succeed (exit 0:
 /// written and verified).
 fn convert(input: &Path, out: &Path, args: &[&str]) -> Value {
-    let o = common::quantlens()
-        .arg("convert")
-        .arg(input)
-        .arg(out)
-        .args(["--format", "mlx", "-q", "--json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "convert {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
+    let mut all = vec!["convert", input.to_str().unwrap(), out.to_str().unwrap()];
+    all.extend(["--format", "mlx", "-q", "--json"]);
+    all.extend(args);
+    serde_json::from_slice(&common::quantlens_stdout(&all)).unwrap()
 }
 
 fn tensors(path: &Path) -> Vec<(String, String, Vec<usize>, Vec<u8>)> {

@@ -7,25 +7,11 @@
 
 use crate::common;
 
-use std::process::Command;
-
-use assert_cmd::prelude::*;
 use serde_json::Value;
 
 fn json(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("quantlens")
-        .unwrap()
-        .args(args)
-        .args(["--json", "-q"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let args = [args, &["--json", "-q"]].concat();
+    serde_json::from_slice(&common::quantlens_stdout(&args)).unwrap()
 }
 
 #[test]
@@ -50,13 +36,7 @@ fn mlx_lm_conversion_is_recognised_and_verified() {
     let stored: Vec<&Value> = rows.iter().filter(|l| l["action"] == "stored").collect();
     assert!(stored.len() >= 20, "{} stored layers", stored.len());
     for l in &stored {
-        let s = &l["stored"];
-        assert_eq!(
-            (&s["format"], &s["mode"], &s["bits"], &s["group_size"]),
-            (&"mlx".into(), &"affine".into(), &4.into(), &64.into()),
-            "{}",
-            l["name"]
-        );
+        common::assert_mlx_affine_4bit_g64(l);
     }
     assert!(rows
         .iter()

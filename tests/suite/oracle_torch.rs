@@ -8,7 +8,7 @@ use crate::common;
 use quantlens::outputs::{OutputCheck, OutputsReport};
 use serde_json::Value;
 
-use common::outputs::{check_states, int8_check, Collect, Reference};
+use common::outputs::{check_states, check_token_ids, int8_check, Collect, Reference};
 
 fn run(model: &str) -> (Reference, OutputCheck, OutputsReport, Collect) {
     let (r, mut check) = int8_check(model);
@@ -64,14 +64,7 @@ fn minilm_matches_sentence_transformers() {
         256,
         "sentence_bert_config.json's max_seq_length, not tokenizer.json's 128"
     );
-    let enc = check.encode(&r.inputs).unwrap();
-    for (i, e) in enc.iter().enumerate() {
-        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")]
-            .iter()
-            .map(|&x| x as u32)
-            .collect();
-        assert_eq!(e.ids, want, "token ids of input {i}");
-    }
+    check_token_ids(&r, &check);
     check_states(&r, &c, 6);
     let (_, e) = &r.f32s["embeddings"];
     let (_, eq) = &r.f32s["quantized.embeddings"];
@@ -116,18 +109,11 @@ fn minilm_matches_sentence_transformers() {
 #[test]
 fn distilbert_classifier_matches_transformers() {
     let (r, check, report, c) = run("tiny-distilbert-nli");
-    let enc = check.encode(&r.inputs).unwrap();
     assert!(
         r.inputs.iter().all(|i| i.second.is_some()),
         "the inputs are pairs"
     );
-    for (i, e) in enc.iter().enumerate() {
-        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")]
-            .iter()
-            .map(|&x| x as u32)
-            .collect();
-        assert_eq!(e.ids, want, "token ids of pair {i}");
-    }
+    check_token_ids(&r, &check);
     check_states(&r, &c, 2);
     let (_, lo) = &r.f32s["logits"];
     let (_, lq) = &r.f32s["quantized.logits"];

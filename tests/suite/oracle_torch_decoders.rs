@@ -12,7 +12,8 @@ use quantlens::outputs::{OutputCheck, OutputsReport};
 use quantlens::{Policy, Scheme};
 
 use common::outputs::{
-    check_states, int8_check, models, open_folder, reference, rel_frobenius, side_files, Collect,
+    check_states, check_token_ids, int8_check, models, open_folder, reference, rel_frobenius,
+    side_files, Collect,
 };
 
 fn log_softmax(x: &[f32]) -> Vec<f32> {
@@ -32,14 +33,7 @@ fn close(what: &str, got: f64, want: f64, rel: f64) {
 fn check_model(model: &str, layers: usize) -> OutputsReport {
     let (r, mut check) = int8_check(model);
     assert_eq!(check.max_length(), 256, "max_position_embeddings");
-    let enc = check.encode(&r.inputs).unwrap();
-    for (i, e) in enc.iter().enumerate() {
-        let want: Vec<u32> = r.i64s[&format!("input_ids.{i}")]
-            .iter()
-            .map(|&x| x as u32)
-            .collect();
-        assert_eq!(e.ids, want, "token ids of input {i}");
-    }
+    check_token_ids(&r, &check);
     let mut c = Collect::default();
     let report = check.run(&r.inputs, &mut c).unwrap();
 

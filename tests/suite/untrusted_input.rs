@@ -125,14 +125,7 @@ fn side_files_linked_out_of_the_folder_are_not_copied() {
     std::fs::write(m.join("tokenizer.json"), br#"{"ok":true}"#).unwrap();
     std::fs::write(m.join("id_rsa"), b"PRIVATE").unwrap();
     let out = tmp.path().join("out");
-    let r = run(&[
-        os("convert"),
-        m.as_os_str(),
-        out.as_os_str(),
-        os("--format"),
-        os("int8"),
-        os("--quiet"),
-    ]);
+    let r = convert(&m, &out, "int8");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(listing(&out), ["model.safetensors", "tokenizer.json"]);
     for name in [
@@ -182,13 +175,7 @@ fn weight_files_linked_out_of_the_folder_are_not_read() {
 
     // Converting such a folder is refused before anything is written.
     let out = tmp.path().join("out");
-    let r = run(&[
-        os("convert"),
-        m.as_os_str(),
-        out.as_os_str(),
-        os("--format"),
-        os("int8"),
-    ]);
+    let r = convert(&m, &out, "int8");
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("extra.safetensors"), "{}", r.stderr);
     assert!(!out.exists());
@@ -204,13 +191,14 @@ fn weight_files_linked_out_of_the_folder_are_not_read() {
     );
 }
 
-fn convert_mlx(input: &Path, out: &Path) -> Out {
+/// `quantlens convert INPUT OUT --format FORMAT --quiet`.
+fn convert(input: &Path, out: &Path, format: &str) -> Out {
     run(&[
         os("convert"),
         input.as_os_str(),
         out.as_os_str(),
         os("--format"),
-        os("mlx"),
+        os(format),
         os("--quiet"),
     ])
 }
@@ -229,7 +217,7 @@ fn zero_element_matrix_converts_to_mlx_without_a_huge_allocation() {
     assert_eq!(v["layers"][0]["reason"], "empty");
     // Alone, nothing would be quantized: refused before anything is written.
     let out = tmp.path().join("out");
-    let r = convert_mlx(&f, &out);
+    let r = convert(&f, &out, "mlx");
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("m.safetensors: no tensor is quantized"),
@@ -243,7 +231,7 @@ fn zero_element_matrix_converts_to_mlx_without_a_huge_allocation() {
     let data = f32_bytes(&w);
     let h = r#"{"e.weight":{"dtype":"F32","shape":[0,1099511627776],"data_offsets":[0,0]},"l.weight":{"dtype":"F32","shape":[2,64],"data_offsets":[0,512]}}"#;
     std::fs::write(&f, raw_file(h, &data)).unwrap();
-    let r = convert_mlx(&f, &out);
+    let r = convert(&f, &out, "mlx");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("verified against the input"));
     let r = run(&[os("verify"), os("--json"), f.as_os_str(), out.as_os_str()]);
@@ -297,17 +285,6 @@ fn two_shards(dir: &Path, second: Vec<u8>) {
     std::fs::write(dir.join("model.safetensors.index.json"), index).unwrap();
 }
 
-fn convert_int8(input: &Path, out: &Path) -> Out {
-    run(&[
-        os("convert"),
-        input.as_os_str(),
-        out.as_os_str(),
-        os("--format"),
-        os("int8"),
-        os("--quiet"),
-    ])
-}
-
 #[test]
 fn failed_conversions_leave_nothing_and_never_say_verified() {
     let tmp = tempfile::tempdir().unwrap();
@@ -317,7 +294,7 @@ fn failed_conversions_leave_nothing_and_never_say_verified() {
     let m = tmp.path().join("truncated");
     two_shards(&m, raw_file(h, &[0u8; 100]));
     let out = tmp.path().join("out");
-    let r = convert_int8(&m, &out);
+    let r = convert(&m, &out, "int8");
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(!r.stdout.contains("verified"), "{}", r.stdout);
     assert!(
@@ -331,7 +308,7 @@ fn failed_conversions_leave_nothing_and_never_say_verified() {
     let m = tmp.path().join("unknown");
     let h = r#"{"m.weight":{"dtype":"F6_NEW","shape":[2,64],"data_offsets":[0,96]}}"#;
     two_shards(&m, raw_file(h, &[7u8; 96]));
-    let r = convert_int8(&m, &out);
+    let r = convert(&m, &out, "int8");
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(!r.stdout.contains("verified"), "{}", r.stdout);
     assert!(
@@ -344,7 +321,7 @@ fn failed_conversions_leave_nothing_and_never_say_verified() {
 
     // An existing empty output folder is kept as it was.
     std::fs::create_dir(&out).unwrap();
-    let r = convert_int8(&m, &out);
+    let r = convert(&m, &out, "int8");
     assert_eq!(r.code, 2);
     assert!(listing(&out).is_empty());
 }
@@ -362,7 +339,7 @@ fn a_file_without_tensors_is_an_error_naming_it() {
         r.stderr
     );
     let out = tmp.path().join("out");
-    let r = convert_int8(&f, &out);
+    let r = convert(&f, &out, "int8");
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("empty.safetensors: holds no tensors"),
