@@ -14,8 +14,8 @@ function columns(r) {
       rows: r.embedding.per_input,
       cols: [
         { key: 'text', label: 'Input', get: (p) => p.text, show: (p) => shown(p.text), cls: 'text' },
-        { key: 'tokens', label: 'Tokens', get: (p) => p.tokens },
-        { key: 'cosine', label: 'Cosine', get: (p) => p.cosine, show: (p) => p.cosine.toFixed(6) },
+        { key: 'tokens', label: 'Tokens', get: (p) => p.tokens, cls: 'num' },
+        { key: 'cosine', label: 'Cosine', get: (p) => p.cosine, show: (p) => p.cosine.toFixed(6), cls: 'num' },
       ],
     };
   }
@@ -24,9 +24,9 @@ function columns(r) {
       rows: r.classification.per_input,
       cols: [
         { key: 'text', label: 'Input', get: (p) => p.text, show: (p) => shown(p.text), cls: 'text' },
-        { key: 'label', label: 'Label', get: (p) => p.label },
-        { key: 'label_quantized', label: 'Quantized', get: (p) => p.label_quantized, flag: (p) => p.label !== p.label_quantized },
-        { key: 'kld', label: 'KLD', get: (p) => p.kld, show: (p) => fmtSci(p.kld) },
+        { key: 'label', label: 'Label', get: (p) => p.label, cls: 'label' },
+        { key: 'label_quantized', label: 'Quantized', get: (p) => p.label_quantized, flag: (p) => p.label !== p.label_quantized, cls: 'label' },
+        { key: 'kld', label: 'KLD', get: (p) => p.kld, show: (p) => fmtSci(p.kld), cls: 'num' },
       ],
     };
   }
@@ -35,9 +35,9 @@ function columns(r) {
     rows: r.per_input ?? [],
     cols: [
       { key: 'text', label: 'Input', get: (p) => p.text, show: (p) => tokenStrip(p, p99), cls: 'text' },
-      { key: 'tokens', label: 'Tokens', get: (p) => p.tokens },
-      { key: 'kld_mean', label: 'Mean KLD', get: (p) => p.kld_mean, show: (p) => fmtSci(p.kld_mean) },
-      { key: 'same_top', label: 'Same top', get: (p) => p.same_top, show: (p) => `${(p.same_top * 100).toFixed(1)} %` },
+      { key: 'tokens', label: 'Tokens', get: (p) => p.tokens, cls: 'num' },
+      { key: 'kld_mean', label: 'Mean KLD', get: (p) => p.kld_mean, show: (p) => fmtSci(p.kld_mean), cls: 'num' },
+      { key: 'same_top', label: 'Same top', get: (p) => p.same_top, show: (p) => `${(p.same_top * 100).toFixed(1)} %`, cls: 'num' },
     ],
   };
 }
@@ -69,7 +69,7 @@ export function drawInputsTable(table, r) {
     }
   };
   for (const col of cols) {
-    const th = el('th', { scope: 'col', 'data-key': col.key, 'data-testid': `outputs-sort-${col.key}` },
+    const th = el('th', { scope: 'col', class: col.cls ?? null, 'data-key': col.key, 'data-testid': `outputs-sort-${col.key}` },
       el('button', { type: 'button', class: 'sort' }, col.label));
     th.firstChild.addEventListener('click', () => {
       order.dir = order.key === col.key ? -order.dir : 1;
