@@ -259,7 +259,8 @@ fn mlx_tensors(
 /// `config.json` for an MLX output: the input's (or an empty object) with
 /// `quantization` and `quantization_config` set as mlx-lm writes them:
 /// `{"group_size", "bits", "mode"}` plus one entry per module with its own
-/// choice, `{"group_size", "bits"}` or `false` (left in float).
+/// choice, `{"group_size", "bits", "mode": "affine"}` (only affine layers
+/// get their own bits) or `false` (left in float).
 pub fn mlx_config(config: Option<&Value>, target: Target, modules: &ModuleEntries) -> Value {
     let mut c = config
         .filter(|c| c.is_object())
@@ -270,7 +271,7 @@ pub fn mlx_config(config: Option<&Value>, target: Target, modules: &ModuleEntrie
     let mut q = json!({ "group_size": group_size, "bits": bits, "mode": mode });
     for (m, e) in modules {
         q[m] = match e {
-            Some((g, b)) => json!({ "group_size": g, "bits": b }),
+            Some((g, b)) => json!({ "group_size": g, "bits": b, "mode": "affine" }),
             None => json!(false),
         };
     }
@@ -332,7 +333,10 @@ mod tests {
         assert_eq!(q["mode"], "affine");
         assert_eq!(q["bits"], 4);
         assert_eq!(q["lm_head"], json!(false));
-        assert_eq!(q["l.0.v_proj"], json!({"group_size": 64, "bits": 6}));
+        assert_eq!(
+            q["l.0.v_proj"],
+            json!({"group_size": 64, "bits": 6, "mode": "affine"})
+        );
         assert_eq!(c["quantization_config"], *q);
         assert_eq!(c["model_type"], "llama");
         let fp = Target::parse("mlx", None, Some("mxfp8"), None, None).unwrap();

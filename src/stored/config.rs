@@ -92,15 +92,14 @@ pub struct MlxQuantConfig {
 
 impl MlxQuantConfig {
     /// Reads `quantization` (or an MLX-style `quantization_config`, one
-    /// without `quant_method`) from a config.
+    /// without `quant_method`) from a config, as MLX loads it.
     pub fn from_config(config: &Value) -> Option<Self> {
         let q = ["quantization", "quantization_config"]
             .iter()
             .filter_map(|k| config.get(*k)?.as_object())
             .find(|q| !q.contains_key("quant_method"))?;
-        let mode_name = q.get("mode").and_then(Value::as_str).unwrap_or("affine");
-        let mode = MlxMode::parse(mode_name);
-        let default = module_quant(q, mode.unwrap_or(MlxMode::Affine), None)?;
+        let mut unknown_mode = None;
+        let default = module_quant(q, &mut unknown_mode)?;
         let mut overrides = BTreeMap::new();
         for (k, v) in q {
             match v {
@@ -108,12 +107,7 @@ impl MlxQuantConfig {
                     overrides.insert(k.clone(), None);
                 }
                 Value::Object(o) => {
-                    let m = o
-                        .get("mode")
-                        .and_then(Value::as_str)
-                        .and_then(MlxMode::parse)
-                        .unwrap_or(default.mode);
-                    if let Some(mq) = module_quant(o, m, Some(default)) {
+                    if let Some(mq) = module_quant(o, &mut unknown_mode) {
                         overrides.insert(k.clone(), Some(mq));
                     }
                 }
@@ -123,7 +117,7 @@ impl MlxQuantConfig {
         Some(MlxQuantConfig {
             default,
             overrides,
-            unknown_mode: mode.is_none().then(|| mode_name.to_string()),
+            unknown_mode,
         })
     }
 
@@ -137,24 +131,32 @@ impl MlxQuantConfig {
     }
 }
 
-/// Group size and bits of a block, defaulting to `base` (an override's
-/// parent) or to the mode's own values.
-fn module_quant(
-    o: &Map<String, Value>,
-    mode: MlxMode,
-    base: Option<ModuleQuant>,
-) -> Option<ModuleQuant> {
-    let (g0, b0) = match base {
-        Some(b) if b.mode == mode => (b.group_size, b.bits),
-        _ => mode.defaults(),
+/// One block (the top level, or a module's own entry) as MLX reads it.
+/// `nn.quantize` hands a module's entry to `to_quantized` as keyword
+/// arguments, so a missing `mode` is affine, and a `group_size` or `bits`
+/// that is missing, null or 0 is the mode's own default
+/// (`_defaults_for_mode`), never the top level's: mlx-lm's mixed recipes
+/// write `"group_size": null`. A mode MLX does not have is read as affine
+/// and named in `unknown` (the first one); a field of another type makes
+/// the block unreadable.
+fn module_quant(o: &Map<String, Value>, unknown: &mut Option<String>) -> Option<ModuleQuant> {
+    let name = match o.get("mode") {
+        None | Some(Value::Null) => "affine",
+        Some(v) => v.as_str()?,
     };
-    let group_size = match o.get("group_size") {
-        None => g0,
-        Some(v) => v.as_u64()?,
+    let mode = MlxMode::parse(name).unwrap_or_else(|| {
+        unknown.get_or_insert_with(|| name.to_string());
+        MlxMode::Affine
+    });
+    let field = |key: &str| match o.get(key) {
+        None | Some(Value::Null) => Some(None),
+        Some(v) => v.as_u64().map(|n| (n != 0).then_some(n)),
     };
-    let bits = match o.get("bits") {
+    let (g0, b0) = mode.defaults();
+    let group_size = field("group_size")?.unwrap_or(g0);
+    let bits = match field("bits")? {
         None => b0,
-        Some(v) => u8::try_from(v.as_u64()?).ok()?,
+        Some(b) => u8::try_from(b).ok()?,
     };
     Some(ModuleQuant {
         mode,
@@ -234,6 +236,51 @@ mod tests {
         assert_eq!(q.for_module("x.q_proj"), Some(m(MlxMode::Affine, 64, 4)));
         assert_eq!(q.for_module("lm_head"), Some(m(MlxMode::Affine, 32, 8)));
         assert_eq!(q.for_module("m.gate"), None);
+    }
+
+    #[test]
+    fn a_module_entry_takes_mlx_defaults_not_the_top_level() {
+        // As mlx-lm 0.32's mixed_3_6 recipe writes it, and as MLX loads it:
+        // null (or missing, or 0) is the mode's default; a missing mode is
+        // affine whatever the top level's.
+        let q = MlxQuantConfig::from_config(&cfg(
+            r#"{"quantization":{"group_size":32,"bits":8,"mode":"affine",
+                "a":{"group_size":null,"bits":3,"mode":"affine"},
+                "b":{"bits":6},
+                "c":{"group_size":0,"bits":null},
+                "d":{"group_size":null,"bits":null,"mode":"mxfp4"},
+                "e":{"group_size":32,"bits":8,"mode":"int3"},
+                "f":{"group_size":"64","bits":4}}}"#,
+        ))
+        .unwrap();
+        let m = |mode, group_size, bits| {
+            Some(ModuleQuant {
+                mode,
+                group_size,
+                bits,
+            })
+        };
+        assert_eq!(q.for_module("other"), m(MlxMode::Affine, 32, 8));
+        assert_eq!(q.for_module("a"), m(MlxMode::Affine, 64, 3));
+        assert_eq!(q.for_module("b"), m(MlxMode::Affine, 64, 6));
+        assert_eq!(q.for_module("c"), m(MlxMode::Affine, 64, 4));
+        assert_eq!(q.for_module("d"), m(MlxMode::Mxfp4, 32, 4));
+        assert_eq!(q.for_module("e"), m(MlxMode::Affine, 32, 8));
+        assert_eq!(q.unknown_mode.as_deref(), Some("int3"));
+        // An entry of the wrong type is not read: the top level applies.
+        assert_eq!(q.for_module("f"), m(MlxMode::Affine, 32, 8));
+        let top = MlxQuantConfig::from_config(&cfg(
+            r#"{"quantization":{"group_size":null,"bits":null,"mode":"nvfp4"}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            top.default,
+            ModuleQuant {
+                mode: MlxMode::Nvfp4,
+                group_size: 16,
+                bits: 4
+            }
+        );
     }
 
     #[test]

@@ -8,21 +8,22 @@
 use crate::common;
 
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 fn json(args: &[&str]) -> Value {
     let args = [args, &["--json", "-q"]].concat();
     serde_json::from_slice(&common::quantlens_stdout(&args)).unwrap()
 }
 
-#[test]
-fn mlx_lm_conversion_is_recognised_and_verified() {
-    if !common::has_mlx_lm("the mlx-lm conversion oracle") {
-        return;
-    }
-    let original = common::root().join("../shared/models/tiny-llama");
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("q4");
-    let log = common::mlx_lm_convert(&original, &out, &[]);
+/// Converts `original` with mlx-lm (`-q` and `extra`) into `tmp`, then
+/// checks what every conversion must give: `inspect` exits 0, reads every
+/// stored layer (no `.scales` or `.biases` left as rows) and gives the bits
+/// per weight mlx-lm printed, and `verify` against the original reproduces
+/// MLX's own dequantization error per layer. Returns the converted folder
+/// and inspect's stored rows.
+fn converted_and_verified(original: &Path, tmp: &Path, extra: &[&str]) -> (PathBuf, Vec<Value>) {
+    let out = tmp.join("converted");
+    let log = common::mlx_lm_convert(original, &out, extra);
     // "[INFO] Quantized model with 9.050 bits per weight."
     let printed: f64 = log
         .split("Quantized model with ")
@@ -33,11 +34,11 @@ fn mlx_lm_conversion_is_recognised_and_verified() {
 
     let ins = json(&["inspect", out.to_str().unwrap()]);
     let rows = ins["layers"].as_array().unwrap();
-    let stored: Vec<&Value> = rows.iter().filter(|l| l["action"] == "stored").collect();
-    assert!(stored.len() >= 20, "{} stored layers", stored.len());
-    for l in &stored {
-        common::assert_mlx_affine_4bit_g64(l);
-    }
+    let stored: Vec<Value> = rows
+        .iter()
+        .filter(|l| l["action"] == "stored")
+        .cloned()
+        .collect();
     assert!(rows
         .iter()
         .all(|l| !l["name"].as_str().unwrap().ends_with(".scales")
@@ -45,7 +46,7 @@ fn mlx_lm_conversion_is_recognised_and_verified() {
     let bpw = ins["summary"]["bits_per_weight"].as_f64().unwrap();
     assert!(
         (bpw - printed).abs() < 0.0005,
-        "inspect {bpw} bits/weight, mlx-lm printed {printed}"
+        "{extra:?}: inspect {bpw} bits/weight, mlx-lm printed {printed}"
     );
 
     let reference: Value = serde_json::from_str(&common::python(&[
@@ -71,7 +72,53 @@ fn mlx_lm_conversion_is_recognised_and_verified() {
         assert!(d < 1e-9, "{name}: verify {got}, MLX {want}");
     }
     eprintln!(
-        "mlx-lm 4-bit tiny-llama: {} layers, {bpw:.3} bits/weight (mlx-lm: {printed}), rel. error within {worst:.1e} of MLX's",
+        "mlx-lm {extra:?} {}: {} layers, {bpw:.3} bits/weight (mlx-lm: {printed}), rel. error within {worst:.1e} of MLX's",
+        original.display(),
         stored.len()
     );
+    (out, stored)
+}
+
+#[test]
+fn mlx_lm_conversion_is_recognised_and_verified() {
+    if !common::has_mlx_lm("the mlx-lm conversion oracle") {
+        return;
+    }
+    let original = common::root().join("../shared/models/tiny-llama");
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, stored) = converted_and_verified(&original, tmp.path(), &[]);
+    assert!(stored.len() >= 20, "{} stored layers", stored.len());
+    for l in &stored {
+        common::assert_mlx_affine_4bit_g64(l);
+    }
+}
+
+/// mlx-lm's mixed recipes give some layers their own bits and write
+/// `"group_size": null` in those entries: MLX reads null as the mode's
+/// default group size (64), not as the top level's. Each stored layer has
+/// the bits of its own entry.
+#[test]
+fn mlx_lm_mixed_recipe_is_read_per_layer() {
+    if !common::has_mlx_lm("the mlx-lm mixed-recipe oracle") {
+        return;
+    }
+    let original = common::root().join("../shared/models/tiny-qwen2");
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, stored) =
+        converted_and_verified(&original, tmp.path(), &["--quant-predicate", "mixed_3_6"]);
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    let q = &config["quantization"];
+    let mut bits_seen = std::collections::BTreeSet::new();
+    for l in &stored {
+        let module = l["name"].as_str().unwrap().trim_end_matches(".weight");
+        let entry = &q[module];
+        assert!(entry["group_size"].is_null(), "{module}: {entry}");
+        let s = &l["stored"];
+        assert_eq!(s["mode"], "affine", "{module}");
+        assert_eq!(s["group_size"], 64, "{module}");
+        assert_eq!(s["bits"], entry["bits"], "{module}");
+        bits_seen.insert(s["bits"].as_u64().unwrap());
+    }
+    assert_eq!(bits_seen.into_iter().collect::<Vec<_>>(), [3, 6]);
 }
