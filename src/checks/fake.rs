@@ -1,50 +1,125 @@
 //! The fake-quantization detector: a float tensor whose values all lie on
-//! one uniform grid of at most 255 levels was quantized and then stored
-//! dequantized, as floats, so it takes 2–4× the bytes real int8 would.
+//! one uniform grid of at most 256 levels, or whose rows or groups of
+//! consecutive values each lie on their own ([`super::group_grid`]), was
+//! quantized and then stored dequantized, as floats, so it takes 2–8× the
+//! bytes real storage of its codes would.
 //!
 //! The test is exact. The distinct values are collected (giving up at the
-//! 256th, which real weights reach within a few hundred elements), a step
+//! 257th, which real weights reach within a few hundred elements), a step
 //! is derived from the smallest gap between them, and every distinct value
 //! `v` must satisfy `(v - min) / step` = an integer up to the rounding of
 //! the stored dtype (a few units in the last place, not a statistical
-//! threshold).
+//! threshold). So a grid is found only where the dtype resolves it: any
+//! grid in F32, up to 6-bit grids in F16, 4-bit ones in BF16.
 
 use std::collections::HashSet;
 
+use super::group_grid::GroupGrid;
 use crate::{ByteSource, Dtype, Error, Finding, Model, Severity, TensorInfo};
 
 /// Most grid levels an 8-bit code can address.
-pub const MAX_LEVELS: usize = 255;
+pub const MAX_LEVELS: usize = 256;
 
 /// Tensors with fewer elements are not judged: a handful of values always
 /// fits some grid.
 pub const MIN_ELEMENTS: u64 = 1024;
 
-/// A uniform grid that holds every value of a tensor.
+/// The uniform grids that hold every value of a tensor.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grid {
-    /// Distinct values used.
+    /// `None`: one grid for the whole tensor. `Some(n)`: one grid per `n`
+    /// consecutive values of a row (`n` the row length: one per row).
+    pub group: Option<u64>,
+    /// Distinct values used (per group: the most in one group).
     pub levels: usize,
-    /// Grid steps between the smallest and the largest value.
+    /// Grid steps between the smallest and the largest value (per group:
+    /// the most in one group).
     pub span_steps: u64,
-    /// The grid step.
+    /// The grid step (per group: none, 0).
     pub step: f64,
-    /// Smallest value.
+    /// Smallest value (per group: 0).
     pub min: f64,
-    /// Largest value.
+    /// Largest value (per group: 0).
     pub max: f64,
 }
 
-/// Collects the distinct values of a stream, giving up past
-/// [`MAX_LEVELS`] or at the first non-finite value.
-#[derive(Debug, Default)]
+impl Grid {
+    /// Bits of a code that addresses every step of the widest grid.
+    pub fn bits(&self) -> u32 {
+        u64::BITS - self.span_steps.leading_zeros()
+    }
+}
+
+/// The grid holding the sorted distinct finite values `v` (three or more)
+/// as `(steps spanned, step)`, if there is one of at most [`MAX_LEVELS`]
+/// levels. `unit_roundoff` is the stored dtype's (2^-24 for f32).
+pub(super) fn fit(v: &[f64], unit_roundoff: f64) -> Option<(u64, f64)> {
+    let (min, max) = (v[0], v[v.len() - 1]);
+    let min_gap = v
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    // The smallest gap is one step, or a few if some codes are unused, so
+    // the span is about `m * b` steps for a small m. Rounding moves each
+    // value by less than a quarter step (the most `tol` below allows), so
+    // the gap is within half a step of m steps: the span is between 0.5b
+    // and 4.5b steps, and at least one step per distinct value. The
+    // fewest steps that fit win: a grid also fits every multiple of its
+    // steps, and a coarse dtype's rounding could let a group with few
+    // distinct values fit a few more steps than its codes have.
+    let b = (max - min) / min_gap;
+    let lo = (0.5 * b).ceil().max((v.len() - 1) as f64);
+    let hi = (4.5 * b).floor().min((MAX_LEVELS - 1) as f64);
+    for k in (lo as u64)..=(hi.max(0.0) as u64) {
+        // Derived from the whole span, so the step's own error is tiny.
+        let step = (max - min) / k as f64;
+        let on_grid = v.iter().all(|&x| {
+            let u = (x - min) / step;
+            // A dequantizer computes `scale * q + offset` with at most two
+            // roundings to the stored dtype (MLX rounds the product and the
+            // sum; numpy and torch round once), so a value is off its grid
+            // point by at most u(2|x| + |min|), min and max alike, and the
+            // step derived from them by u(2|max| + 2|min|) / k: in steps,
+            // at most 2u(|x| + |min| + |max|) / step in all.
+            let tol = 2.0 * unit_roundoff * (x.abs() + min.abs() + max.abs()) / step;
+            tol < 0.25 && (u - u.round()).abs() <= tol
+        });
+        if on_grid {
+            return Some((k, step));
+        }
+    }
+    None
+}
+
+/// Collects the distinct values of a stream, and its groups' grids, giving
+/// up once no grid can hold them or at the first non-finite value.
+#[derive(Debug)]
 pub struct GridDetector {
+    unit: f64,
+    numel: u64,
     seen: HashSet<u32>,
+    /// The whole tensor has more than [`MAX_LEVELS`] distinct values.
+    many: bool,
+    groups: Vec<GroupGrid>,
     failed: bool,
 }
 
 impl GridDetector {
-    /// Adds values; returns `false` once the tensor cannot be on a grid.
+    /// The detector for tensor `t`, or `None` when `t` is not scanned
+    /// ([`grid_unit`]).
+    pub fn new(t: &TensorInfo) -> Option<Self> {
+        Some(GridDetector {
+            unit: grid_unit(t)?,
+            numel: t.numel,
+            seen: HashSet::new(),
+            many: false,
+            groups: GroupGrid::candidates(t),
+            failed: false,
+        })
+    }
+
+    /// Adds the tensor's next values; returns `false` once no grid can
+    /// hold the tensor.
     pub fn push(&mut self, xs: &[f32]) -> bool {
         if self.failed {
             return false;
@@ -54,60 +129,60 @@ impl GridDetector {
                 self.failed = true;
                 return false;
             }
-            // -0.0 and 0.0 are one level.
-            let x = if x == 0.0 { 0.0 } else { x };
-            if self.seen.insert(x.to_bits()) && self.seen.len() > MAX_LEVELS {
-                self.failed = true;
-                self.seen.clear();
-                return false;
+            if !self.many {
+                // -0.0 and 0.0 are one level.
+                let x = if x == 0.0 { 0.0 } else { x };
+                if self.seen.insert(x.to_bits()) && self.seen.len() > MAX_LEVELS {
+                    self.many = true;
+                    self.seen = HashSet::new();
+                }
+            }
+            for g in &mut self.groups {
+                g.push(x, self.unit);
             }
         }
-        true
+        self.groups.retain(GroupGrid::alive);
+        self.failed = self.many && self.groups.is_empty();
+        !self.failed
     }
 
-    /// The grid holding every value pushed, if there is one with at least
-    /// three levels. `unit_roundoff` is the stored dtype's (2^-24 for f32).
-    pub fn finish(&self, unit_roundoff: f64) -> Option<Grid> {
-        if self.failed || self.seen.len() < 3 {
+    /// The grids holding every value pushed (the whole tensor's, else
+    /// the largest groups'), if there are any with at least three levels.
+    pub fn finish(&self) -> Option<Grid> {
+        if self.failed {
             return None;
         }
-        let mut v: Vec<f64> = self
-            .seen
-            .iter()
-            .map(|&b| f32::from_bits(b) as f64)
-            .collect();
-        v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-        let (min, max) = (v[0], v[v.len() - 1]);
-        let min_gap = v
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .fold(f64::INFINITY, f64::min);
-        // The smallest gap is one step, or a few if some codes are unused.
-        for m in 1..=4u32 {
-            let k = ((max - min) / min_gap * m as f64).round();
-            if !(1.0..=(MAX_LEVELS - 1) as f64).contains(&k) {
-                break;
-            }
-            // Derived from the whole span, so the step's own error is tiny.
-            let step = (max - min) / k;
-            let on_grid = v.iter().all(|&x| {
-                let u = (x - min) / step;
-                // Each stored value carries at most one rounding of its
-                // magnitude; allow a few of them, in steps.
-                let tol = 8.0 * unit_roundoff * (x.abs() + min.abs() + max.abs()) / step;
-                tol < 0.25 && (u - u.round()).abs() <= tol
-            });
-            if on_grid {
+        if !self.many && self.seen.len() >= 3 {
+            let mut v: Vec<f64> = self
+                .seen
+                .iter()
+                .map(|&b| f32::from_bits(b) as f64)
+                .collect();
+            v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+            if let Some((span_steps, step)) = fit(&v, self.unit) {
                 return Some(Grid {
+                    group: None,
                     levels: v.len(),
-                    span_steps: k as u64,
+                    span_steps,
                     step,
-                    min,
-                    max,
+                    min: v[0],
+                    max: v[v.len() - 1],
                 });
             }
         }
-        None
+        let g = self
+            .groups
+            .iter()
+            .filter(|g| g.holds(self.numel))
+            .max_by_key(|g| g.size)?;
+        Some(Grid {
+            group: Some(g.size),
+            levels: g.levels,
+            span_steps: g.span_steps,
+            step: 0.0,
+            min: 0.0,
+            max: 0.0,
+        })
     }
 }
 
@@ -136,10 +211,12 @@ const PIECE: u64 = 1 << 16;
 /// Whether tensor `t` is fake-quantized: stored as floats of two or more
 /// bytes, with at least [`MIN_ELEMENTS`] values all on one grid.
 pub fn detect(src: &dyn ByteSource, file: &str, t: &TensorInfo) -> Result<Option<Grid>, Error> {
-    let (Some(width), Some(u)) = (t.dtype.decode_width(), grid_unit(t)) else {
+    let Some(width) = t.dtype.decode_width() else {
         return Ok(None);
     };
-    let mut det = GridDetector::default();
+    let Some(mut det) = GridDetector::new(t) else {
+        return Ok(None);
+    };
     let mut bytes = Vec::new();
     let mut vals = Vec::new();
     let mut at = 0u64;
@@ -160,26 +237,49 @@ pub fn detect(src: &dyn ByteSource, file: &str, t: &TensorInfo) -> Result<Option
         }
         at += n as u64;
     }
-    Ok(det.finish(u))
+    Ok(det.finish())
 }
 
 /// The `fake_quantization` finding for a grid found in tensor `t`.
 pub fn finding(file: &str, t: &TensorInfo, g: &Grid) -> Finding {
-    let int8_bytes = t.numel + 4;
-    let saved = t.bytes().saturating_sub(int8_bytes);
+    let row = t.shape.last().copied().unwrap_or(1);
+    let (holds, real, real_bytes) = match g.group {
+        None => (
+            format!(
+                "only {} distinct values on a uniform grid (step {:.6e})",
+                g.levels, g.step
+            ),
+            "real int8 storage".to_string(),
+            t.numel + 4,
+        ),
+        Some(n) => {
+            let bits = u64::from(g.bits());
+            let groups = t.numel / n;
+            let each = if n == row {
+                "row".to_string()
+            } else {
+                format!("group of {n} consecutive values of a row")
+            };
+            (
+                format!(
+                    "each {each} on its own uniform grid of at most {} levels ({bits}-bit codes)",
+                    g.levels
+                ),
+                format!("storing the {bits}-bit codes with a 16-bit scale and offset per {each}"),
+                (t.numel * bits).div_ceil(8) + groups * 4,
+            )
+        }
+    };
+    let saved = t.bytes().saturating_sub(real_bytes);
     Finding::tensor(
         "fake_quantization",
         Severity::Warning,
         file,
         &t.name,
         format!(
-            "tensor {:?} is stored as {} but holds only {} distinct values on a uniform grid (step {:.6e}): it was quantized and saved dequantized; real int8 storage would save {} bytes ({} instead of {})",
+            "tensor {:?} is stored as {} but holds {holds}: it was quantized and saved dequantized; {real} would save {saved} bytes ({real_bytes} instead of {})",
             t.name,
             t.dtype,
-            g.levels,
-            g.step,
-            saved,
-            int8_bytes,
             t.bytes()
         ),
     )
@@ -229,10 +329,32 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// The grid of `xs` as an F32 tensor of `shape` (1-D by default).
     fn grid_of(xs: &[f32]) -> Option<Grid> {
-        let mut d = GridDetector::default();
+        grid_shaped(xs, &[xs.len() as u64])
+    }
+
+    fn grid_shaped(xs: &[f32], shape: &[u64]) -> Option<Grid> {
+        let numel = shape.iter().product::<u64>();
+        let t = TensorInfo {
+            name: "w".into(),
+            dtype: Dtype::F32,
+            shape: shape.to_vec(),
+            numel,
+            start: 0,
+            end: numel * 4,
+        };
+        // Judged below MIN_ELEMENTS too: the unit is taken directly.
+        let mut d = GridDetector {
+            unit: 2f64.powi(-24),
+            numel,
+            seen: HashSet::new(),
+            many: false,
+            groups: GroupGrid::candidates(&t),
+            failed: false,
+        };
         d.push(xs);
-        d.finish(2f64.powi(-24))
+        d.finish()
     }
 
     #[test]
@@ -261,6 +383,97 @@ pub(crate) mod tests {
             .collect();
         let g = grid_of(&d).unwrap();
         assert_eq!((g.levels, g.span_steps), (4, 7));
+    }
+
+    /// `w` quantized with a scale and offset per `group` consecutive
+    /// values to `bits`-bit codes and dequantized, as MLX's affine mode does.
+    fn affine_dequantized(w: &[f32], group: usize, bits: u32) -> Vec<f32> {
+        let top = ((1u32 << bits) - 1) as f32;
+        w.chunks(group)
+            .flat_map(|g| {
+                let lo = g.iter().copied().fold(f32::INFINITY, f32::min);
+                let hi = g.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let scale = (hi - lo) / top;
+                g.iter()
+                    .map(move |&x| ((x - lo) / scale).round().clamp(0.0, top) * scale + lo)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn groups_dequantized_on_their_own_grids() {
+        let w = lcg(64 * 256, 7, 0.2);
+        for (group, bits) in [(64, 4), (32, 2), (128, 8), (16, 3)] {
+            let d = affine_dequantized(&w, group, bits);
+            let g = grid_shaped(&d, &[64, 256]).unwrap_or_else(|| panic!("g{group} {bits}-bit"));
+            assert_eq!(g.group, Some(group as u64), "{g:?}");
+            assert_eq!(g.bits(), bits, "{g:?}");
+            assert!(g.levels <= 1 << bits, "{g:?}");
+        }
+        // A scale per row: one grid per row, 255 levels of int8 codes.
+        let d: Vec<f32> = w
+            .chunks(256)
+            .flat_map(|r| {
+                let s = int8_scale(r.iter().fold(0f32, |m, x| m.max(x.abs())));
+                r.iter()
+                    .map(move |&x| int8_dequantize(int8_quantize(x, s).0, s))
+            })
+            .collect();
+        let g = grid_shaped(&d, &[64, 256]).unwrap();
+        assert_eq!((g.group, g.span_steps, g.bits()), (Some(256), 254, 8));
+        // The same values, real: no grid of any kind, and the scan gives up
+        // within the first row.
+        assert!(grid_shaped(&w, &[64, 256]).is_none());
+        let t = TensorInfo {
+            name: "w".into(),
+            dtype: Dtype::F32,
+            shape: vec![2, 8192],
+            numel: 16384,
+            start: 0,
+            end: 65536,
+        };
+        let mut det = GridDetector::new(&t).unwrap();
+        assert!(!det.push(&lcg(1024, 3, 0.2)));
+        // One group off its grid spoils the tensor.
+        let mut d = affine_dequantized(&w, 64, 4);
+        d[64 * 100 + 5] += 1e-4;
+        assert!(grid_shaped(&d, &[64, 256]).is_none());
+    }
+
+    #[test]
+    fn group_findings_name_the_grouping_and_the_real_size() {
+        let t = |shape: Vec<u64>| {
+            let numel = shape.iter().product::<u64>();
+            TensorInfo {
+                name: "w".into(),
+                dtype: Dtype::F32,
+                shape,
+                numel,
+                start: 0,
+                end: numel * 4,
+            }
+        };
+        let g = |group, span_steps| Grid {
+            group: Some(group),
+            levels: 16,
+            span_steps,
+            step: 0.0,
+            min: 0.0,
+            max: 0.0,
+        };
+        let f = finding("m.safetensors", &t(vec![64, 256]), &g(64, 15));
+        assert!(
+            f.message.contains("each group of 64 consecutive values of a row on its own uniform grid of at most 16 levels (4-bit codes)")
+                && f.message.contains("(9216 instead of 65536)"),
+            "{}",
+            f.message
+        );
+        let f = finding("m.safetensors", &t(vec![64, 256]), &g(256, 254));
+        assert!(
+            f.message.contains("each row on its own") && f.message.contains("8-bit"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

@@ -7,4 +7,5 @@
 
 pub mod digests;
 pub mod fake;
+mod group_grid;
 pub mod sha;

@@ -122,3 +122,82 @@ fn mlx_lm_mixed_recipe_is_read_per_layer() {
     }
     assert_eq!(bits_seen.into_iter().collect::<Vec<_>>(), [3, 6]);
 }
+
+/// `mlx_lm.convert -d` dequantizes a quantized model back to floats: the
+/// same fake quantization as the seeds' converter, with a scale and bias
+/// per group of 64 instead of one per tensor. Inspect flags every layer
+/// mlx-lm had quantized (here in BF16, whose rounding the grid test must
+/// allow for), and verify against the original says nothing was gained.
+#[test]
+fn mlx_lm_dequantized_model_is_flagged_as_fake() {
+    if !common::has_mlx_lm("the mlx-lm dequantization oracle") {
+        return;
+    }
+    let original = common::root().join("../shared/models/tiny-llama");
+    let tmp = tempfile::tempdir().unwrap();
+    let quantized = tmp.path().join("q4");
+    common::mlx_lm_convert(&original, &quantized, &["--dtype", "bfloat16"]);
+    let dequantized = tmp.path().join("dq");
+    let run = std::process::Command::new("python3")
+        .args(["-m", "mlx_lm", "convert", "-d", "--hf-path"])
+        .arg(&quantized)
+        .arg("--mlx-path")
+        .arg(&dequantized)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+
+    let stored = json(&["inspect", quantized.to_str().unwrap()])["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["action"] == "stored")
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(stored.len(), 20);
+    let (code, r) = common::run_json(&["inspect", dequantized.to_str().unwrap()]);
+    assert_eq!(code, 0, "fake quantization is a warning");
+    let fakes: Vec<&Value> = r["summary"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "fake_quantization")
+        .collect();
+    let mut flagged: Vec<String> = fakes
+        .iter()
+        .map(|f| f["tensor"].as_str().unwrap().to_string())
+        .collect();
+    flagged.sort();
+    let mut want = stored.clone();
+    want.sort();
+    assert_eq!(flagged, want);
+    for f in &fakes {
+        let m = f["message"].as_str().unwrap();
+        assert!(
+            m.contains("BF16") && m.contains("(4-bit codes)") && m.contains("at most 16 levels"),
+            "{m}"
+        );
+    }
+    // The original holds real weights: nothing is flagged there.
+    let (_, r) = common::run_json(&["inspect", original.to_str().unwrap()]);
+    assert!(!r["summary"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "fake_quantization"));
+    let (code, v) = common::run_json(&[
+        "verify",
+        original.to_str().unwrap(),
+        dequantized.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(v["summary"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "no_compression"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("20 fake-quantized tensors")));
+}

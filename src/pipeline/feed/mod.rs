@@ -12,7 +12,7 @@
 //! tensor's first bytes ([`TensorFeed::hold`]), so that the second reads
 //! only the rest ([`TensorFeed::resume_at`]).
 
-use crate::checks::fake::{self, grid_unit, GridDetector};
+use crate::checks::fake::{self, GridDetector};
 use crate::pipeline::inspect::Planned;
 use crate::pipeline::{Pipeline, RowResult};
 use crate::quant::analyze::{chunk_elems, ChunkQuant, TensorAnalysis, CHUNK_ELEMS};
@@ -43,9 +43,9 @@ pub struct TensorFeed {
     done: bool,
     scan: Chunker,
     values: ValueStats,
-    /// The fake-quantization scan and its unit roundoff, until the values
-    /// are known to lie on no grid.
-    grid: Option<(GridDetector, f64)>,
+    /// The fake-quantization scan, until the values are known to lie on
+    /// no grid.
+    grid: Option<GridDetector>,
     quant: Option<(Chunker, Quantizer)>,
     /// The first bytes of the first pass, kept up to `hold_limit` when a
     /// second pass will follow.
@@ -77,7 +77,7 @@ impl TensorFeed {
             done: false,
             scan: Chunker::new(t, width, CHUNK_ELEMS),
             values: ValueStats::default(),
-            grid: grid_unit(t).map(|u| (GridDetector::default(), u)),
+            grid: GridDetector::new(t),
             quant,
             held: Vec::new(),
             hold_limit: 0,
@@ -150,7 +150,7 @@ impl TensorFeed {
             let (values, grid) = (&mut self.values, &mut self.grid);
             self.scan.push(bytes, |w| {
                 values.push(w);
-                if grid.as_mut().is_some_and(|(g, _)| !g.push(w)) {
+                if grid.as_mut().is_some_and(|g| !g.push(w)) {
                     *grid = None;
                 }
             });
@@ -210,7 +210,7 @@ impl TensorFeed {
         } else {
             None
         };
-        let grid = self.grid.and_then(|(g, u)| g.finish(u));
+        let grid = self.grid.and_then(|g| g.finish());
         let analysis = TensorAnalysis {
             values: Some(self.values),
             errors,
