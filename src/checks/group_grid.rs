@@ -16,6 +16,11 @@ const SIZES: [u64; 4] = [16, 32, 64, 128];
 /// weights fail long before the row ends, and the scan then stops reading.
 const EARLY: usize = 1024;
 
+/// Longest row judged as one group: the group's values are held until it
+/// ends (512 KiB of them at most), and the row length comes from the
+/// file's header.
+const MAX_ROW: u64 = 1 << 17;
+
 /// Every group of `size` consecutive values on its own grid, so far.
 #[derive(Debug)]
 pub(super) struct GroupGrid {
@@ -34,14 +39,14 @@ pub(super) struct GroupGrid {
 
 impl GroupGrid {
     /// The candidates for `t`: groups of 16, 32, 64 or 128 that divide its
-    /// rows, and the whole row, for a tensor of two or more dimensions
-    /// with at least two groups.
+    /// rows, and the whole row (up to [`MAX_ROW`] values), for a tensor of
+    /// two or more dimensions with at least two groups.
     pub(super) fn candidates(t: &TensorInfo) -> Vec<GroupGrid> {
         let Some(&row) = t.shape.last().filter(|_| t.shape.len() >= 2) else {
             return Vec::new();
         };
         let mut sizes: Vec<u64> = SIZES.into_iter().filter(|g| row % g == 0).collect();
-        if row >= SIZES[0] && !sizes.contains(&row) {
+        if (SIZES[0]..=MAX_ROW).contains(&row) && !sizes.contains(&row) {
             sizes.push(row);
         }
         sizes
@@ -114,5 +119,38 @@ impl GroupGrid {
     /// on a grid, at least half of them with a grid found.
     pub(super) fn holds(&self, numel: u64) -> bool {
         !self.failed && self.groups * self.size == numel && self.fitted * 2 >= self.groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dtype;
+
+    fn sizes(shape: &[u64]) -> Vec<u64> {
+        let numel = shape.iter().product();
+        let t = TensorInfo {
+            name: "w".into(),
+            dtype: Dtype::F32,
+            shape: shape.to_vec(),
+            numel,
+            start: 0,
+            end: numel * 4,
+        };
+        GroupGrid::candidates(&t).iter().map(|g| g.size).collect()
+    }
+
+    #[test]
+    fn candidates_divide_rows_and_bound_what_is_held() {
+        assert_eq!(sizes(&[8, 4096]), [16, 32, 64, 128, 4096]);
+        assert_eq!(sizes(&[8, 64]), [16, 32, 64]);
+        assert_eq!(sizes(&[8, 100]), [100]);
+        assert_eq!(sizes(&[8, 12]), Vec::<u64>::new());
+        // One row: its groups only (the whole row is the whole tensor).
+        assert_eq!(sizes(&[1, 256]), [16, 32, 64, 128]);
+        assert_eq!(sizes(&[4096]), Vec::<u64>::new());
+        // A row longer than MAX_ROW is not held whole.
+        assert_eq!(sizes(&[2, (1 << 17) + 16]), [16]);
+        assert_eq!(sizes(&[2, 1 << 17]), [16, 32, 64, 128, 1 << 17]);
     }
 }
