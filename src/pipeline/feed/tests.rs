@@ -153,6 +153,20 @@ fn non_finite_values_and_fake_quantization() {
     assert!(fed(&t, &bytes, true, Scheme::Int8Channel, &[5], 0)
         .0
         .contains("Some(Grid"));
+    // A grid per group of 32 (4-bit codes, an offset and a scale of its
+    // own): found by the fed scan as by the direct one, in BF16 too.
+    let groups: Vec<f32> = (0..16 * 256)
+        .map(|i| {
+            let g = (i / 32) as f32;
+            ((i * 7 % 16) as f32 * (0.01 + g / 4096.0)) - g / 512.0
+        })
+        .collect();
+    for dtype in [Dtype::F32, Dtype::BF16] {
+        check(dtype.clone(), vec![16, 256], &groups, &[333, 7], 0);
+        let (t, bytes) = tensor(dtype.clone(), vec![16, 256], &groups);
+        let got = fed(&t, &bytes, false, Scheme::Int8Tensor, &[333, 7], 0).0;
+        assert!(got.contains("group: Some(32)"), "{dtype:?}: {got}");
+    }
 }
 
 #[test]
