@@ -14,6 +14,12 @@ pub enum PackedFormat {
     Awq,
     /// compressed-tensors `pack-quantized`: `weight_packed`, `weight_scale`, `weight_zero_point`.
     CompressedTensors,
+    /// bitsandbytes 4-bit NF4: `weight` `U8` `[n/2, 1]`, `absmax` per block, a quant state.
+    BnbNf4,
+    /// bitsandbytes 4-bit FP4, stored as NF4 is.
+    BnbFp4,
+    /// bitsandbytes LLM.int8: `weight` `I8` with `SCB`, one scale per row.
+    BnbInt8,
 }
 
 impl PackedFormat {
@@ -23,6 +29,19 @@ impl PackedFormat {
             PackedFormat::Gptq => "gptq",
             PackedFormat::Awq => "awq",
             PackedFormat::CompressedTensors => "compressed-tensors",
+            PackedFormat::BnbNf4 => "bnb-nf4",
+            PackedFormat::BnbFp4 => "bnb-fp4",
+            PackedFormat::BnbInt8 => "bnb-int8",
+        }
+    }
+
+    /// The `format` and `mode` of its [`StoredInfo`].
+    pub fn stored_as(self) -> (&'static str, &'static str) {
+        match self {
+            PackedFormat::BnbNf4 => ("bitsandbytes", "nf4"),
+            PackedFormat::BnbFp4 => ("bitsandbytes", "fp4"),
+            PackedFormat::BnbInt8 => ("bitsandbytes", "int8 per-row"),
+            f => (f.name(), "int"),
         }
     }
 }
@@ -209,7 +228,10 @@ impl Logical {
                 bits,
                 group_size,
                 ..
-            } => (format.name(), "int".into(), Some(*bits), *group_size),
+            } => {
+                let (format, mode) = format.stored_as();
+                (format, mode.into(), Some(*bits), *group_size)
+            }
             Layout::Broken { format, .. } => (*format, "unreadable".into(), None, None),
             Layout::Float | Layout::Raw => return None,
         };
@@ -262,6 +284,7 @@ impl StoredInfo {
                 self.group_size.unwrap_or(0)
             ),
             ("mlx", m) => m.to_string(),
+            ("bitsandbytes", m) => format!("bnb {m}"),
             (f, "int") => format!("{f} {}b", self.bits.unwrap_or(0)),
             (f, m) => format!("{f} {}", m.trim_start_matches("per-")),
         }
@@ -272,10 +295,12 @@ impl StoredInfo {
 /// stored, and statistics of its dequantized values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredInfo {
-    /// `int8`, `mlx`, `fp8`, `gptq`, `awq`, `compressed-tensors`.
+    /// `int8`, `mlx`, `fp8`, `gptq`, `awq`, `compressed-tensors`,
+    /// `bitsandbytes`.
     pub format: String,
     /// `affine`, `mxfp4`, `mxfp8`, `nvfp4`, `per-tensor`, `per-row`,
-    /// `block RxC`, `int`, or `unreadable` (companions missing or malformed).
+    /// `block RxC`, `int`, `nf4`, `fp4`, `int8 per-row`, or `unreadable`
+    /// (companions missing or malformed).
     pub mode: String,
     /// Bits per code.
     pub bits: Option<u8>,

@@ -8,6 +8,7 @@
 //! | MLX | `U32` `<m>.weight` + `<m>.scales` (+ `<m>.biases`): `affine` 2–8 bits, `mxfp4`, `mxfp8`, `nvfp4` | yes ([`mlx`]) |
 //! | FP8 | `F8_E4M3`/`F8_E5M2` `<m>.weight` + `weight_scale_inv` (blocks) or `weight_scale` | yes ([`fp8`]) |
 //! | GPTQ, AWQ, compressed-tensors | `qweight`/`qzeros`/`scales`/`g_idx`, `weight_packed`/`weight_scale`/`weight_zero_point` | no: recognised and sized ([`packed`]) |
+//! | bitsandbytes | 4-bit `U8` `<m>.weight` + `absmax`, `quant_map`, `nested_*`, `quant_state.bitsandbytes__nf4`/`__fp4`; 8-bit `I8` `<m>.weight` + `<m>.SCB` | no: recognised and sized ([`bnb`]) |
 //!
 //! A quantized layer with its companions is one [`Logical`] tensor named
 //! after its weight; companions are never layers of their own.
@@ -19,6 +20,7 @@
 //! May use: `format/`. May not use: `quant/`, `checks/`, `report/`, the
 //! pipelines, `web/` or `cli/`.
 
+pub mod bnb;
 pub mod config;
 pub mod dequant;
 pub mod fp8;

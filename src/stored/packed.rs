@@ -34,7 +34,9 @@ fn companions(cx: &Ctx, m: &str, names: &[&str]) -> Vec<usize> {
         .collect()
 }
 
-fn layer(
+/// The layer `name` of `shape` headed by tensor `i`, stored with its
+/// companions `parts`.
+pub(super) fn layer(
     cx: &Ctx,
     i: usize,
     name: String,

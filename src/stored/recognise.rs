@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::config::{HfQuantConfig, MlxQuantConfig};
 use super::layout::{Layout, Logical};
-use super::{fp8, int8, mlx, packed};
+use super::{bnb, fp8, int8, mlx, packed};
 use crate::{Finding, Model, Severity, TensorInfo};
 
 /// The logical tensors of a model and the structural findings about them.
@@ -100,6 +100,13 @@ const COMPANIONS: &[&str] = &[
     ".g_idx",
     ".weight_zero_point",
     ".weight_packed",
+    ".SCB",
+    ".weight.absmax",
+    ".weight.quant_map",
+    ".weight.nested_absmax",
+    ".weight.nested_quant_map",
+    ".weight.quant_state.bitsandbytes__nf4",
+    ".weight.quant_state.bitsandbytes__fp4",
 ];
 
 /// Works out how `model` stores each tensor. `hint` gives the original
@@ -129,7 +136,8 @@ pub fn recognise(model: &Model, hint: &dyn Fn(&str) -> Option<Vec<u64>>) -> Reco
     let mut out = Vec::with_capacity(model.tensors.len());
     for i in 0..model.tensors.len() {
         let t = cx.info(i);
-        let claim = int8::claim(&cx, i, t)
+        let claim = bnb::claim(&cx, i, t)
+            .or_else(|| int8::claim(&cx, i, t))
             .or_else(|| mlx::claim(&cx, i, t))
             .or_else(|| fp8::claim(&cx, i, t))
             .or_else(|| packed::claim(&cx, i, t));

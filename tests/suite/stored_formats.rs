@@ -346,6 +346,107 @@ fn gptq_awq_and_compressed_tensors_are_recognised_not_read() {
         .all(|l| !l.stored.as_ref().unwrap().dequantized && l.min.is_none()));
 }
 
+#[test]
+fn bitsandbytes_4_and_8_bit_are_recognised_not_read() {
+    let c = st(&[
+        // NF4 with double quantization: 8 × 32 = 256 codes in 128 bytes,
+        // blocks of 64 (absmax itself in U8 codes).
+        ("n.weight", "U8", &[128, 1], vec![0; 128]),
+        ("n.weight.absmax", "U8", &[4], vec![0; 4]),
+        ("n.weight.nested_absmax", "F32", &[1], vec![0; 4]),
+        ("n.weight.nested_quant_map", "F32", &[256], vec![0; 1024]),
+        ("n.weight.quant_map", "F32", &[16], vec![0; 64]),
+        (
+            "n.weight.quant_state.bitsandbytes__nf4",
+            "U8",
+            &[2],
+            b"{}".to_vec(),
+        ),
+        // FP4 without it: blocks of 32.
+        ("f.weight", "U8", &[64, 1], vec![0; 64]),
+        ("f.weight.absmax", "F32", &[4], vec![0; 16]),
+        ("f.weight.quant_map", "F32", &[16], vec![0; 64]),
+        (
+            "f.weight.quant_state.bitsandbytes__fp4",
+            "U8",
+            &[2],
+            b"{}".to_vec(),
+        ),
+        // LLM.int8: [4, 8] codes, one SCB per row.
+        ("e.SCB", "F32", &[4], vec![0; 16]),
+        ("e.weight", "I8", &[4, 8], vec![0; 32]),
+        ("e.weight_format", "U8", &[], vec![0]),
+    ]);
+    let r = inspect(c, None);
+    type Row = (String, String, String, Vec<u64>, Option<u8>, Option<u64>);
+    let rows: Vec<Row> = r
+        .layers
+        .iter()
+        .map(|l| {
+            let s = l.stored.as_ref().unwrap();
+            let g = s.group_size;
+            (
+                l.name.clone(),
+                s.format.clone(),
+                s.mode.clone(),
+                l.shape.clone(),
+                s.bits,
+                g,
+            )
+        })
+        .collect();
+    let row = |n: &str, m: &str, shape: Vec<u64>, b, g| {
+        (
+            n.to_string(),
+            "bitsandbytes".to_string(),
+            m.to_string(),
+            shape,
+            Some(b),
+            g,
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            row("n.weight", "nf4", vec![256], 4, Some(64)),
+            row("f.weight", "fp4", vec![128], 4, Some(32)),
+            row("e.weight", "int8 per-row", vec![4, 8], 8, None),
+        ]
+    );
+    assert!(r.summary.findings.is_empty(), "{:?}", r.summary.findings);
+
+    // Broken: no absmax, blocks that do not divide, an SCB per column, and
+    // an SCB with no weight.
+    let c = st(&[
+        ("a.weight", "U8", &[8, 1], vec![0; 8]),
+        (
+            "a.weight.quant_state.bitsandbytes__nf4",
+            "U8",
+            &[2],
+            b"{}".to_vec(),
+        ),
+        ("b.weight", "U8", &[8, 1], vec![0; 8]),
+        ("b.weight.absmax", "F32", &[3], vec![0; 12]),
+        (
+            "b.weight.quant_state.bitsandbytes__nf4",
+            "U8",
+            &[2],
+            b"{}".to_vec(),
+        ),
+        ("c.SCB", "F32", &[8], vec![0; 32]),
+        ("c.weight", "I8", &[4, 8], vec![0; 32]),
+        ("d.SCB", "F32", &[4], vec![0; 16]),
+    ]);
+    let r = inspect(c, None);
+    assert!(has(&r, "missing_companion", "a.weight"));
+    assert!(has(&r, "shape_mismatch", "b.weight"));
+    assert!(has(&r, "bad_scale", "c.weight"));
+    assert!(has(&r, "orphan_companion", "d.SCB"));
+    // An I8 weight with neither SCB nor __scale__ is still int8 missing its scale.
+    let r = inspect(st(&[("w", "I8", &[4], vec![0; 4])]), None);
+    assert!(has(&r, "missing_scale", "w"));
+}
+
 mod arbitrary {
     use super::*;
     use proptest::prelude::*;
@@ -370,6 +471,9 @@ mod arbitrary {
         "l.qzeros",
         "l.weight_packed",
         "l.weight_zero_point",
+        "l.weight.absmax",
+        "l.weight.quant_state.bitsandbytes__nf4",
+        "l.SCB",
     ];
     const CONFIGS: &[&str] = &[
         "{}",
