@@ -313,6 +313,7 @@ pub fn scan_model(model: &Model) -> Result<Vec<Finding>, Error> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::format::testing::f32_info;
     use crate::quant::scheme::{int8_dequantize, int8_quantize, int8_scale};
 
     /// `n` values spread over `[-span/2, span/2)`, the same for the same
@@ -335,19 +336,11 @@ pub(crate) mod tests {
     }
 
     fn grid_shaped(xs: &[f32], shape: &[u64]) -> Option<Grid> {
-        let numel = shape.iter().product::<u64>();
-        let t = TensorInfo {
-            name: "w".into(),
-            dtype: Dtype::F32,
-            shape: shape.to_vec(),
-            numel,
-            start: 0,
-            end: numel * 4,
-        };
+        let t = f32_info(shape);
         // Judged below MIN_ELEMENTS too: the unit is taken directly.
         let mut d = GridDetector {
             unit: 2f64.powi(-24),
-            numel,
+            numel: t.numel,
             seen: HashSet::new(),
             many: false,
             groups: GroupGrid::candidates(&t),
@@ -424,15 +417,7 @@ pub(crate) mod tests {
         // The same values, real: no grid of any kind, and the scan gives up
         // within the first row.
         assert!(grid_shaped(&w, &[64, 256]).is_none());
-        let t = TensorInfo {
-            name: "w".into(),
-            dtype: Dtype::F32,
-            shape: vec![2, 8192],
-            numel: 16384,
-            start: 0,
-            end: 65536,
-        };
-        let mut det = GridDetector::new(&t).unwrap();
+        let mut det = GridDetector::new(&f32_info(&[2, 8192])).unwrap();
         assert!(!det.push(&lcg(1024, 3, 0.2)));
         // One group off its grid spoils the tensor.
         let mut d = affine_dequantized(&w, 64, 4);
@@ -442,17 +427,6 @@ pub(crate) mod tests {
 
     #[test]
     fn group_findings_name_the_grouping_and_the_real_size() {
-        let t = |shape: Vec<u64>| {
-            let numel = shape.iter().product::<u64>();
-            TensorInfo {
-                name: "w".into(),
-                dtype: Dtype::F32,
-                shape,
-                numel,
-                start: 0,
-                end: numel * 4,
-            }
-        };
         let g = |group, span_steps| Grid {
             group: Some(group),
             levels: 16,
@@ -461,14 +435,14 @@ pub(crate) mod tests {
             min: 0.0,
             max: 0.0,
         };
-        let f = finding("m.safetensors", &t(vec![64, 256]), &g(64, 15));
+        let f = finding("m.safetensors", &f32_info(&[64, 256]), &g(64, 15));
         assert!(
             f.message.contains("each group of 64 consecutive values of a row on its own uniform grid of at most 16 levels (4-bit codes)")
                 && f.message.contains("(9216 instead of 65536)"),
             "{}",
             f.message
         );
-        let f = finding("m.safetensors", &t(vec![64, 256]), &g(256, 254));
+        let f = finding("m.safetensors", &f32_info(&[64, 256]), &g(256, 254));
         assert!(
             f.message.contains("each row on its own") && f.message.contains("8-bit"),
             "{}",

@@ -125,19 +125,13 @@ impl GroupGrid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Dtype;
+    use crate::format::testing::f32_info;
 
     fn sizes(shape: &[u64]) -> Vec<u64> {
-        let numel = shape.iter().product();
-        let t = TensorInfo {
-            name: "w".into(),
-            dtype: Dtype::F32,
-            shape: shape.to_vec(),
-            numel,
-            start: 0,
-            end: numel * 4,
-        };
-        GroupGrid::candidates(&t).iter().map(|g| g.size).collect()
+        GroupGrid::candidates(&f32_info(shape))
+            .iter()
+            .map(|g| g.size)
+            .collect()
     }
 
     #[test]

@@ -49,6 +49,19 @@ pub(crate) mod testing {
         file(&format!("{{{}}}", entries.join(",")), &data)
     }
 
+    /// The header entry of an F32 tensor `w` of `shape`, its data at 0.
+    pub fn f32_info(shape: &[u64]) -> crate::TensorInfo {
+        let numel = shape.iter().product::<u64>();
+        crate::TensorInfo {
+            name: "w".into(),
+            dtype: crate::Dtype::F32,
+            shape: shape.to_vec(),
+            numel,
+            start: 0,
+            end: numel * 4,
+        }
+    }
+
     /// `bytes` opened as the one file `m.safetensors`.
     pub fn model(bytes: Vec<u8>) -> Model {
         Model::open(
