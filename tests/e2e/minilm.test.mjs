@@ -141,6 +141,8 @@ test('scheme selector re-runs the model; compare shows both rel errors per layer
   await page.waitForFunction(() => document.querySelector('[data-testid=status]').dataset.state === 'running', null, { polling: 10 }).catch(() => {});
   assert.equal(await waitSettled(page), 'done');
   assert.match(await text(page, 'status'), /compared with affine 4-bit/);
+  // the finished line, not the first (empty) progress drawn when the run began
+  assert.match(await text(page, 'progress-text'), /^90\.9 MB compared with affine 4-bit g64 in \d+\.\d\d s · .+\/s · \d+ workers?$/);
   const row = page.locator('[data-testid=layer-row][data-name="encoder.layer.0.output.dense.weight"]');
   const cells = await row.locator('td').allTextContents();
   const ths = await page.locator('#layers-head th').allTextContents();

@@ -6,7 +6,7 @@ import { SCHEMES } from '../shared/settings.js';
 import { state } from './state.js';
 import { Cancelled } from './pool.js';
 import { analyse } from './scheduler.js';
-import { progressUpdater, setRunState } from './progress.js';
+import { finishedLine, progressUpdater, setRunState } from './progress.js';
 import { markRowDirty, refreshAllRows } from './table.js';
 import { drawRelPlot, plotRow } from './plot.js';
 import { selectLayer } from './detail.js';
@@ -47,10 +47,12 @@ export async function runCompare() {
   const options = optionsFor(value);
   const tStart = performance.now();
   let prog = null;
+  let modelBytes = 0;
   state.compare = { scheme: value, rows: [] };
   refreshCompare();
   const result = await analyse('b', options, (planned, workBytes) => {
-    prog = progressUpdater(workBytes.reduce((a, b) => a + b, 0), planned.layers.reduce((a, r) => a + (r.bytes_before ?? 0), 0), planned.layers.length, tStart, `Comparing with ${SCHEMES[value].label}`);
+    modelBytes = planned.layers.reduce((a, r) => a + (r.bytes_before ?? 0), 0);
+    prog = progressUpdater(workBytes.reduce((a, b) => a + b, 0), modelBytes, planned.layers.length, tStart, `Comparing with ${SCHEMES[value].label}`);
     prog.draw();
   }, (i, row, bytes) => {
     state.compare.rows[i] = row;
@@ -58,8 +60,11 @@ export async function runCompare() {
     prog.add(bytes);
     plotRow(i, true);
   });
+  // The rows' redraws wait for the page's tick, which a short run ends before.
+  prog?.draw();
   prog?.stop();
   if (runId !== state.runId) throw new Cancelled();
+  if (!state.input?.remote) $('progress-text').textContent = finishedLine(`compared with ${SCHEMES[value].label}`, modelBytes, (performance.now() - tStart) / 1000);
   state.compare = { scheme: value, rows: result.rows, report: result.report };
   refreshCompare();
 }

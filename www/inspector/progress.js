@@ -5,6 +5,7 @@ import { $, setStatus, showError } from '../shared/dom.js';
 import { nf, fmtBytes } from '../shared/format.js';
 import { withdrawConfirm } from '../link/confirm.js';
 import { state } from './state.js';
+import { pool } from './pool.js';
 import { redrawer } from './redraw.js';
 import { drawSha } from './sha-check.js';
 
@@ -62,6 +63,12 @@ export function progressUpdater(total, modelBytes, n, t0, what) {
   };
   activeProg = prog;
   return prog;
+}
+
+/** The progress line of a finished local run: `90.9 MB analysed in 0.36 s · 255.8 MB/s · 3 workers`. */
+export function finishedLine(verb, modelBytes, secs) {
+  const n = pool?.size ?? 0;
+  return `${fmtBytes(modelBytes)} ${verb} in ${secs.toFixed(2)} s · ${fmtBytes(modelBytes / Math.max(secs, 1e-6))}/s · ${n} worker${n === 1 ? '' : 's'}`;
 }
 
 // Redraws the progress line when workers report network bytes.

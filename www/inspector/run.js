@@ -7,7 +7,7 @@ import { SCHEMES, DEFAULT_SCHEME } from '../shared/settings.js';
 import { state } from './state.js';
 import { pool, resetPool } from './pool.js';
 import { analyse } from './scheduler.js';
-import { progressUpdater, setPhase, setRunState, clearError } from './progress.js';
+import { progressUpdater, finishedLine, setPhase, setRunState, clearError } from './progress.js';
 import { renderFiles } from './files.js';
 import { renderOverview } from './summary.js';
 import { buildTable, markRowDirty, refreshAllRows } from './table.js';
@@ -141,7 +141,7 @@ export async function runPrimary() {
     $('progress').value = $('progress').max;
     $('progress-text').textContent = input.remote
       ? `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(state.net.fetched)} fetched of ${fmtBytes(state.net.total)}${state.net.fetched > state.net.total && $('scheme').value === 'int8-tensor' ? ' (int8 per tensor reads a second time what a worker could not keep of a tensor over its read budget)' : ''} · ${pool.size} worker${pool.size === 1 ? '' : 's'}`
-      : `${fmtBytes(modelBytes)} analysed in ${secs.toFixed(2)} s · ${fmtBytes(modelBytes / Math.max(secs, 1e-6))}/s · ${pool.size} worker${pool.size === 1 ? '' : 's'}`;
+      : finishedLine('analysed', modelBytes, secs);
     setExportsEnabled(true);
     const $status = $('status');
     $status.dataset.ms = String(Math.round(ms));
