@@ -16,16 +16,64 @@ const SIZES: [u64; 4] = [16, 32, 64, 128];
 /// weights fail long before the row ends, and the scan then stops reading.
 const EARLY: usize = 1024;
 
-/// Longest row judged as one group: the group's values are held until it
-/// ends (512 KiB of them at most), and the row length comes from the
-/// file's header.
+/// Longest row judged as one group (the row length comes from the file's
+/// header).
 const MAX_ROW: u64 = 1 << 17;
+
+/// Slots of [`Distinct`]'s table: four per level it can hold.
+const SLOTS: usize = 1024;
+
+/// The distinct values of the group so far, as [`order_key`]s, at most
+/// [`MAX_LEVELS`] + 1 of them: a linear-probing table (0 is empty; no finite
+/// float has that key), and the keys in the order they came.
+#[derive(Debug)]
+struct Distinct {
+    slots: Vec<u32>,
+    keys: Vec<u32>,
+    used: Vec<u16>,
+}
+
+impl Distinct {
+    fn new() -> Self {
+        Distinct {
+            slots: vec![0; SLOTS],
+            keys: Vec::new(),
+            used: Vec::new(),
+        }
+    }
+
+    /// Adds a key; false once there are more than [`MAX_LEVELS`].
+    fn insert(&mut self, key: u32) -> bool {
+        let mut at = (key.wrapping_mul(0x9E37_79B1) >> 22) as usize;
+        loop {
+            match self.slots[at] {
+                0 => break,
+                k if k == key => return true,
+                _ => at = (at + 1) % SLOTS,
+            }
+        }
+        self.slots[at] = key;
+        self.used.push(at as u16);
+        self.keys.push(key);
+        self.keys.len() <= MAX_LEVELS
+    }
+
+    fn clear(&mut self) {
+        for &at in &self.used {
+            self.slots[at as usize] = 0;
+        }
+        self.used.clear();
+        self.keys.clear();
+    }
+}
 
 /// Every group of `size` consecutive values on its own grid, so far.
 #[derive(Debug)]
 pub(super) struct GroupGrid {
     pub(super) size: u64,
-    values: Vec<f32>,
+    /// Values of the current group so far.
+    seen: u64,
+    distinct: Distinct,
     /// The most steps one group's grid spans.
     pub(super) span_steps: u64,
     /// The most distinct values in one group.
@@ -54,7 +102,8 @@ impl GroupGrid {
             .filter(|&g| t.numel / g >= 2)
             .map(|size| GroupGrid {
                 size,
-                values: Vec::new(),
+                seen: 0,
+                distinct: Distinct::new(),
                 span_steps: 0,
                 levels: 0,
                 fitted: 0,
@@ -75,12 +124,16 @@ impl GroupGrid {
         if self.failed {
             return;
         }
-        self.values.push(x);
-        let n = self.values.len();
-        if n as u64 == self.size {
+        if !self.distinct.insert(order_key(x + 0.0)) {
+            self.failed = true;
+            return;
+        }
+        self.seen += 1;
+        if self.seen == self.size {
             self.judge(unit, true);
-            self.values.clear();
-        } else if n == EARLY {
+            self.distinct.clear();
+            self.seen = 0;
+        } else if self.seen == EARLY as u64 {
             self.judge(unit, false);
         }
     }
@@ -88,13 +141,9 @@ impl GroupGrid {
     /// Whether the values of the group so far lie on one grid of at most
     /// [`MAX_LEVELS`] levels; `whole` counts the group.
     fn judge(&mut self, unit: f64, whole: bool) {
-        let mut v: Vec<f64> = self.values.iter().map(|&x| x as f64 + 0.0).collect();
-        v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-        v.dedup();
-        if v.len() > MAX_LEVELS {
-            self.failed = true;
-            return;
-        }
+        let mut keys = self.distinct.keys.clone();
+        keys.sort_unstable();
+        let v: Vec<f64> = keys.into_iter().map(|k| from_order_key(k) as f64).collect();
         // One or two values fit any grid: they say nothing either way.
         if v.len() >= 3 {
             match fit(&v, unit) {
@@ -122,6 +171,21 @@ impl GroupGrid {
     }
 }
 
+/// A key whose unsigned order is the order of the finite floats (-0 and 0
+/// differ: callers add 0.0 first, which makes -0 into 0).
+fn order_key(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 1 << 31
+    }
+}
+
+fn from_order_key(k: u32) -> f32 {
+    f32::from_bits(if k >> 31 == 1 { k & !(1 << 31) } else { !k })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +196,18 @@ mod tests {
             .iter()
             .map(|g| g.size)
             .collect()
+    }
+
+    #[test]
+    fn order_keys_sort_as_the_floats() {
+        let xs = [-3.5f32, -1e-30, 0.0, 1e-38, 2.0, f32::MAX, -f32::MAX];
+        let mut sorted = xs;
+        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let mut keys: Vec<u32> = xs.iter().map(|&x| order_key(x)).collect();
+        keys.sort_unstable();
+        let back: Vec<f32> = keys.into_iter().map(from_order_key).collect();
+        assert_eq!(back, sorted);
+        assert_eq!(order_key(-0.0 + 0.0), order_key(0.0));
     }
 
     #[test]
