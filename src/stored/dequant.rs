@@ -2,7 +2,7 @@
 //! time, noting scales that quantization never produces.
 
 use super::config::MlxMode;
-use super::layout::{Layout, Logical};
+use super::layout::{Global, Layout, Logical};
 use super::{fp8, int8, mlx, pack};
 use crate::{ByteSource, Dtype, Error, Model, TensorInfo};
 
@@ -84,6 +84,8 @@ pub struct Dequantizer<'a> {
     bytes: Vec<u8>,
     sbuf: Vec<f32>,
     bbuf: Vec<f32>,
+    /// A second-level scale, and whether group scales are divided by it.
+    global: Option<(f32, bool)>,
     /// Findings-relevant observations so far.
     pub notes: DecodeNotes,
 }
@@ -99,12 +101,26 @@ impl<'a> Dequantizer<'a> {
             bytes: Vec::new(),
             sbuf: Vec::new(),
             bbuf: Vec::new(),
+            global: None,
             notes: DecodeNotes::default(),
         };
         let whole = match logical.layout {
             Layout::Int8 { scale, .. } | Layout::Fp8 { scale, .. } => Some(scale),
             _ => None,
         };
+        if let Layout::Mlx {
+            global: Some(g), ..
+        } = logical.layout
+        {
+            let mut one = Vec::new();
+            read_f32(model, g.tensor(), 0, 1, &mut d.bytes, &mut one)?;
+            let v = one[0];
+            d.notes.scale(v, !(v > 0.0 && v.is_finite()));
+            d.global = Some(match g {
+                Global::Times(_) => (v, false),
+                Global::DividedBy(_) => (v, true),
+            });
+        }
         if let Some(si) = whole {
             let n = model.tensor(si)?.1.numel as usize;
             read_f32(model, si, 0, n, &mut d.bytes, &mut d.scales)?;
@@ -161,6 +177,7 @@ impl<'a> Dequantizer<'a> {
                 biases,
                 bits,
                 group_size,
+                ..
             } => self.mlx_rows(r0, r1, out, (mode, scales, biases, bits, group_size))?,
             Layout::Packed { .. } | Layout::Broken { .. } | Layout::Raw => {
                 return Err(Error::NoSuchTensor { index: main })
@@ -211,11 +228,20 @@ impl<'a> Dequantizer<'a> {
         for &s in &self.sbuf {
             self.notes.scale(s, mlx::bad_scale(mode, s));
         }
-        read_raw(
-            self.model,
-            self.logical.main,
-            r0 * packed,
-            ((r1 - r0) * packed) as usize,
+        match self.global {
+            Some((g, false)) => self.sbuf.iter_mut().for_each(|s| *s *= g),
+            Some((g, true)) => self.sbuf.iter_mut().for_each(|s| *s /= g),
+            None => {}
+        }
+        // Bytes, not words: other tools store the same stream as `U8`.
+        let (sh, t) = self.model.tensor(self.logical.main)?;
+        read_elems(
+            sh.source.as_ref(),
+            &sh.header.file,
+            t,
+            r0 * packed * 4,
+            ((r1 - r0) * packed * 4) as usize,
+            1,
             &mut self.bytes,
         )?;
         let words: Vec<u32> = self

@@ -1,9 +1,17 @@
-//! Int8 codes with an f32 companion `<name>.__scale__`: one scale for the
-//! tensor (`[]` or `[1]`), or one per slice of the first dimension
-//! (`[d0]` or `[d0, 1]`, for tensors of two or more dimensions). The value
-//! is `q * scale`, one f32 rounding.
+//! Int8 codes with a float scale: one for the tensor (`[]` or `[1]`), or
+//! one per slice of the first dimension (`[d0]` or `[d0, 1]`, for tensors
+//! of two or more dimensions). The value is `q * scale`, one f32 rounding
+//! (exact: a code has 8 bits and a scale at most 24).
+//!
+//! * quantlens' own: `<name>` with an f32 `<name>.__scale__`;
+//! * compressed-tensors `int-quantized` (W8A8, W8A16): `<m>.weight` with
+//!   `<m>.weight_scale` (any float dtype). Its activation scales
+//!   `<m>.input_scale` and `<m>.input_zero_point` belong to the layer. A
+//!   weight zero point (asymmetric) or a scale per group is recognised
+//!   and sized, not read.
 
-use super::layout::{Layout, Logical};
+use super::layout::{Layout, PackedFormat};
+use super::packed::layer;
 use super::recognise::{Claim, Ctx};
 use crate::{Dtype, TensorInfo};
 
@@ -12,33 +20,67 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
     if t.dtype != Dtype::I8 {
         return None;
     }
-    let sname = format!("{}.__scale__", t.name);
-    let Some((si, st)) = cx.find(&sname) else {
+    let own = format!("{}.__scale__", t.name);
+    let ct = t
+        .name
+        .ends_with(".weight")
+        .then(|| format!("{}_scale", t.name));
+    let found = cx
+        .find(&own)
+        .map(|s| (own.clone(), s))
+        .or_else(|| ct.as_ref().and_then(|n| cx.find(n).map(|s| (n.clone(), s))));
+    let Some((sname, (si, st))) = found else {
+        let alt = ct.map_or(String::new(), |n| format!(" or {n:?}"));
         return Some(cx.refuse(
             i,
             "int8",
             vec![],
             "missing_scale",
             format!(
-                "int8 tensor {:?} has no {sname:?} tensor, so its values cannot be recovered",
+                "int8 tensor {:?} has no {own:?}{alt} tensor, so its values cannot be recovered",
                 t.name
             ),
         ));
     };
+    let module = t.name.strip_suffix(".weight").unwrap_or(&t.name);
+    let extra: Vec<usize> = ["input_scale", "input_zero_point"]
+        .iter()
+        .filter_map(|s| cx.find(&format!("{module}.{s}")).map(|c| c.0))
+        .collect();
+    let zero = cx.find(&format!("{}_zero_point", t.name)).map(|c| c.0);
     match rows_per_scale(&t.shape, &st.shape) {
-        Some(rows_per_scale) if st.dtype.is_decodable_float() => {
+        Some(rows_per_scale) if st.dtype.is_decodable_float() && zero.is_none() => {
+            let mut parts = vec![si];
+            parts.extend(&extra);
             let layout = Layout::Int8 {
                 scale: si,
                 rows_per_scale,
+                extra,
             };
-            let l = Logical {
-                name: t.name.clone(),
-                main: i,
-                shape: t.shape.clone(),
-                layout,
-                stored_bytes: t.bytes() + st.bytes(),
+            Some((
+                layer(cx, i, t.name.clone(), t.shape.clone(), layout, &parts[..]),
+                vec![],
+            ))
+        }
+        _ if sname != own
+            && st.dtype.is_decodable_float()
+            && group_size(&t.shape, &st.shape).is_some() =>
+        {
+            // Asymmetric or grouped compressed-tensors int8: no independent
+            // reference is at hand to check a reader against.
+            let mut parts = vec![si];
+            parts.extend(zero);
+            parts.extend(extra);
+            let layout = Layout::Packed {
+                format: PackedFormat::CompressedTensors,
+                bits: 8,
+                group_size: group_size(&t.shape, &st.shape).flatten(),
+                companions: parts.clone(),
             };
-            Some((l, vec![]))
+            Some((
+                layer(cx, i, t.name.clone(), t.shape.clone(), layout, &parts),
+                vec![],
+            ))
         }
         _ => {
             let d0 = t.shape.first().copied().unwrap_or(1);
@@ -47,10 +89,13 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
             } else {
                 String::new()
             };
+            let mut parts = vec![si];
+            parts.extend(zero);
+            parts.extend(extra);
             Some(cx.refuse(
                 i,
                 "int8",
-                vec![si],
+                parts,
                 "bad_scale",
                 format!(
                     "scale {sname:?} of int8 tensor {:?} {:?} is {} {:?}; it must be a float of shape [] or [1]{per_row}",
@@ -58,6 +103,19 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
                 ),
             ))
         }
+    }
+}
+
+/// The grouping a compressed-tensors scale of shape `scale` describes on a
+/// 2-D weight: `Some(None)` per tensor or row, `Some(Some(g))` for groups
+/// of `g` columns, `None` for no layout.
+fn group_size(shape: &[u64], scale: &[u64]) -> Option<Option<u64>> {
+    if rows_per_scale(shape, scale).is_some() {
+        return Some(None);
+    }
+    match (shape, scale) {
+        ([r, c], [sr, g]) if r == sr && *g > 0 && c.is_multiple_of(*g) => Some(Some(c / g)),
+        _ => None,
     }
 }
 

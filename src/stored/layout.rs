@@ -46,24 +46,76 @@ impl PackedFormat {
     }
 }
 
+/// Which tool stored MLX-style codes (the MLX reader reads them all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSource {
+    /// MLX: `u32` words, `<m>.scales`, `<m>.biases`.
+    Mlx,
+    /// gpt-oss MXFP4: `<p>_blocks` bytes and `<p>_scales`.
+    GptOss,
+    /// NVIDIA ModelOpt NVFP4: `<m>.weight` bytes, `weight_scale`, `weight_scale_2`.
+    ModelOpt,
+    /// compressed-tensors `nvfp4`/`mxfp4-pack-quantized`: `weight_packed` bytes.
+    CompressedTensors,
+}
+
+impl CodeSource {
+    /// The format's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CodeSource::Mlx => "mlx",
+            CodeSource::GptOss => "gpt-oss",
+            CodeSource::ModelOpt => "modelopt",
+            CodeSource::CompressedTensors => "compressed-tensors",
+        }
+    }
+}
+
+/// A second-level scale of one value over a whole tensor's group scales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Global {
+    /// Group scales are multiplied by it (ModelOpt's `weight_scale_2`).
+    Times(usize),
+    /// Group scales are divided by it (compressed-tensors' `weight_global_scale`).
+    DividedBy(usize),
+}
+
+impl Global {
+    /// Model-order index of the tensor holding it.
+    pub fn tensor(self) -> usize {
+        match self {
+            Global::Times(k) | Global::DividedBy(k) => k,
+        }
+    }
+}
+
 /// How one logical tensor is stored. Indices are model-order positions of
 /// stored tensors.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layout {
     /// A float tensor, decoded as stored.
     Float,
-    /// Int8 codes times an f32 scale: one for the tensor, or one per
+    /// Int8 codes times a float scale: one for the tensor, or one per
     /// slice of the first dimension (`rows_per_scale` rows of the last
-    /// axis each).
-    Int8 { scale: usize, rows_per_scale: u64 },
-    /// MLX quantized codes in `u32` words, with scales (and biases for
-    /// the affine mode).
+    /// axis each). `extra` holds activation scales stored with the layer.
+    Int8 {
+        scale: usize,
+        rows_per_scale: u64,
+        extra: Vec<usize>,
+    },
+    /// MLX quantized codes in `u32` words (or the same bit stream in
+    /// bytes, per `source`), with scales (and biases for the affine mode),
+    /// an optional `global` scale, and `extra` tensors stored with the
+    /// layer (activation scales, and the global scale's).
     Mlx {
         mode: MlxMode,
         scales: usize,
         biases: Option<usize>,
         bits: u8,
         group_size: u64,
+        source: CodeSource,
+        global: Option<Global>,
+        extra: Vec<usize>,
     },
     /// FP8 weights times an f32 scale: per tensor, per row, or per
     /// `block` of `(rows, cols)`.
@@ -103,8 +155,11 @@ impl Layout {
                 ..
             } => format!("mlx-affine-{bits}bit-g{group_size}"),
             Layout::Mlx {
-                mode, group_size, ..
-            } => format!("mlx-{}-g{group_size}", mode.name()),
+                mode,
+                group_size,
+                source,
+                ..
+            } => format!("{}-{}-g{group_size}", source.name(), mode.name()),
             Layout::Fp8 { .. } => "fp8".into(),
             Layout::Packed {
                 format,
@@ -160,10 +215,19 @@ impl Logical {
     pub fn parts(&self) -> Vec<usize> {
         let mut v = vec![self.main];
         match &self.layout {
-            Layout::Int8 { scale, .. } => v.push(*scale),
-            Layout::Mlx { scales, biases, .. } => {
+            Layout::Int8 { scale, extra, .. } => {
+                v.push(*scale);
+                v.extend(extra);
+            }
+            Layout::Mlx {
+                scales,
+                biases,
+                extra,
+                ..
+            } => {
                 v.push(*scales);
                 v.extend(biases);
+                v.extend(extra);
             }
             Layout::Fp8 { scale, extra, .. } => {
                 v.push(*scale);
@@ -211,8 +275,14 @@ impl Logical {
                 mode,
                 bits,
                 group_size,
+                source,
                 ..
-            } => ("mlx", mode.name().into(), Some(*bits), Some(*group_size)),
+            } => (
+                source.name(),
+                mode.name().into(),
+                Some(*bits),
+                Some(*group_size),
+            ),
             Layout::Fp8 { block, .. } => (
                 "fp8",
                 match block {
@@ -259,6 +329,7 @@ impl StoredInfo {
             "fp8" => "FP8".to_string(),
             "gptq" => "GPTQ".to_string(),
             "awq" => "AWQ".to_string(),
+            "modelopt" => "ModelOpt".to_string(),
             f => f.to_string(),
         };
         let mut out = format!("{format} {}", self.mode);
@@ -295,8 +366,8 @@ impl StoredInfo {
 /// stored, and statistics of its dequantized values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredInfo {
-    /// `int8`, `mlx`, `fp8`, `gptq`, `awq`, `compressed-tensors`,
-    /// `bitsandbytes`.
+    /// `int8`, `mlx`, `gpt-oss`, `modelopt`, `fp8`, `gptq`, `awq`,
+    /// `compressed-tensors`, `bitsandbytes`.
     pub format: String,
     /// `affine`, `mxfp4`, `mxfp8`, `nvfp4`, `per-tensor`, `per-row`,
     /// `block RxC`, `int`, `nf4`, `fp4`, `int8 per-row`, or `unreadable`

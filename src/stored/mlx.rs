@@ -12,7 +12,7 @@
 //! overrides); without a config they are inferred from the shapes.
 
 use super::config::{MlxMode, ModuleQuant};
-use super::layout::{Layout, Logical};
+use super::layout::{CodeSource, Layout, Logical};
 use super::recognise::{Claim, Ctx};
 use crate::{Dtype, TensorInfo};
 
@@ -153,6 +153,9 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
             biases: bi.map(|b| b.0),
             bits: q.bits,
             group_size: q.group_size,
+            source: CodeSource::Mlx,
+            global: None,
+            extra: vec![],
         },
     };
     Some((l, vec![]))

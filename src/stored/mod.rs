@@ -4,8 +4,9 @@
 //!
 //! | format | tensors | read back |
 //! | --- | --- | --- |
-//! | int8 | `I8` `<name>` + f32 `<name>.__scale__` (per tensor or per first-dimension slice) | yes ([`int8`]) |
+//! | int8 | `I8` `<name>` + f32 `<name>.__scale__`, or compressed-tensors `I8` `<m>.weight` + `<m>.weight_scale` (per tensor or per first-dimension slice) | yes ([`int8`]); with a weight zero point or per-group scales, sized only |
 //! | MLX | `U32` `<m>.weight` + `<m>.scales` (+ `<m>.biases`): `affine` 2–8 bits, `mxfp4`, `mxfp8`, `nvfp4` | yes ([`mlx`]) |
+//! | byte-stored FP4 | gpt-oss `<p>_blocks` + `<p>_scales`; ModelOpt NVFP4 `U8` `<m>.weight` + `F8_E4M3` `weight_scale` + `weight_scale_2`; compressed-tensors `nvfp4`/`mxfp4-pack-quantized` `U8` `weight_packed` + `weight_scale` (+ `weight_global_scale`) | yes ([`fp4`], read as MLX's) |
 //! | FP8 | `F8_E4M3`/`F8_E5M2` `<m>.weight` + `weight_scale_inv` (blocks) or `weight_scale` | yes ([`fp8`]) |
 //! | GPTQ, AWQ, compressed-tensors | `qweight`/`qzeros`/`scales`/`g_idx`, `weight_packed`/`weight_scale`/`weight_zero_point` | no: recognised and sized ([`packed`]) |
 //! | bitsandbytes | 4-bit `U8` `<m>.weight` + `absmax`, `quant_map`, `nested_*`, `quant_state.bitsandbytes__nf4`/`__fp4`; 8-bit `I8` `<m>.weight` + `<m>.SCB` | no: recognised and sized ([`bnb`]) |
@@ -23,6 +24,7 @@
 pub mod bnb;
 pub mod config;
 pub mod dequant;
+pub mod fp4;
 pub mod fp8;
 pub mod int8;
 pub mod layout;
@@ -33,6 +35,6 @@ pub mod recognise;
 
 pub use config::{HfQuantConfig, MlxMode, MlxQuantConfig, ModuleQuant};
 pub use dequant::{read_elems, DecodeNotes, Dequantizer};
-pub use layout::{Layout, Logical, PackedFormat, StoredInfo};
+pub use layout::{CodeSource, Global, Layout, Logical, PackedFormat, StoredInfo};
 pub use pack::{pack_codes, unpack_codes};
 pub use recognise::{recognise, Recognised};

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::config::{HfQuantConfig, MlxQuantConfig};
 use super::layout::{Layout, Logical};
-use super::{bnb, fp8, int8, mlx, packed};
+use super::{bnb, fp4, fp8, int8, mlx, packed};
 use crate::{Finding, Model, Severity, TensorInfo};
 
 /// The logical tensors of a model and the structural findings about them.
@@ -100,6 +100,8 @@ const COMPANIONS: &[&str] = &[
     ".g_idx",
     ".weight_zero_point",
     ".weight_packed",
+    ".weight_scale_2",
+    ".weight_global_scale",
     ".SCB",
     ".weight.absmax",
     ".weight.quant_map",
@@ -139,6 +141,7 @@ pub fn recognise(model: &Model, hint: &dyn Fn(&str) -> Option<Vec<u64>>) -> Reco
         let claim = bnb::claim(&cx, i, t)
             .or_else(|| int8::claim(&cx, i, t))
             .or_else(|| mlx::claim(&cx, i, t))
+            .or_else(|| fp4::claim(&cx, i, t))
             .or_else(|| fp8::claim(&cx, i, t))
             .or_else(|| packed::claim(&cx, i, t));
         let logical = match claim {

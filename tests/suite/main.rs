@@ -21,6 +21,7 @@ mod cli_verify;
 mod fuzz_regressions;
 mod oracle_bert_roberta;
 mod oracle_fp8_stored;
+mod oracle_hub_formats;
 mod oracle_mlx_convert;
 mod oracle_mlx_lm;
 mod oracle_mlx_lm_outputs;

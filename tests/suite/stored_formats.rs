@@ -474,6 +474,11 @@ mod arbitrary {
         "l.weight.absmax",
         "l.weight.quant_state.bitsandbytes__nf4",
         "l.SCB",
+        "l.weight_scale_2",
+        "l.weight_global_scale",
+        "l.input_scale",
+        "l_blocks",
+        "l_scales",
     ];
     const CONFIGS: &[&str] = &[
         "{}",
@@ -523,4 +528,70 @@ mod arbitrary {
             let _ = v.run();
         }
     }
+}
+
+#[test]
+fn byte_stored_fp4_and_compressed_tensors_int8_broken_variants_are_named() {
+    let c = st(&[
+        // gpt-oss blocks without scales, and with blocks of 8 bytes.
+        ("a_blocks", "U8", &[2, 1, 16], vec![0; 32]),
+        ("b_blocks", "U8", &[2, 1, 8], vec![0; 16]),
+        ("b_scales", "U8", &[2, 1], vec![127; 2]),
+        // NVFP4 with one scale too few, and a global scale of two values.
+        ("c.weight", "U8", &[2, 16], vec![0; 32]),
+        ("c.weight_scale", "F8_E4M3", &[2, 1], vec![0x38; 2]),
+        ("c.weight_scale_2", "F32", &[], f32_bytes(&[1.0])),
+        ("d.weight_packed", "U8", &[2, 8], vec![0; 16]),
+        ("d.weight_scale", "F8_E4M3", &[2, 1], vec![0x38; 2]),
+        ("d.weight_global_scale", "F32", &[2], f32_bytes(&[1.0, 2.0])),
+        // A zero global scale: read, and counted as a bad scale.
+        ("e.weight_packed", "U8", &[1, 8], vec![0x21; 8]),
+        ("e.weight_scale", "F8_E4M3", &[1, 1], vec![0x38]),
+        ("e.weight_global_scale", "F32", &[1], f32_bytes(&[0.0])),
+        // compressed-tensors int8: no scale; with a zero point; per group
+        // of 2 (sized, not read); a scale per column (fits nothing).
+        ("f.weight", "I8", &[2, 4], vec![0; 8]),
+        ("g.weight", "I8", &[2, 4], vec![0; 8]),
+        ("g.weight_scale", "F32", &[2, 1], f32_bytes(&[0.1, 0.1])),
+        ("g.weight_zero_point", "I8", &[2, 1], vec![0; 2]),
+        ("h.weight", "I8", &[2, 4], vec![0; 8]),
+        ("h.weight_scale", "F32", &[2, 2], f32_bytes(&[0.1; 4])),
+        ("k.weight", "I8", &[2, 4], vec![0; 8]),
+        ("k.weight_scale", "F32", &[4], f32_bytes(&[0.1; 4])),
+    ]);
+    let r = inspect(c, None);
+    let f = &r.summary.findings;
+    assert!(has(&r, "missing_scale", "a_blocks"), "{f:?}");
+    assert!(has(&r, "shape_mismatch", "b_blocks"), "{f:?}");
+    assert!(has(&r, "shape_mismatch", "c.weight"), "{f:?}");
+    assert!(has(&r, "shape_mismatch", "d.weight_packed"), "{f:?}");
+    assert!(has(&r, "missing_scale", "f.weight"), "{f:?}");
+    let msg = &f
+        .iter()
+        .find(|x| x.tensor.as_deref() == Some("f.weight"))
+        .unwrap()
+        .message;
+    assert!(
+        msg.contains("f.weight_scale") && msg.contains("f.weight.__scale__"),
+        "{msg}"
+    );
+    assert!(has(&r, "bad_scale", "k.weight"), "{f:?}");
+    let row = |n: &str| r.layers.iter().find(|l| l.name == n).unwrap();
+    let e = row("e.weight").stored.as_ref().unwrap();
+    assert!(e.dequantized && e.bad_scales == 1, "{e:?}");
+    assert!(has(&r, "bad_scale", "e.weight"), "{f:?}");
+    for (n, group) in [("g.weight", None), ("h.weight", Some(2))] {
+        let s = row(n).stored.as_ref().unwrap();
+        assert_eq!(
+            (s.format.as_str(), s.bits, s.group_size, s.dequantized),
+            ("compressed-tensors", Some(8), group, false),
+            "{n}"
+        );
+    }
+    // Companions are never rows of their own, nor orphans.
+    assert!(r
+        .layers
+        .iter()
+        .all(|l| !l.name.contains("scale") && !l.name.ends_with("zero_point")));
+    assert!(!f.iter().any(|x| x.code == "orphan_companion"), "{f:?}");
 }
