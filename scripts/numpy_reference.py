@@ -12,7 +12,7 @@ are converted to float32 first (BF16 via (u16 << 16)), so metrics compare the
 f32 view of the stored weights with the f32 dequantized values.
 
 Policy (the seeds' rule): a float tensor with exactly 2 dims is quantized
-unless its lowercased name contains "embed" or "norm" or ends with ".bias".
+unless its lowercased name contains "embed" or "norm" or ends with ".bias" or "_bias".
 Kept-layer reason, first that applies: non-float, "<n>-d" (n != 2; "1-d"),
 embedding, norm, bias; affine also keeps "group-size" (last dim not divisible).
 
@@ -58,7 +58,7 @@ def keep_reason(name, ndim, is_float):
         return "embedding"
     if "norm" in n:
         return "norm"
-    if n.endswith(".bias"):
+    if n.endswith(".bias") or n.endswith("_bias"):
         return "bias"
     return None
 

@@ -164,7 +164,8 @@ impl Policy {
         let forced = self.include.as_ref().is_some_and(|g| g.is_match(&t.name));
         if !forced {
             let lower = t.name.to_lowercase();
-            if lower.ends_with(".bias") || lower == "bias" {
+            // `_bias`: gpt-oss's per-expert biases are 2-D, `[experts, out]`.
+            if lower.ends_with(".bias") || lower.ends_with("_bias") || lower == "bias" {
                 return Decision::Keep(Bias);
             }
             if lower.contains("norm") {
@@ -230,6 +231,10 @@ mod tests {
         assert_eq!(d("l.0.q.weight", "F32", &[4, 4]), Decision::Quantize);
         assert_eq!(
             d("l.0.q.bias", "F32", &[4]),
+            Decision::Keep(KeepReason::Bias)
+        );
+        assert_eq!(
+            d("l.0.experts.down_proj_bias", "F32", &[2, 4]),
             Decision::Keep(KeepReason::Bias)
         );
         assert_eq!(

@@ -345,10 +345,15 @@ impl StoredInfo {
     }
 
     /// A short label for table cells: `mlx 4b g64`, `mxfp4`, `int8 row`,
-    /// `fp8 block`, `gptq 4b`.
+    /// `fp8 block`, `gptq 4b`, `ct 4b`, `oss mxfp4`.
     pub fn short(&self) -> String {
         let first = self.mode.split(' ').next().unwrap_or("");
-        match (self.format.as_str(), first) {
+        let format = match self.format.as_str() {
+            "compressed-tensors" => "ct",
+            "gpt-oss" => "oss",
+            f => f,
+        };
+        match (format, first) {
             ("mlx", "affine") => format!(
                 "mlx {}b g{}",
                 self.bits.unwrap_or(0),

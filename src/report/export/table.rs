@@ -57,13 +57,14 @@ impl Exporter for Table {
             .iter()
             .map(|(k, v)| format!("{v} {}", printable(k)))
             .collect();
+        let kept = if kept.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kept.join(", "))
+        };
         o.push_str(&format!(
-            "\n{} tensors: {} quantized ({}), {} kept ({})\n",
-            s.tensors,
-            s.quantized_layers,
-            r.scheme,
-            s.kept_layers,
-            kept.join(", ")
+            "\n{} tensors: {} quantized ({}), {} kept{kept}\n",
+            s.tensors, s.quantized_layers, r.scheme, s.kept_layers,
         ));
         if let Some(line) = super::stored_summary(r) {
             o.push_str(&line);
