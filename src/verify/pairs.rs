@@ -105,8 +105,15 @@ pub(super) fn match_tensors(
                 &conv_file(c),
                 &c.name,
                 format!(
-                    "tensor {:?} has shape {:?} in the original but {:?} in the converted model; no error is computed",
-                    o.name, o.shape, c.shape
+                    "tensor {:?} has shape {:?} in the original but {:?} in the converted model{}; no error is computed",
+                    o.name,
+                    o.shape,
+                    c.shape,
+                    if swaps_last_two(&o.shape, &c.shape) {
+                        " (its last two axes swapped: gpt-oss, for one, stores experts as [experts, out, in] and transformers loads them as [experts, in, out])"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         } else if !decodable(o) {
@@ -139,4 +146,30 @@ fn dtype_of(m: &Model, l: &Logical) -> String {
     m.tensor(l.main)
         .map(|(_, t)| t.dtype.name().to_string())
         .unwrap_or_default()
+}
+
+/// Whether `b` is `a` with its last two axes swapped (and differs from it).
+fn swaps_last_two(a: &[u64], b: &[u64]) -> bool {
+    let n = a.len();
+    n >= 2
+        && a != b
+        && b.len() == n
+        && a[..n - 2] == b[..n - 2]
+        && a[n - 2] == b[n - 1]
+        && a[n - 1] == b[n - 2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::swaps_last_two;
+
+    #[test]
+    fn last_two_axes_swapped() {
+        assert!(swaps_last_two(&[2, 3, 4], &[2, 4, 3]));
+        assert!(swaps_last_two(&[3, 4], &[4, 3]));
+        assert!(!swaps_last_two(&[4, 4], &[4, 4]));
+        assert!(!swaps_last_two(&[2, 3, 4], &[3, 2, 4]));
+        assert!(!swaps_last_two(&[4], &[4]));
+        assert!(!swaps_last_two(&[2, 3, 4], &[4, 3]));
+    }
 }
