@@ -73,7 +73,7 @@ fn four_bit(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
         .unwrap_or_else(|| vec![values]);
     let layout = Layout::Packed {
         format,
-        bits: 4,
+        bits: Some(4),
         group_size: Some(values / blocks),
         companions: parts.clone(),
     };
@@ -95,7 +95,7 @@ fn eight_bit(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
     }
     let layout = Layout::Packed {
         format: PackedFormat::BnbInt8,
-        bits: 8,
+        bits: Some(8),
         group_size: None,
         companions: parts.clone(),
     };

@@ -73,7 +73,7 @@ pub(crate) fn claim(cx: &Ctx, i: usize, t: &TensorInfo) -> Option<Claim> {
             parts.extend(extra);
             let layout = Layout::Packed {
                 format: PackedFormat::CompressedTensors,
-                bits: 8,
+                bits: Some(8),
                 group_size: group_size(&t.shape, &st.shape).flatten(),
                 companions: parts.clone(),
             };

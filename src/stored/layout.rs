@@ -20,6 +20,10 @@ pub enum PackedFormat {
     BnbFp4,
     /// bitsandbytes LLM.int8: `weight` `I8` with `SCB`, one scale per row.
     BnbInt8,
+    /// ExLlamaV2 EXL2: `q_weight`, `q_invperm`, `q_scale`, `q_scale_max`, `q_groups`.
+    Exl2,
+    /// ExLlamaV3 EXL3 (QTIP trellis): `trellis`, `suh`/`su`, `svh`/`sv`, `mcg`, `mul1`.
+    Exl3,
 }
 
 impl PackedFormat {
@@ -32,6 +36,8 @@ impl PackedFormat {
             PackedFormat::BnbNf4 => "bnb-nf4",
             PackedFormat::BnbFp4 => "bnb-fp4",
             PackedFormat::BnbInt8 => "bnb-int8",
+            PackedFormat::Exl2 => "exl2",
+            PackedFormat::Exl3 => "exl3",
         }
     }
 
@@ -41,6 +47,8 @@ impl PackedFormat {
             PackedFormat::BnbNf4 => ("bitsandbytes", "nf4"),
             PackedFormat::BnbFp4 => ("bitsandbytes", "fp4"),
             PackedFormat::BnbInt8 => ("bitsandbytes", "int8 per-row"),
+            PackedFormat::Exl2 => ("exl2", "mixed"),
+            PackedFormat::Exl3 => ("exl3", "trellis"),
             f => (f.name(), "int"),
         }
     }
@@ -124,10 +132,11 @@ pub enum Layout {
         block: Option<(u64, u64)>,
         extra: Vec<usize>,
     },
-    /// Recognised and sized, not dequantized.
+    /// Recognised and sized, not dequantized. `bits` is `None` when
+    /// widths vary within the layer (EXL2) or are fractional (EXL3).
     Packed {
         format: PackedFormat,
-        bits: u8,
+        bits: Option<u8>,
         group_size: Option<u64>,
         companions: Vec<usize>,
     },
@@ -166,10 +175,13 @@ impl Layout {
                 bits,
                 group_size,
                 ..
-            } => match group_size {
-                Some(g) => format!("{}-{bits}bit-g{g}", format.name()),
-                None => format!("{}-{bits}bit", format.name()),
-            },
+            } => {
+                let bits = bits.map_or("mixed".to_string(), |b| format!("{b}bit"));
+                match group_size {
+                    Some(g) => format!("{}-{bits}-g{g}", format.name()),
+                    None => format!("{}-{bits}", format.name()),
+                }
+            }
             Layout::Broken { format, .. } => format!("{format}-unreadable"),
             Layout::Raw => "raw".into(),
         }
@@ -300,7 +312,7 @@ impl Logical {
                 ..
             } => {
                 let (format, mode) = format.stored_as();
-                (format, mode.into(), Some(*bits), *group_size)
+                (format, mode.into(), *bits, *group_size)
             }
             Layout::Broken { format, .. } => (*format, "unreadable".into(), None, None),
             Layout::Float | Layout::Raw => return None,
@@ -333,7 +345,7 @@ impl StoredInfo {
             f => f.to_string(),
         };
         let mut out = format!("{format} {}", self.mode);
-        if self.mode == "affine" || self.mode == "int" {
+        if matches!(self.mode.as_str(), "affine" | "int" | "trellis") {
             if let Some(b) = self.bits {
                 out.push_str(&format!(" {b}-bit"));
             }
@@ -361,7 +373,10 @@ impl StoredInfo {
             ),
             ("mlx", m) => m.to_string(),
             ("bitsandbytes", m) => format!("bnb {m}"),
-            (f, "int") => format!("{f} {}b", self.bits.unwrap_or(0)),
+            (f, "int" | "trellis") => match self.bits {
+                Some(b) => format!("{f} {b}b"),
+                None => f.to_string(),
+            },
             (f, m) => format!("{f} {}", m.trim_start_matches("per-")),
         }
     }

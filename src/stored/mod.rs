@@ -10,6 +10,7 @@
 //! | FP8 | `F8_E4M3`/`F8_E5M2` `<m>.weight` + `weight_scale_inv` (blocks) or `weight_scale` | yes ([`fp8`]) |
 //! | GPTQ, AWQ, compressed-tensors | `qweight`/`qzeros`/`scales`/`g_idx`, `weight_packed`/`weight_scale`/`weight_zero_point` | no: recognised and sized ([`packed`]) |
 //! | bitsandbytes | 4-bit `U8` `<m>.weight` + `absmax`, `quant_map`, `nested_*`, `quant_state.bitsandbytes__nf4`/`__fp4`; 8-bit `I8` `<m>.weight` + `<m>.SCB` | no: recognised and sized ([`bnb`]) |
+//! | EXL2, EXL3 | `q_weight` + `q_invperm`, `q_scale`, `q_scale_max`, `q_groups`; `trellis` + `suh`/`svh`, `mcg`, `mul1` | no: recognised and sized ([`exllama`]) |
 //!
 //! A quantized layer with its companions is one [`Logical`] tensor named
 //! after its weight; companions are never layers of their own.
@@ -24,6 +25,7 @@
 pub mod bnb;
 pub mod config;
 pub mod dequant;
+pub mod exllama;
 pub mod fp4;
 pub mod fp8;
 pub mod int8;

@@ -118,7 +118,7 @@ fn gptq_awq(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
     let bits = bits.expect("checked");
     let layout = Layout::Packed {
         format,
-        bits,
+        bits: Some(bits),
         group_size: group_of(inputs, groups),
         companions: parts.clone(),
     };
@@ -176,7 +176,7 @@ fn compressed(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
     }
     let layout = Layout::Packed {
         format: PackedFormat::CompressedTensors,
-        bits,
+        bits: Some(bits),
         group_size: group_of(inputs, groups),
         companions: parts.clone(),
     };

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::config::{HfQuantConfig, MlxQuantConfig};
 use super::layout::{Layout, Logical};
-use super::{bnb, fp4, fp8, int8, mlx, packed};
+use super::{bnb, exllama, fp4, fp8, int8, mlx, packed};
 use crate::{Finding, Model, Severity, TensorInfo};
 
 /// The logical tensors of a model and the structural findings about them.
@@ -102,6 +102,12 @@ const COMPANIONS: &[&str] = &[
     ".weight_packed",
     ".weight_scale_2",
     ".weight_global_scale",
+    ".q_invperm",
+    ".q_scale",
+    ".q_scale_max",
+    ".q_groups",
+    ".suh",
+    ".svh",
     ".SCB",
     ".weight.absmax",
     ".weight.quant_map",
@@ -143,7 +149,8 @@ pub fn recognise(model: &Model, hint: &dyn Fn(&str) -> Option<Vec<u64>>) -> Reco
             .or_else(|| mlx::claim(&cx, i, t))
             .or_else(|| fp4::claim(&cx, i, t))
             .or_else(|| fp8::claim(&cx, i, t))
-            .or_else(|| packed::claim(&cx, i, t));
+            .or_else(|| packed::claim(&cx, i, t))
+            .or_else(|| exllama::claim(&cx, i, t));
         let logical = match claim {
             Some((l, f)) => {
                 findings.extend(f);

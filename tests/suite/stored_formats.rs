@@ -479,6 +479,10 @@ mod arbitrary {
         "l.input_scale",
         "l_blocks",
         "l_scales",
+        "l.q_weight",
+        "l.q_invperm",
+        "l.trellis",
+        "l.suh",
     ];
     const CONFIGS: &[&str] = &[
         "{}",
@@ -594,4 +598,89 @@ fn byte_stored_fp4_and_compressed_tensors_int8_broken_variants_are_named() {
         .iter()
         .all(|l| !l.name.contains("scale") && !l.name.ends_with("zero_point")));
     assert!(!f.iter().any(|x| x.code == "orphan_companion"), "{f:?}");
+}
+
+#[test]
+fn exllama_exl2_and_exl3_are_recognised_not_read() {
+    let c = st(&[
+        // EXL2: 256 inputs at 4.5 bits on average (36 packed rows), 64 outputs.
+        ("a.q_weight", "I32", &[36, 64], vec![0; 36 * 64 * 4]),
+        ("a.q_invperm", "I16", &[256], vec![0; 512]),
+        ("a.q_scale", "I32", &[8, 8], vec![0; 256]),
+        ("a.q_scale_max", "F16", &[8], vec![0; 16]),
+        ("a.q_groups", "I16", &[16], vec![0; 32]),
+        // EXL3: [in/16, out/16, 16·K] at K = 3, and at K = 2.5 (16·K + 8).
+        ("b.trellis", "I16", &[4, 2, 48], vec![0; 4 * 2 * 48 * 2]),
+        ("b.suh", "F16", &[64], vec![0; 128]),
+        ("b.svh", "F16", &[32], vec![0; 64]),
+        ("c.trellis", "I16", &[4, 2, 40], vec![0; 4 * 2 * 40 * 2]),
+        ("c.su", "I16", &[4], vec![0; 8]),
+        ("c.sv", "I16", &[2], vec![0; 4]),
+        ("c.mul1", "I32", &[], vec![0; 4]),
+    ]);
+    let r = inspect(c, None);
+    assert!(r.summary.findings.is_empty(), "{:?}", r.summary.findings);
+    type Row = (String, Vec<u64>, String, String, Option<u8>, bool, f64);
+    let rows: Vec<Row> = r
+        .layers
+        .iter()
+        .map(|l| {
+            let s = l.stored.as_ref().unwrap();
+            let bpw = (s.bits_per_weight * 1000.0).round() / 1000.0;
+            (
+                l.name.clone(),
+                l.shape.clone(),
+                s.format.clone(),
+                s.mode.clone(),
+                s.bits,
+                s.dequantized,
+                bpw,
+            )
+        })
+        .collect();
+    let row = |n: &str, shape: Vec<u64>, f: &str, m: &str, b, bpw| {
+        (
+            n.to_string(),
+            shape,
+            f.to_string(),
+            m.to_string(),
+            b,
+            false,
+            bpw,
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            // (9216 + 512 + 256 + 16 + 32) bytes · 8 / (64 · 256)
+            row("a.weight", vec![64, 256], "exl2", "mixed", None, 4.898),
+            // (768 + 128 + 64) bytes · 8 / (32 · 64)
+            row("b.weight", vec![32, 64], "exl3", "trellis", Some(3), 3.75),
+            // (640 + 8 + 4 + 4) bytes · 8 / (32 · 64)
+            row("c.weight", vec![32, 64], "exl3", "trellis", None, 2.563),
+        ]
+    );
+
+    // Broken: no q_invperm, and a trellis of the wrong dtype.
+    let c = st(&[
+        ("d.q_weight", "I32", &[4, 8], vec![0; 128]),
+        ("e.trellis", "F16", &[1, 1, 16], vec![0; 32]),
+        ("f.suh", "F16", &[16], vec![0; 32]),
+    ]);
+    let r = inspect(c, None);
+    assert!(
+        has(&r, "shape_mismatch", "d.q_weight"),
+        "{:?}",
+        r.summary.findings
+    );
+    assert!(
+        has(&r, "shape_mismatch", "e.trellis"),
+        "{:?}",
+        r.summary.findings
+    );
+    assert!(
+        has(&r, "orphan_companion", "f.suh"),
+        "{:?}",
+        r.summary.findings
+    );
 }
