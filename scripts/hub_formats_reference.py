@@ -37,6 +37,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mlx_stored_reference import weights  # noqa: E402
 from st_io import f32_to_bf16_bits, write_safetensors  # noqa: E402
 
 try:
@@ -60,15 +61,6 @@ def save(path, tensors):
 
 def plain(a):
     return (DT[a.dtype], a)
-
-
-def weights(rng, shape):
-    w = rng.standard_normal(shape).astype(np.float32) * 0.05
-    rows = w.reshape(-1, shape[-1])
-    rows *= (10.0 ** rng.uniform(-3, 1, size=(rows.shape[0], 1))).astype(np.float32)
-    rows[0, 3] = 2.5
-    rows[1, :32] = 0.0
-    return rows.reshape(shape)
 
 
 def f32(x):

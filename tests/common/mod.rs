@@ -143,6 +143,24 @@ pub fn model(bytes: Vec<u8>, config: Option<&str>) -> quantlens::Model {
     .unwrap()
 }
 
+/// The model in `dir` (`model.safetensors` and `config.json`), as the
+/// reference scripts write it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn model_dir(dir: &Path) -> quantlens::Model {
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    model(bytes, Some(&config))
+}
+
+/// The values of an F32 tensor of a reference file.
+pub fn f32_values(t: &safetensors::tensor::TensorView) -> Vec<f32> {
+    assert_eq!(t.dtype(), safetensors::Dtype::F32);
+    t.data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
 /// The `quantlens` binary of this build.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn quantlens() -> Command {

@@ -9,23 +9,9 @@
 
 use crate::common;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use quantlens::stored::{recognise, Dequantizer};
-use quantlens::{Action, Inspection, Model, NamedSource, Policy, Scheme};
+use quantlens::{Action, Inspection, Policy, Scheme};
 use serde_json::Value;
-
-fn open(dir: &Path) -> Model {
-    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
-    let config = std::fs::read(dir.join("config.json")).unwrap();
-    Model::open(
-        vec![NamedSource::new("model.safetensors", Arc::new(bytes))],
-        None,
-        Some(&config),
-    )
-    .unwrap()
-}
 
 /// Units in the last place between two finite f32 of one sign.
 fn ulps(a: f32, b: f32) -> u32 {
@@ -52,7 +38,7 @@ fn other_tools_formats_read_back_as_their_own_readers_do() {
     let mut checked = 0;
     for (kind, format, mode, group, bits, tolerance) in kinds {
         let dir = tmp.path().join(kind);
-        let model = open(&dir);
+        let model = common::model_dir(&dir);
         let rec = recognise(&model, &|_| None);
         assert!(rec.findings.is_empty(), "{kind}: {:?}", rec.findings);
         let ref_bytes =
@@ -88,11 +74,7 @@ fn other_tools_formats_read_back_as_their_own_readers_do() {
             let mut d = Dequantizer::new(&model, l).unwrap();
             let mut ours = Vec::new();
             d.rows(0, l.rows(), &mut ours).unwrap();
-            let theirs: Vec<f32> = want
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect();
+            let theirs = common::f32_values(&want);
             assert_eq!(ours.len(), theirs.len(), "{kind} {name}");
             let worst = ours
                 .iter()
@@ -114,9 +96,13 @@ fn other_tools_formats_read_back_as_their_own_readers_do() {
 
         // inspect: one stored row per layer, no companion rows, and the
         // decoded values' statistics filled in.
-        let r = Inspection::new(open(&dir), Scheme::Int8Tensor, &Policy::default_rule())
-            .run()
-            .unwrap();
+        let r = Inspection::new(
+            common::model_dir(&dir),
+            Scheme::Int8Tensor,
+            &Policy::default_rule(),
+        )
+        .run()
+        .unwrap();
         assert!(
             r.summary.findings.is_empty(),
             "{kind}: {:?}",

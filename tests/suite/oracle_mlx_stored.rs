@@ -7,31 +7,11 @@
 
 use crate::common;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use quantlens::stored::{recognise, Dequantizer, Layout};
 use quantlens::{Action, Inspection, Model, NamedSource, Policy, Scheme, Verification};
 use serde_json::Value;
-
-fn open(dir: &Path) -> Model {
-    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
-    let config = std::fs::read(dir.join("config.json")).unwrap();
-    Model::open(
-        vec![NamedSource::new("model.safetensors", Arc::new(bytes))],
-        None,
-        Some(&config),
-    )
-    .unwrap()
-}
-
-fn f32s(t: &safetensors::tensor::TensorView) -> Vec<f32> {
-    assert_eq!(t.dtype(), safetensors::Dtype::F32);
-    t.data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
 
 #[test]
 fn every_mlx_mode_dequantizes_bit_for_bit() {
@@ -43,7 +23,7 @@ fn every_mlx_mode_dequantizes_bit_for_bit() {
     .unwrap();
     assert_eq!(listed["mlx"], "0.32.4");
     let layers = listed["layers"].as_array().unwrap();
-    let model = open(&tmp.path().join("model"));
+    let model = common::model_dir(&tmp.path().join("model"));
     let rec = recognise(&model, &|_| None);
     assert!(rec.findings.is_empty(), "{:?}", rec.findings);
     let ref_bytes = std::fs::read(tmp.path().join("reference.safetensors")).unwrap();
@@ -71,7 +51,7 @@ fn every_mlx_mode_dequantizes_bit_for_bit() {
         d.rows(0, l.rows(), &mut ours).unwrap();
         // Both MLX outputs: the default dtype (upcast) and dtype=float32.
         for key in [name.to_string(), format!("{name}.f32")] {
-            let mlx = f32s(&reference.tensor(&key).unwrap());
+            let mlx = common::f32_values(&reference.tensor(&key).unwrap());
             assert_eq!(mlx.len(), ours.len(), "{key}");
             let differ = ours
                 .iter()
@@ -122,7 +102,7 @@ fn every_mlx_mode_dequantizes_bit_for_bit() {
         None,
     )
     .unwrap();
-    let v = Verification::new(reference, open(&tmp.path().join("model")))
+    let v = Verification::new(reference, common::model_dir(&tmp.path().join("model")))
         .run()
         .unwrap();
     let mut compared = 0;
