@@ -113,6 +113,20 @@ const CONVERTED = { stored: 40 };
 // bits per group of 64 = 5.0 bits/weight.
 const BY_MLX = { stored: 37, floats: 67, bpw: 5.0, skip: mlxMissing() };
 
+// Other tools' formats (scripts/hub_formats_reference.py, which needs MLX
+// and mlx-lm): every layer a stored row, read back on the page as natively.
+const HUB = { skip: mlxMissing() };
+let hubDir;
+function hubKind(kind) {
+  return (d) => {
+    if (!hubDir) {
+      hubDir = `${d}-all`;
+      execFileSync('python3', ['scripts/hub_formats_reference.py', hubDir], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+    }
+    return path.join(hubDir, kind);
+  };
+}
+
 const FIXTURES = [
   ['MiniLM', () => miniLM],
   ['bf16 shards', (d) => genModels(['bf16-shards', miniLM, d, '--shards', '3'])],
@@ -123,6 +137,11 @@ const FIXTURES = [
   ['MLX affine 4-bit', (d) => convertMlx(d, 4), CONVERTED],
   ['MLX affine 8-bit', (d) => convertMlx(d, 8), CONVERTED],
   ['MLX 4-bit quantized by real MLX', (d) => mlxQuantizeModel(miniLM, d, ['--bits', '4', '--group-size', '64', '--dtype', 'f32']), BY_MLX],
+  ['gpt-oss MXFP4 experts', hubKind('gpt-oss'), HUB],
+  ['ModelOpt NVFP4', hubKind('modelopt'), HUB],
+  ['compressed-tensors nvfp4', hubKind('ct-nvfp4'), HUB],
+  ['compressed-tensors mxfp4', hubKind('ct-mxfp4'), HUB],
+  ['compressed-tensors W8A8 int8', hubKind('ct-int8'), HUB],
 ];
 
 for (const [what, make, want] of FIXTURES) {
@@ -143,7 +162,13 @@ for (const [what, make, want] of FIXTURES) {
     console.log(`  ${what}: ${web.layers.length} rows, CLI exit ${ref.code}, findings [${[...new Set(codes)].map((c) => `${c}×${codes.filter((x) => x === c).length}`).join(', ')}], largest float difference ${worst.toExponential(1)}`);
     if (what.startsWith('fake')) assert.equal(codes.filter((c) => c === 'fake_quantization').length, 37);
     if (what.startsWith('a truncated')) assert.ok(codes.includes('truncated'), codes.join());
-    if (want) {
+    if (want === HUB) {
+      const stored = web.layers.filter((r) => r.action === 'stored');
+      assert.ok(stored.length > 0 && stored.every((r) => r.stored.dequantized && r.stored.rms > 0), what);
+      assert.equal((await page.textContent('[data-testid=count-stored]')).trim(), String(stored.length));
+      assert.ok(!web.layers.some((r) => /scale|_blocks$/.test(r.name)), 'no companion is a row');
+      await page.screenshot({ path: path.join(artifacts, `equality-${what.replace(/\W+/g, '-')}.png`) });
+    } else if (want) {
       // Layers stored quantized: one row each, named after the weight, no error figure.
       const stored = web.layers.filter((r) => r.action === 'stored');
       assert.equal(stored.length, want.stored);
