@@ -78,6 +78,20 @@ mlx = st([("l.weight", "U32", [4, 1], mlx_words), ("l.scales", "F32", [4, 1], f3
           ("l.biases", "F32", [4, 1], f32(mlx_b)), ("l.bias", "F32", [4], f32([0.5, -1, 2, 0]))])
 write("formats", "mlx-4bit-g8", parts(plain, mlx, json.dumps({"quantization": {"group_size": 8, "bits": 4}}).encode()))
 write("formats", "same", parts(plain, plain, b""))
+# Byte-stored FP4 (gpt-oss blocks; ModelOpt NVFP4 with a second-level
+# scale), compressed-tensors int8 and EXL3, on a [4, 32] original.
+w32 = [((i * 5) % 11 - 5) / 3 for i in range(128)]
+orig32 = st([("l.weight", "F32", [4, 32], f32(w32))])
+oss = st([("l_blocks", "U8", [4, 1, 16], bytes(range(64))), ("l_scales", "U8", [4, 1], bytes([126, 127, 128, 127]))])
+write("formats", "gpt-oss-mxfp4", parts(st([("l", "F32", [4, 32], f32(w32))]), oss, b""))
+nv = st([("l.weight", "U8", [4, 16], bytes(range(64))), ("l.weight_scale", "F8_E4M3", [4, 2], bytes([0x38] * 8)),
+         ("l.weight_scale_2", "F32", [], f32([0.5])), ("l.input_scale", "F32", [], f32([1]))])
+write("formats", "modelopt-nvfp4", parts(orig32, nv, b""))
+ct8 = st([("l.weight", "I8", [4, 8], codes), ("l.weight_scale", "F32", [4, 1], f32(scales)),
+          ("l.input_scale", "F32", [1], f32([1]))])
+write("formats", "ct-int8", parts(plain, ct8, b""))
+exl3 = st([("l.trellis", "I16", [2, 1, 32], bytes(128)), ("l.suh", "F16", [32], bytes(64)), ("l.svh", "F16", [16], bytes(32))])
+write("formats", "exl3", parts(st([("l.weight", "F32", [16, 32], f32([0.0] * 512))]), exl3, b""))
 # inspector: options byte, model, config
 cfg = json.dumps({"model_type": "bert", "hidden_size": 8, "num_hidden_layers": 1}).encode()
 for opt in range(8):

@@ -43,7 +43,12 @@ fn exl2(cx: &Ctx, i: usize, t: &TensorInfo, m: &str) -> Claim {
         .find(&format!("{m}.q_invperm"))
         .or_else(|| cx.find(&format!("{m}.q_perm")));
     let inputs = perm.map(|(_, p)| p.numel).unwrap_or(0);
-    let ok = t.dtype == Dtype::I32 && t.shape.len() == 2 && inputs > 0 && t.shape[0] > 0;
+    // The logical size comes from two untrusted headers: it must fit a u64.
+    let ok = t.dtype == Dtype::I32
+        && t.shape.len() == 2
+        && inputs > 0
+        && t.shape[0] > 0
+        && t.shape[1].checked_mul(inputs).is_some();
     if !ok {
         let why = format!(
             "EXL2 weight {:?} {} {:?}{}: it must be I32 [packed rows, out] with {m}.q_invperm giving the inputs",
