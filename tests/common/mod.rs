@@ -153,6 +153,7 @@ pub fn model_dir(dir: &Path) -> quantlens::Model {
 }
 
 /// The values of an F32 tensor of a reference file.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn f32_values(t: &safetensors::tensor::TensorView) -> Vec<f32> {
     assert_eq!(t.dtype(), safetensors::Dtype::F32);
     t.data()
